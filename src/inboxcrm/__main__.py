@@ -1,0 +1,3 @@
+from inboxcrm.cli import main
+
+main()

@@ -1,0 +1,24 @@
+"""Alembic environment: runs migrations on the connection `migrate.upgrade` hands in."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from inboxcrm.adapters.db.tables import metadata
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:  # pragma: no cover - only when someone runs the alembic CLI by hand
+    from sqlalchemy import create_engine
+
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "sqlite:///var/inboxcrm.db")
+    with engine.begin() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+else:
+    context.configure(
+        connection=connection, target_metadata=metadata, render_as_batch=connection.dialect.name == "sqlite"
+    )
+    with context.begin_transaction():
+        context.run_migrations()

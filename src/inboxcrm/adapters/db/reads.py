@@ -1,0 +1,217 @@
+"""Read queries for the API: contacts, a contact's timeline, threads and tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select
+
+from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.store import aware
+from inboxcrm.core.model import Address, Attachment
+from inboxcrm.core.views import CompanyView, ContactView, MessageView, ThreadView, TicketView, TimelineEntry
+
+
+def _addresses(value: Sequence[dict[str, str]] | None) -> tuple[Address, ...]:
+    return tuple(Address(email=a["email"], name=a.get("name", "")) for a in value or ())
+
+
+def _message(row: Any) -> MessageView:
+    return MessageView(
+        id=row.id,
+        thread_id=row.thread_id,
+        mailbox=row.mailbox,
+        direction=row.direction,
+        message_id=row.message_id,
+        subject=row.subject,
+        from_=Address(row.from_email, row.from_name) if row.from_email else None,
+        to=_addresses(row.to),
+        cc=_addresses(row.cc),
+        sent_at=aware(row.sent_at),
+        text=row.text,
+        attachments=tuple(Attachment(a["filename"], a["content_type"], a["size"]) for a in row.attachments or ()),
+    )
+
+
+def _ticket(row: Any) -> TicketView:
+    return TicketView(
+        row.id,
+        row.thread_id,
+        row.mailbox,
+        row.contact_id,
+        row.subject,
+        row.status,
+        aware(row.created_at),
+        aware(row.updated_at),
+    )
+
+
+_MESSAGE_COLUMNS = (
+    t.messages.c.id,
+    t.messages.c.thread_id,
+    t.messages.c.mailbox,
+    t.messages.c.direction,
+    t.messages.c.message_id,
+    t.messages.c.subject,
+    t.messages.c.from_email,
+    t.messages.c.from_name,
+    t.messages.c.to,
+    t.messages.c.cc,
+    t.messages.c.sent_at,
+    t.messages.c.text,
+    t.messages.c.attachments,
+)
+
+
+class SqlReads:
+    """Read-only queries; each opens and closes its own connection."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(select(1))
+
+    def contacts(self, email: str | None, query: str | None, after_id: int, limit: int) -> list[ContactView]:
+        stmt = (
+            select(t.contacts, t.companies.c.domain.label("company_domain"), t.companies.c.name.label("company_name"))
+            .outerjoin(t.companies, t.companies.c.id == t.contacts.c.company_id)
+            .where(t.contacts.c.id > after_id)
+            .order_by(t.contacts.c.id)
+            .limit(limit)
+        )
+        if email:
+            stmt = stmt.where(t.contacts.c.email == email.strip().lower())
+        if query:
+            pattern = f"%{query.strip().lower()}%"
+            stmt = stmt.where(or_(t.contacts.c.email.like(pattern), t.contacts.c.name.ilike(pattern)))
+        with self.engine.connect() as connection:
+            return [self._contact(row) for row in connection.execute(stmt)]
+
+    def contact(self, contact_id: int) -> ContactView | None:
+        stmt = (
+            select(t.contacts, t.companies.c.domain.label("company_domain"), t.companies.c.name.label("company_name"))
+            .outerjoin(t.companies, t.companies.c.id == t.contacts.c.company_id)
+            .where(t.contacts.c.id == contact_id)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(stmt).first()
+        return self._contact(row) if row else None
+
+    @staticmethod
+    def _contact(row: Any) -> ContactView:
+        company = CompanyView(row.company_id, row.company_domain, row.company_name) if row.company_id else None
+        return ContactView(row.id, row.email, row.name, company, row.undeliverable, aware(row.created_at))
+
+    def timeline(self, contact_id: int, before: tuple[datetime, int] | None, limit: int) -> list[TimelineEntry]:
+        """Events of one contact, newest first, strictly before `before` = (at, id)."""
+        e = t.timeline_events
+        stmt = (
+            select(
+                e.c.id.label("event_id"),
+                e.c.at,
+                e.c.kind,
+                e.c.summary,
+                e.c.ticket_id,
+                e.c.message_id.label("message_ref"),
+                *_MESSAGE_COLUMNS,
+            )
+            .outerjoin(t.messages, t.messages.c.id == e.c.message_id)
+            .where(e.c.contact_id == contact_id)
+            .order_by(e.c.at.desc(), e.c.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            at, event_id = before
+            stmt = stmt.where(or_(e.c.at < at, and_(e.c.at == at, e.c.id < event_id)))
+        with self.engine.connect() as connection:
+            rows = connection.execute(stmt).all()
+        return [
+            TimelineEntry(
+                row.event_id,
+                aware(row.at),
+                row.kind,
+                row.summary,
+                _message(row) if row.message_ref is not None else None,
+                row.ticket_id,
+            )
+            for row in rows
+        ]
+
+    def thread(self, thread_id: int) -> ThreadView | None:
+        with self.engine.connect() as connection:
+            head = connection.execute(select(t.threads).where(t.threads.c.id == thread_id)).first()
+            if head is None:
+                return None
+            rows = connection.execute(
+                select(*_MESSAGE_COLUMNS)
+                .where(t.messages.c.thread_id == thread_id)
+                .order_by(t.messages.c.sent_at, t.messages.c.id)
+            ).all()
+            ticket = connection.execute(select(t.tickets).where(t.tickets.c.thread_id == thread_id)).first()
+        return ThreadView(
+            head.id,
+            head.subject,
+            head.mailbox,
+            aware(head.created_at),
+            aware(head.last_message_at),
+            tuple(_message(r) for r in rows),
+            _ticket(ticket) if ticket else None,
+        )
+
+    def threads(self, after_id: int, limit: int) -> list[tuple[int, str, list[str]]]:
+        """(thread id, subject, Message-IDs of its stored messages in date order)."""
+        with self.engine.connect() as connection:
+            heads = connection.execute(
+                select(t.threads.c.id, t.threads.c.subject)
+                .where(t.threads.c.id > after_id)
+                .order_by(t.threads.c.id)
+                .limit(limit)
+            ).all()
+            ids = [h.id for h in heads]
+            members: dict[int, list[str]] = {i: [] for i in ids}
+            if ids:
+                for row in connection.execute(
+                    select(t.messages.c.thread_id, t.messages.c.message_id)
+                    .where(t.messages.c.thread_id.in_(ids))
+                    .order_by(t.messages.c.sent_at, t.messages.c.id)
+                ):
+                    if row.message_id:
+                        members[row.thread_id].append(row.message_id)
+        return [(h.id, h.subject, members[h.id]) for h in heads]
+
+    def tickets(self, status: str | None, after_id: int, limit: int) -> list[TicketView]:
+        stmt = select(t.tickets).where(t.tickets.c.id > after_id).order_by(t.tickets.c.id).limit(limit)
+        if status:
+            stmt = stmt.where(t.tickets.c.status == status)
+        with self.engine.connect() as connection:
+            return [_ticket(row) for row in connection.execute(stmt)]
+
+    def counts(self) -> dict[str, int]:
+        """Row counts shown by `/health` and `inboxcrm status`."""
+        from sqlalchemy import func
+
+        out: dict[str, int] = {}
+        with self.engine.connect() as connection:
+            for name, table in (
+                ("messages", t.messages),
+                ("contacts", t.contacts),
+                ("threads", t.threads),
+                ("tickets", t.tickets),
+                ("raw_messages", t.raw_messages),
+            ):
+                out[name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+            out["quarantined"] = int(
+                connection.execute(
+                    select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
+                ).scalar_one()
+            )
+        return out
+
+    def cursors(self) -> list[tuple[str, str, int, int, datetime]]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(t.folder_cursors).order_by(t.folder_cursors.c.mailbox))
+            return [(r.mailbox, r.folder, r.uidvalidity, r.last_uid, aware(r.updated_at)) for r in rows]

@@ -1,0 +1,371 @@
+"""SQLAlchemy implementation of the services' store ports, for SQLite and PostgreSQL.
+
+Bulk statements throughout: an ingest batch of a few hundred messages costs a handful of round trips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from inboxcrm.adapters.db import tables as t
+from inboxcrm.core.addresses import company_domain, company_name
+from inboxcrm.core.model import Address, TicketStatus
+from inboxcrm.core.ports import FolderCursor, NewEvent, NewMessage, QuarantinedRaw, RawItem
+
+_CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """An engine with the settings we rely on (SQLite: WAL, foreign keys, a busy timeout)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every datetime we store is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _address_json(addresses: Sequence[Address]) -> list[dict[str, str]]:
+    return [{"email": a.email, "name": a.name} for a in addresses]
+
+
+class SqlTransaction:
+    """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._dialect = connection.dialect.name
+
+    def _insert_ignore(self, table: Any) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING: several daemons may race to create the same row."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        return sqlite.insert(table).on_conflict_do_nothing()
+
+    # cursors
+    def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None:
+        query = select(t.folder_cursors.c.uidvalidity, t.folder_cursors.c.last_uid).where(
+            t.folder_cursors.c.mailbox == mailbox, t.folder_cursors.c.folder == folder
+        )
+        if self._dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        return FolderCursor(row.uidvalidity, row.last_uid) if row else None
+
+    def set_cursor(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int, now: datetime) -> None:
+        values = {"uidvalidity": uidvalidity, "last_uid": last_uid, "updated_at": now}
+        changed = self.connection.execute(
+            update(t.folder_cursors)
+            .where(t.folder_cursors.c.mailbox == mailbox, t.folder_cursors.c.folder == folder)
+            .values(**values)
+        ).rowcount
+        if not changed:
+            self.connection.execute(insert(t.folder_cursors).values(mailbox=mailbox, folder=folder, **values))
+
+    # raw bytes
+    def store_raw(self, items: Sequence[RawItem], now: datetime) -> dict[str, int]:
+        hashes = [item.content_hash for item in items]
+        found = self._raw_ids(hashes)
+        missing = [item for item in items if item.content_hash not in found]
+        if missing:
+            self.connection.execute(
+                self._insert_ignore(t.raw_messages),
+                [
+                    {
+                        "content_hash": i.content_hash,
+                        "message_id": i.message_id,
+                        "size": len(i.raw),
+                        "raw": i.raw,
+                        "first_seen_at": now,
+                    }
+                    for i in missing
+                ],
+            )
+            found.update(self._raw_ids([i.content_hash for i in missing]))
+        return found
+
+    def _raw_ids(self, hashes: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for chunk in _chunks(hashes):
+            rows = self.connection.execute(
+                select(t.raw_messages.c.content_hash, t.raw_messages.c.id).where(
+                    t.raw_messages.c.content_hash.in_(chunk)
+                )
+            )
+            found.update({row.content_hash: row.id for row in rows})
+        return found
+
+    def link_locations(
+        self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, int]], now: datetime
+    ) -> None:
+        if places:
+            self.connection.execute(
+                self._insert_ignore(t.message_locations),
+                [
+                    {
+                        "raw_id": raw_id,
+                        "mailbox": mailbox,
+                        "folder": folder,
+                        "uidvalidity": uidvalidity,
+                        "uid": uid,
+                        "seen_at": now,
+                    }
+                    for uid, raw_id in places
+                ],
+            )
+
+    def _ids_present(self, column: Any, ids: Iterable[int]) -> set[int]:
+        wanted = list(set(ids))
+        present: set[int] = set()
+        for chunk in _chunks(wanted):
+            present.update(self.connection.execute(select(column).where(column.in_(chunk))).scalars())
+        return present
+
+    def raws_with_messages(self, raw_ids: Iterable[int]) -> set[int]:
+        return self._ids_present(t.messages.c.raw_id, raw_ids)
+
+    def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]:
+        return self._ids_present(t.quarantine.c.raw_id, raw_ids)
+
+    # contacts and companies
+    def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]:
+        if not addresses:
+            return {}
+        domains = sorted({d for a in addresses if (d := company_domain(a.email))})
+        company_ids: dict[str, int] = {}
+        if domains:
+            self.connection.execute(
+                self._insert_ignore(t.companies),
+                [{"domain": d, "name": company_name(d), "created_at": now} for d in domains],
+            )
+            for chunk in _chunks(domains):
+                rows = self.connection.execute(
+                    select(t.companies.c.domain, t.companies.c.id).where(t.companies.c.domain.in_(chunk))
+                )
+                company_ids.update({row.domain: row.id for row in rows})
+        emails = [a.email for a in addresses]
+        existing: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(emails):
+            rows = self.connection.execute(
+                select(t.contacts.c.email, t.contacts.c.id, t.contacts.c.name).where(t.contacts.c.email.in_(chunk))
+            )
+            existing.update({row.email: (row.id, row.name) for row in rows})
+        new = [a for a in addresses if a.email not in existing]
+        if new:
+            self.connection.execute(
+                self._insert_ignore(t.contacts),
+                [
+                    {
+                        "email": a.email,
+                        "name": a.name[:255],
+                        "undeliverable": False,
+                        "company_id": company_ids.get(company_domain(a.email) or ""),
+                        "created_at": now,
+                    }
+                    for a in new
+                ],
+            )
+            for chunk in _chunks([a.email for a in new]):
+                rows = self.connection.execute(
+                    select(t.contacts.c.email, t.contacts.c.id, t.contacts.c.name).where(t.contacts.c.email.in_(chunk))
+                )
+                existing.update({row.email: (row.id, row.name) for row in rows})
+        for address in addresses:
+            contact_id, name = existing[address.email]
+            if not name and address.name:  # learn a name we did not have
+                self.connection.execute(
+                    update(t.contacts).where(t.contacts.c.id == contact_id).values(name=address.name[:255])
+                )
+                existing[address.email] = (contact_id, address.name)
+        return {email: ids[0] for email, ids in existing.items()}
+
+    # threads
+    def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]:
+        wanted = list(set(message_ids))
+        found: dict[str, int] = {}
+        for chunk in _chunks(wanted):
+            rows = self.connection.execute(
+                select(t.thread_message_ids.c.message_id, t.thread_message_ids.c.thread_id).where(
+                    t.thread_message_ids.c.message_id.in_(chunk)
+                )
+            )
+            found.update({row.message_id: row.thread_id for row in rows})
+        return found
+
+    def new_thread(self, subject: str, mailbox: str, at: datetime) -> int:
+        return int(
+            self.connection.execute(
+                insert(t.threads)
+                .values(subject=subject, mailbox=mailbox, created_at=at, last_message_at=at)
+                .returning(t.threads.c.id)
+            ).scalar_one()
+        )
+
+    def map_thread(self, thread_id: int, message_ids: Sequence[str]) -> None:
+        if message_ids:
+            self.connection.execute(
+                self._insert_ignore(t.thread_message_ids),
+                [{"message_id": mid, "thread_id": thread_id} for mid in message_ids],
+            )
+
+    def touch_thread(self, thread_id: int, at: datetime) -> None:
+        self.connection.execute(
+            update(t.threads)
+            .where(t.threads.c.id == thread_id, t.threads.c.last_message_at < at)
+            .values(last_message_at=at)
+        )
+
+    # messages
+    def add_messages(self, rows: Sequence[NewMessage]) -> list[int]:
+        if not rows:
+            return []
+        values = []
+        for row in rows:
+            m = row.message
+            values.append(
+                {
+                    "raw_id": row.raw_id,
+                    "thread_id": row.thread_id,
+                    "contact_id": row.contact_id,
+                    "mailbox": row.mailbox,
+                    "direction": row.direction.value,
+                    "message_id": m.message_id,
+                    "in_reply_to": m.in_reply_to,
+                    "references": list(m.references),
+                    "subject": m.subject,
+                    "from_email": m.from_.email if m.from_ else None,
+                    "from_name": m.from_.name if m.from_ else "",
+                    "to": _address_json(m.to),
+                    "cc": _address_json(m.cc),
+                    "sent_at": row.sent_at,
+                    "received_at": row.received_at,
+                    "text": m.text,
+                    "html": m.html,
+                    "attachments": [
+                        {"filename": a.filename, "content_type": a.content_type, "size": a.size} for a in m.attachments
+                    ],
+                    "headers": [[k, v] for k, v in m.headers],
+                    "defects": list(m.defects),
+                }
+            )
+        result = self.connection.execute(
+            insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), values
+        )
+        return [int(i) for i in result.scalars()]
+
+    # tickets
+    def tickets_for_threads(self, thread_ids: Iterable[int]) -> dict[int, tuple[int, TicketStatus]]:
+        wanted = list(set(thread_ids))
+        found: dict[int, tuple[int, TicketStatus]] = {}
+        for chunk in _chunks(wanted):
+            rows = self.connection.execute(
+                select(t.tickets.c.thread_id, t.tickets.c.id, t.tickets.c.status).where(
+                    t.tickets.c.thread_id.in_(chunk)
+                )
+            )
+            found.update({row.thread_id: (row.id, TicketStatus(row.status)) for row in rows})
+        return found
+
+    def open_ticket(self, thread_id: int, mailbox: str, contact_id: int | None, subject: str, at: datetime) -> int:
+        return int(
+            self.connection.execute(
+                insert(t.tickets)
+                .values(
+                    thread_id=thread_id,
+                    mailbox=mailbox,
+                    contact_id=contact_id,
+                    subject=subject,
+                    status=TicketStatus.NEW.value,
+                    created_at=at,
+                    updated_at=at,
+                )
+                .returning(t.tickets.c.id)
+            ).scalar_one()
+        )
+
+    def set_ticket_status(self, ticket_id: int, status: TicketStatus, at: datetime) -> None:
+        self.connection.execute(
+            update(t.tickets).where(t.tickets.c.id == ticket_id).values(status=status.value, updated_at=at)
+        )
+
+    # timeline
+    def add_events(self, events: Sequence[NewEvent]) -> None:
+        if events:
+            self.connection.execute(
+                insert(t.timeline_events),
+                [
+                    {
+                        "contact_id": e.contact_id,
+                        "at": e.at,
+                        "kind": e.kind,
+                        "summary": e.summary,
+                        "message_id": e.message_id,
+                        "ticket_id": e.ticket_id,
+                    }
+                    for e in events
+                ],
+            )
+
+    # quarantine
+    def quarantine(self, raw_id: int, mailbox: str, error: str, now: datetime) -> None:
+        self.connection.execute(
+            insert(t.quarantine).values(raw_id=raw_id, mailbox=mailbox, error=error, attempts=1, created_at=now)
+        )
+
+    def open_quarantine(self, limit: int) -> list[QuarantinedRaw]:
+        q = t.quarantine
+        rows = self.connection.execute(
+            select(q.c.id, q.c.raw_id, q.c.mailbox, q.c.error, q.c.attempts, q.c.created_at, t.raw_messages.c.raw)
+            .join(t.raw_messages, t.raw_messages.c.id == q.c.raw_id)
+            .where(q.c.resolved_at.is_(None))
+            .order_by(q.c.id)
+            .limit(limit)
+        )
+        return [
+            QuarantinedRaw(r.id, r.raw_id, r.mailbox, r.error, r.attempts, aware(r.created_at), r.raw) for r in rows
+        ]
+
+    def resolve_quarantine(self, quarantine_id: int, now: datetime) -> None:
+        self.connection.execute(update(t.quarantine).where(t.quarantine.c.id == quarantine_id).values(resolved_at=now))
+
+    def retry_failed(self, quarantine_id: int, error: str) -> None:
+        self.connection.execute(
+            update(t.quarantine)
+            .where(t.quarantine.c.id == quarantine_id)
+            .values(error=error, attempts=t.quarantine.c.attempts + 1)
+        )
+
+
+class SqlStore:
+    """Opens transactions on an engine (see `services.ports.Store`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        with self.engine.begin() as connection:
+            yield SqlTransaction(connection)

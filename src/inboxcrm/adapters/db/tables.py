@@ -1,0 +1,170 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations in `migrations/` must match it.
+
+Rows are not the domain: repositories in `store.py` convert between these rows and core values.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER PRIMARY KEY
+TS = DateTime(timezone=True)
+
+raw_messages = Table(
+    "raw_messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("content_hash", String(64), nullable=False, unique=True),
+    Column("message_id", Text, nullable=True, index=True),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+)
+
+message_locations = Table(
+    "message_locations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("folder", String(1000), nullable=False),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("uid", BigInteger, nullable=False),
+    Column("seen_at", TS, nullable=False),
+    UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_message_locations_place"),
+)
+
+folder_cursors = Table(
+    "folder_cursors",
+    metadata,
+    Column("mailbox", String(100), primary_key=True),
+    Column("folder", String(1000), primary_key=True),
+    Column("uidvalidity", BigInteger, nullable=False),
+    Column("last_uid", BigInteger, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+companies = Table(
+    "companies",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("domain", String(255), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(255), nullable=False, default=""),
+    Column("company_id", Id, ForeignKey("companies.id"), nullable=True, index=True),
+    Column("undeliverable", Boolean, nullable=False, default=False),
+    Column("created_at", TS, nullable=False),
+)
+
+threads = Table(
+    "threads",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("subject", Text, nullable=False),
+    Column("mailbox", String(100), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("last_message_at", TS, nullable=False),
+)
+
+thread_message_ids = Table(
+    "thread_message_ids",
+    metadata,
+    Column("message_id", String(900), primary_key=True),
+    Column("thread_id", Id, ForeignKey("threads.id", ondelete="CASCADE"), nullable=False, index=True),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("thread_id", Id, ForeignKey("threads.id"), nullable=False, index=True),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=True, index=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("message_id", Text, nullable=True, index=True),
+    Column("in_reply_to", Text, nullable=True),
+    Column("references", JSON, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("from_email", String(320), nullable=True),
+    Column("from_name", Text, nullable=False),
+    Column("to", JSON, nullable=False),
+    Column("cc", JSON, nullable=False),
+    Column("sent_at", TS, nullable=False, index=True),
+    Column("received_at", TS, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=True),
+    Column("attachments", JSON, nullable=False),
+    Column("headers", JSON, nullable=False),
+    Column("defects", JSON, nullable=False),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("thread_id", Id, ForeignKey("threads.id"), nullable=False, unique=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id"), nullable=True, index=True),
+    Column("subject", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+timeline_events = Table(
+    "timeline_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("summary", Text, nullable=False),
+    Index("ix_timeline_events_contact_at", "contact_id", "at", "id"),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("mailbox", String(100), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("created_at", TS, nullable=False),
+    Column("resolved_at", TS, nullable=True),
+)

@@ -1,0 +1,132 @@
+"""The only place that builds concrete adapters from settings and hands them to the services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from inboxcrm.adapters.db import migrate
+from inboxcrm.adapters.db.reads import SqlReads
+from inboxcrm.adapters.db.store import SqlStore, make_engine
+from inboxcrm.adapters.files import MaildirSource
+from inboxcrm.adapters.imap import ImapAccount, ImapSource
+from inboxcrm.config import MailboxSettings, Settings
+from inboxcrm.core.ports import MailSource
+from inboxcrm.services.ingest import IngestService
+from inboxcrm.services.polling import MailboxPoller
+from inboxcrm.services.quarantine import QuarantineService
+from inboxcrm.services.reports import ReadService
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """Everything `run`, the CLI and the web app need, built from one `Settings`."""
+
+    settings: Settings
+    engine: Engine
+    ingest: IngestService
+    quarantine: QuarantineService
+    reads: ReadService
+    clock: Callable[[], datetime]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
+    """Build the application; nothing connects until it is used."""
+    url = settings.database_url()
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url, echo=settings.database.echo)
+    store = SqlStore(engine)
+    team = settings.team_profile()
+    profiles = {m.name: m.profile() for m in settings.mailboxes}
+    return App(
+        settings=settings,
+        engine=engine,
+        ingest=IngestService(store, team, clock),
+        quarantine=QuarantineService(store, team, profiles, clock),
+        reads=ReadService(SqlReads(engine)),
+        clock=clock,
+    )
+
+
+def prepare_database(app: App) -> None:
+    """SQLite is upgraded in place; PostgreSQL (shared by several daemons) must be upgraded on purpose."""
+    if app.engine.dialect.name == "sqlite":
+        migrate.upgrade(app.engine)
+        return
+    current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
+    if current != head:
+        raise RuntimeError(
+            f"database schema is at {current or 'nothing'}, this version needs {head}: run `inboxcrm db upgrade` first"
+        )
+
+
+def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str]) -> ImapAccount:
+    assert mailbox.host and mailbox.user and mailbox.password_env  # guaranteed by config validation
+    return ImapAccount(
+        host=mailbox.host,
+        port=mailbox.imap_port,
+        user=mailbox.user,
+        password=environ.get(mailbox.password_env, ""),
+        security=mailbox.security,
+        timeout=mailbox.timeout,
+        mark_seen=mailbox.mark_seen,
+        move_to=mailbox.move_to,
+    )
+
+
+def source_opener(
+    settings: Settings, mailbox: MailboxSettings, environ: Mapping[str, str] | None = None
+) -> Callable[[], AbstractContextManager[MailSource]]:
+    """A function that opens a fresh connection (or Maildir) for `mailbox`."""
+    env = os.environ if environ is None else environ
+    if mailbox.source == "maildir":
+        assert mailbox.path is not None
+        path = settings.resolve(mailbox.path)
+
+        @contextmanager
+        def open_maildir() -> Iterator[MailSource]:
+            yield MaildirSource(path)
+
+        return open_maildir
+
+    account = imap_account(mailbox, env)
+
+    @contextmanager
+    def open_imap() -> Iterator[MailSource]:
+        with ImapSource(account) as source:
+            yield source
+
+    return open_imap
+
+
+def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxPoller]:
+    """One poller per configured mailbox."""
+    out = []
+    for mailbox in app.settings.mailboxes:
+        folders = ("maildir",) if mailbox.source == "maildir" else mailbox.folders
+        out.append(
+            MailboxPoller(
+                app.ingest,
+                mailbox.profile(),
+                folders,
+                source_opener(app.settings, mailbox, environ),
+                mailbox.batch_size,
+                mailbox.poll_interval,
+                app.clock,
+            )
+        )
+    return out

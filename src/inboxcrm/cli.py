@@ -1,0 +1,259 @@
+"""The one command-line entry: `inboxcrm run | check | import | quarantine | db | status | threads`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from inboxcrm import bootstrap
+from inboxcrm.adapters.db import migrate
+from inboxcrm.adapters.files import discover
+from inboxcrm.config import ConfigError, Settings, load_settings
+from inboxcrm.core.model import MailboxKind, MailboxProfile
+from inboxcrm.logs import configure_logging
+from inboxcrm.services.ingest import IngestResult
+
+log = logging.getLogger("inboxcrm")
+
+
+def _settings(ctx: click.Context, check_environment: bool = True) -> Settings:
+    path: str = ctx.obj["config"]
+    try:
+        settings = load_settings(path, check_environment=check_environment)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in {path}; nothing was started.", err=True)
+        sys.exit(2)
+    configure_logging(settings.logging.level, settings.logging.format)
+    return settings
+
+
+def _app(ctx: click.Context) -> bootstrap.App:
+    app = bootstrap.build(_settings(ctx))
+    try:
+        bootstrap.prepare_database(app)
+    except RuntimeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    return app
+
+
+@click.group()
+@click.option(
+    "--config",
+    "-c",
+    envvar="INBOXCRM_CONFIG",
+    default="inboxcrm.toml",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The TOML config file (or $INBOXCRM_CONFIG).",
+)
+@click.pass_context
+def main(ctx: click.Context, config: str) -> None:
+    """inboxcrm: a CRM that lives in the inbox."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+
+
+@main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate the config; print every problem with file:line; exit non-zero on any."""
+    settings = _settings(ctx)
+    click.echo(
+        f"{ctx.obj['config']}: ok ({len(settings.mailboxes)} mailbox(es), "
+        f"database {settings.database_url().split('@')[-1]})"
+    )
+
+
+@main.command()
+@click.option("--api/--no-api", default=True, help="Serve the HTTP API as well (default: yes).")
+@click.option("--once", is_flag=True, help="Poll every mailbox once and exit (no API).")
+@click.pass_context
+def run(ctx: click.Context, api: bool, once: bool) -> None:
+    """Poll the configured mailboxes and serve the API until stopped (Ctrl-C)."""
+    app = _app(ctx)
+    pollers = bootstrap.pollers(app)
+    if once:
+        for poller in pollers:
+            with poller.open_source() as source:
+                result = poller.poll_once(source)
+            click.echo(f"{poller.mailbox.name}: {_summary(result)}")
+        return
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=p.run, args=(stop,), name=f"poll-{p.mailbox.name}", daemon=True) for p in pollers
+    ]
+    for thread in threads:
+        thread.start()
+    log.info("polling %d mailbox(es): %s", len(pollers), ", ".join(p.mailbox.name for p in pollers))
+    try:
+        if api:
+            import uvicorn
+
+            from inboxcrm.web.app import create_app
+
+            web = create_app(app.reads, app.settings.api_tokens(_environ()), lambda: [p.health for p in pollers])
+            host, port = app.settings.api.host, app.settings.api.port
+            log.info("API on http://%s:%d (OpenAPI at /docs)", host, port)
+            uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
+        else:
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            while not stop.wait(1.0):
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        app.close()
+        log.info("stopped")
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def _summary(result: IngestResult) -> str:
+    return (
+        f"{result.fetched} read, {result.stored} stored, {result.duplicates} already stored, "
+        f"{result.quarantined} quarantined"
+    )
+
+
+@main.command(name="import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--mailbox",
+    "mailbox_name",
+    default=None,
+    help="File the messages as if they arrived on this configured mailbox (default: 'import').",
+)
+@click.option("--batch-size", default=500, show_default=True)
+@click.pass_context
+def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size: int) -> None:
+    """Import an mbox file, a Maildir, .eml files, or a folder of any of these.
+
+    Resumable (a cursor per file) and idempotent (content hashes): importing twice adds nothing."""
+    app = _app(ctx)
+    if mailbox_name:
+        try:
+            profile = app.settings.mailbox(mailbox_name).profile()
+        except KeyError:
+            raise click.BadParameter(
+                f"no mailbox named {mailbox_name!r} in the config", param_hint="--mailbox"
+            ) from None
+    else:
+        profile = MailboxProfile("import", MailboxKind.OTHER)
+    try:
+        sources = discover(path)
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from None
+    total = IngestResult()
+    for source in sources:
+        with click.progressbar(length=source.count(), label=f"importing {source.folder_name()}", file=sys.stderr,
+                               show_pos=True) as bar:
+            # File sources number messages by position, so the last UID done is how far we are.
+            total.add(app.ingest.sync_folder(source, profile, source.folder_name(), batch_size,
+                                             progress=lambda uid: bar.update(uid - bar.pos)))
+    click.echo(_summary(total))
+    for error in total.errors[:20]:
+        click.echo(f"  quarantined {error}", err=True)
+    app.close()
+
+
+@main.group()
+def quarantine() -> None:
+    """Messages that could not be understood (kept raw, with the reason)."""
+
+
+@quarantine.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def quarantine_list(ctx: click.Context, as_json: bool) -> None:
+    """List quarantined messages and why."""
+    app = _app(ctx)
+    held = app.quarantine.list()
+    for item in held:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "id": item.quarantine_id,
+                        "raw_id": item.raw_id,
+                        "mailbox": item.mailbox,
+                        "error": item.error,
+                        "attempts": item.attempts,
+                        "created_at": item.created_at.isoformat(),
+                    }
+                )
+            )
+        else:
+            click.echo(
+                f"#{item.quarantine_id} [{item.mailbox}] {item.created_at:%Y-%m-%d %H:%M} "
+                f"({item.attempts} attempt(s)): {item.error}"
+            )
+    if not as_json:
+        click.echo(f"{len(held)} message(s) in quarantine")
+    app.close()
+
+
+@quarantine.command(name="retry")
+@click.pass_context
+def quarantine_retry(ctx: click.Context) -> None:
+    """Parse every quarantined message again; those that now work are filed normally."""
+    app = _app(ctx)
+    result = app.quarantine.retry()
+    click.echo(f"{result.recovered} recovered, {result.still_failing} still in quarantine")
+    app.close()
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command(name="upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply pending migrations (needed for PostgreSQL; `run` does it by itself on SQLite)."""
+    app = bootstrap.build(_settings(ctx, check_environment=False))
+    migrate.upgrade(app.engine)
+    click.echo(f"database at revision {migrate.current_revision(app.engine)}")
+    app.close()
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Counts and folder cursors."""
+    app = _app(ctx)
+    for name, count in app.reads.status().items():
+        click.echo(f"{name:>14}: {count}")
+    for mailbox, folder, uidvalidity, last_uid, updated in app.reads.cursors():
+        click.echo(f"cursor {mailbox} {folder}: UIDVALIDITY {uidvalidity}, last UID {last_uid} ({updated:%F %T})")
+    app.close()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def threads(ctx: click.Context, as_json: bool) -> None:
+    """Every stored thread with the Message-IDs in it."""
+    app = _app(ctx)
+    for thread_id, subject, message_ids in app.reads.all_threads():
+        if as_json:
+            click.echo(json.dumps({"thread_id": thread_id, "subject": subject, "message_ids": message_ids}))
+        else:
+            click.echo(f"#{thread_id} {subject!r}: {len(message_ids)} message(s)")
+    app.close()

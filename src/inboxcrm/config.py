@@ -1,0 +1,334 @@
+"""TOML → frozen, validated settings. Secrets come from the environment, never from the file.
+
+`load_settings` either returns `Settings` or raises `ConfigError` carrying *every* problem found,
+each with the file, the line, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a config file, located as precisely as we can."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The config cannot be used; `problems` lists everything that is wrong."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+
+def parse_duration(value: object) -> float:
+    """`30`, `"30s"`, `"5m"`, `"2h"`, `"1d"` → seconds."""
+    if isinstance(value, bool):
+        raise ValueError('expected a duration such as 60, "30s", "5m" or "1h"')
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f'expected a duration such as 60, "30s", "5m" or "1h", got {value!r}')
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class DatabaseSettings(_Strict):
+    url: str = "sqlite:///var/inboxcrm.db"
+    echo: bool = False
+
+
+class TokenSettings(_Strict):
+    name: str
+    value: str | None = None
+    value_env: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TokenSettings:
+        if (self.value is None) == (self.value_env is None):
+            raise ValueError("give exactly one of `value` (demo only) or `value_env` (an environment variable)")
+        return self
+
+
+class ApiSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    tokens: tuple[TokenSettings, ...] = ()
+
+
+class TeamSettings(_Strict):
+    addresses: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+class MailboxSettings(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    kind: MailboxKind = MailboxKind.OTHER
+    addresses: tuple[str, ...] = Field(min_length=1)
+    source: Literal["imap", "maildir"] = "imap"
+    # IMAP
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    user: str | None = None
+    password_env: str | None = None
+    folders: tuple[str, ...] = ("INBOX",)
+    batch_size: int = Field(default=200, ge=1, le=5000)
+    mark_seen: bool = False
+    move_to: str | None = None
+    timeout: float = 60.0
+    # Maildir
+    path: str | None = None
+    poll_interval: Annotated[float, Field(gt=0)] = 60.0
+
+    @field_validator("poll_interval", "timeout", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("addresses")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(bad)}")
+        return tuple(a.strip().lower() for a in value)
+
+    @model_validator(mode="after")
+    def _source_fields(self) -> MailboxSettings:
+        if self.source == "imap":
+            missing = [k for k in ("host", "user", "password_env") if getattr(self, k) in (None, "")]
+            if missing:
+                raise ValueError(f"an imap mailbox needs {', '.join(missing)}")
+        elif not self.path:
+            raise ValueError("a maildir mailbox needs `path`")
+        return self
+
+    @property
+    def imap_port(self) -> int:
+        if self.port:
+            return self.port
+        return 993 if self.security == "tls" else 143
+
+    def profile(self) -> MailboxProfile:
+        return MailboxProfile(name=self.name, kind=self.kind, addresses=frozenset(self.addresses))
+
+
+class OutboxSettings(_Strict):
+    kind: Literal["file", "smtp"] = "file"
+    path: str = "var/outbox"
+    host: str | None = None
+    port: int | None = None
+    security: Literal["tls", "starttls", "none"] = "starttls"
+    user: str | None = None
+    password_env: str | None = None
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(_Strict):
+    """The whole validated configuration. Relative paths are resolved against the config file."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    team: TeamSettings = TeamSettings()
+    mailboxes: tuple[MailboxSettings, ...] = ()
+    outbox: OutboxSettings = OutboxSettings()
+    logging: LoggingSettings = LoggingSettings()
+    base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        names = [m.name for m in self.mailboxes]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"mailbox names must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    def team_profile(self) -> Team:
+        shared = {a for m in self.mailboxes for a in m.addresses}
+        return Team(
+            addresses=frozenset({a.lower() for a in self.team.addresses} | shared),
+            domains=frozenset(d.lower() for d in self.team.domains),
+        )
+
+    def mailbox(self, name: str) -> MailboxSettings:
+        for mailbox in self.mailboxes:
+            if mailbox.name == name:
+                return mailbox
+        raise KeyError(name)
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
+
+    def database_url(self) -> str:
+        """The SQLAlchemy URL, with a relative SQLite path made relative to the config file."""
+        url = self.database.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(url[len(prefix) :]))
+        return url
+
+    def api_tokens(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """Token value → token name, reading `value_env` tokens from `environ`."""
+        tokens: dict[str, str] = {}
+        for token in self.api.tokens:
+            value = token.value if token.value is not None else environ.get(token.value_env or "")
+            if value:
+                tokens[value] = token.name
+        return tokens
+
+
+def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Map each key path in a TOML document to the line that defines it (tables and arrays of tables)."""
+    lines: dict[tuple[str | int, ...], int] = {}
+    table: tuple[str | int, ...] = ()
+    counters: dict[tuple[str | int, ...], int] = {}
+    header = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+    key = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = header.match(line)
+        if found:
+            path = tuple(part.strip().strip("\"'") for part in found.group(2).split("."))
+            if found.group(1) == "[[":
+                index = counters.get(path, -1) + 1
+                counters[path] = index
+                table = (*path, index)
+            else:
+                table = path
+            lines.setdefault(table, number)
+            continue
+        found = key.match(line)
+        if found:
+            path = tuple(part.strip().strip("\"'") for part in found.group(1).split("."))
+            lines.setdefault((*table, *path), number)
+    return lines
+
+
+def _locate(lines: Mapping[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _dotted(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _environment_problems(
+    settings: Settings, file: str, lines: Mapping[tuple[str | int, ...], int], environ: Mapping[str, str]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for index, mailbox in enumerate(settings.mailboxes):
+        loc: tuple[str | int, ...] = ("mailboxes", index)
+        if mailbox.source == "imap" and mailbox.password_env and not environ.get(mailbox.password_env):
+            problems.append(
+                Problem(
+                    file,
+                    _locate(lines, (*loc, "password_env")),
+                    _dotted((*loc, "password_env")),
+                    f"environment variable {mailbox.password_env} is not set",
+                )
+            )
+        if mailbox.source == "maildir" and mailbox.path and not settings.resolve(mailbox.path).is_dir():
+            problems.append(
+                Problem(
+                    file,
+                    _locate(lines, (*loc, "path")),
+                    _dotted((*loc, "path")),
+                    f"no Maildir at {settings.resolve(mailbox.path)}",
+                )
+            )
+    for index, token in enumerate(settings.api.tokens):
+        loc = ("api", "tokens", index)
+        if token.value_env and not environ.get(token.value_env):
+            problems.append(
+                Problem(
+                    file,
+                    _locate(lines, (*loc, "value_env")),
+                    _dotted((*loc, "value_env")),
+                    f"environment variable {token.value_env} is not set",
+                )
+            )
+    return problems
+
+
+def parse_settings(text: str, file: str, environ: Mapping[str, str], check_environment: bool = True) -> Settings:
+    """Validate TOML `text` (read from `file`); raise ConfigError listing every problem."""
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            [Problem(file, int(match.group(1)) if match else None, "", f"not valid TOML: {exc}")]
+        ) from None
+    lines = _key_lines(text)
+    data["base_dir"] = str(Path(file).resolve().parent)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key (check the spelling against config.example.toml)"
+            elif "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
+                message += f" (got {error['input']!r})"
+            problems.append(Problem(file, _locate(lines, loc), _dotted(loc), message))
+        raise ConfigError(problems) from None
+    if check_environment:
+        problems = _environment_problems(settings, file, lines, environ)
+        if problems:
+            raise ConfigError(problems)
+    return settings
+
+
+def load_settings(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, check_environment: bool = True
+) -> Settings:
+    """Read and validate the config file at `path`."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(file, None, "", f"cannot read the config file: {exc.strerror}")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(file, None, "", f"the config file is not UTF-8: {exc}")]) from None
+    return parse_settings(text, file, os.environ if environ is None else environ, check_environment)

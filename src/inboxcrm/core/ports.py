@@ -1,0 +1,126 @@
+"""What the services need from the outside world, as Protocols the adapters satisfy structurally.
+
+Services and adapters both import these (pure data and Protocols); `bootstrap.py` wires them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedMessage:
+    """One message as a source hands it over: its UID in the folder and its exact bytes."""
+
+    uid: int
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RawItem:
+    """Raw bytes ready to store, keyed by content hash."""
+
+    content_hash: str
+    message_id: str | None
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FolderCursor:
+    uidvalidity: int
+    last_uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    raw_id: int
+    thread_id: int
+    contact_id: int | None
+    mailbox: str
+    direction: Direction
+    message: Message
+    sent_at: datetime
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    contact_id: int
+    at: datetime
+    kind: str
+    summary: str
+    message_id: int | None = None
+    ticket_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedRaw:
+    quarantine_id: int
+    raw_id: int
+    mailbox: str
+    error: str
+    attempts: int
+    created_at: datetime
+    raw: bytes
+
+
+class IngestTransaction(Protocol):
+    """One database transaction; everything written through it commits or rolls back together."""
+
+    def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...
+    def set_cursor(self, mailbox: str, folder: str, uidvalidity: int, last_uid: int, now: datetime) -> None: ...
+    def store_raw(self, items: Sequence[RawItem], now: datetime) -> dict[str, int]: ...
+    def link_locations(
+        self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, int]], now: datetime
+    ) -> None: ...
+    def raws_with_messages(self, raw_ids: Iterable[int]) -> set[int]: ...
+    def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]: ...
+    def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]: ...
+    def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]: ...
+    def new_thread(self, subject: str, mailbox: str, at: datetime) -> int: ...
+    def map_thread(self, thread_id: int, message_ids: Sequence[str]) -> None: ...
+    def touch_thread(self, thread_id: int, at: datetime) -> None: ...
+    def add_messages(self, rows: Sequence[NewMessage]) -> list[int]: ...
+    def tickets_for_threads(self, thread_ids: Iterable[int]) -> dict[int, tuple[int, TicketStatus]]: ...
+    def open_ticket(self, thread_id: int, mailbox: str, contact_id: int | None, subject: str, at: datetime) -> int: ...
+    def set_ticket_status(self, ticket_id: int, status: TicketStatus, at: datetime) -> None: ...
+    def add_events(self, events: Sequence[NewEvent]) -> None: ...
+    def quarantine(self, raw_id: int, mailbox: str, error: str, now: datetime) -> None: ...
+    def open_quarantine(self, limit: int) -> list[QuarantinedRaw]: ...
+    def resolve_quarantine(self, quarantine_id: int, now: datetime) -> None: ...
+    def retry_failed(self, quarantine_id: int, error: str) -> None: ...
+
+
+class Store(Protocol):
+    """Where facts are kept."""
+
+    def transaction(self) -> AbstractContextManager[IngestTransaction]: ...
+
+
+class MailSource(Protocol):
+    """A folder of messages addressed by (UIDVALIDITY, UID), such as an IMAP folder or a Maildir."""
+
+    def uidvalidity(self, folder: str) -> int: ...
+    def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]: ...
+    def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
+
+
+class Reads(Protocol):
+    """Read-only queries behind the API."""
+
+    def ping(self) -> None: ...
+    def contacts(self, email: str | None, query: str | None, after_id: int, limit: int) -> list[ContactView]: ...
+    def contact(self, contact_id: int) -> ContactView | None: ...
+    def timeline(self, contact_id: int, before: tuple[datetime, int] | None, limit: int) -> list[TimelineEntry]: ...
+    def thread(self, thread_id: int) -> ThreadView | None: ...
+    def threads(self, after_id: int, limit: int) -> list[tuple[int, str, list[str]]]: ...
+    def tickets(self, status: str | None, after_id: int, limit: int) -> list[TicketView]: ...
+    def counts(self) -> dict[str, int]: ...
+    def cursors(self) -> list[tuple[str, str, int, int, datetime]]: ...

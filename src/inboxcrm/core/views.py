@@ -1,0 +1,85 @@
+"""Read-side values: what the API and pages show. Built by the store, shaped by the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from inboxcrm.core.model import Address, Attachment
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyView:
+    id: int
+    domain: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    id: int
+    email: str
+    name: str
+    company: CompanyView | None
+    undeliverable: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: int
+    thread_id: int
+    mailbox: str
+    direction: str
+    message_id: str | None
+    subject: str
+    from_: Address | None
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    sent_at: datetime
+    text: str
+    attachments: tuple[Attachment, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    id: int
+    at: datetime
+    kind: str
+    summary: str
+    message: MessageView | None
+    ticket_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    id: int
+    thread_id: int
+    mailbox: str
+    contact_id: int | None
+    subject: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadView:
+    id: int
+    subject: str
+    mailbox: str
+    created_at: datetime
+    last_message_at: datetime
+    messages: tuple[MessageView, ...]
+    ticket: TicketView | None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list; `next_cursor` is None on the last page."""
+
+    items: tuple[T, ...]
+    next_cursor: str | None

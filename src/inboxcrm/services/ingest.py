@@ -1,0 +1,271 @@
+"""Fetched messages → stored facts, exactly once.
+
+The contract (see README "Never lose mail"):
+- raw bytes are stored, keyed by place (mailbox, folder, UIDVALIDITY, UID) and by content hash, in the
+  same transaction that advances the folder cursor and records what the message means;
+- a message that cannot be understood is kept raw and quarantined with its reason; the batch goes on;
+- the source is told to flag/move messages only after that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from inboxcrm.core.conversations import ancestors, choose_thread
+from inboxcrm.core.fingerprint import content_hash
+from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team, TicketStatus
+from inboxcrm.core.parsing import parse_message, unreadable_reason
+from inboxcrm.core.ports import (
+    FetchedMessage,
+    IngestTransaction,
+    MailSource,
+    NewEvent,
+    NewMessage,
+    RawItem,
+    Store,
+)
+from inboxcrm.core.tickets import after_customer_reply, opens_ticket
+from inboxcrm.core.understanding import understand
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class IngestResult:
+    """What one batch (or a whole sync) did. `fetched` = `stored` + `duplicates` + `quarantined`."""
+
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: IngestResult) -> None:
+        self.fetched += other.fetched
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.quarantined += other.quarantined
+        self.errors.extend(other.errors)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    fetched: FetchedMessage
+    content_hash: str
+    message: Message | None
+    problem: str | None
+
+
+def _parse(item: FetchedMessage) -> _Parsed:
+    digest = content_hash(item.raw)
+    try:
+        message = parse_message(item.raw)
+    except Exception as exc:  # a parser bug must quarantine one message, not stop the mailbox
+        return _Parsed(item, digest, None, f"parser error: {type(exc).__name__}: {exc}")
+    return _Parsed(item, digest, message, unreadable_reason(message))
+
+
+class IngestService:
+    """Stores batches of fetched messages and understands them."""
+
+    def __init__(self, store: Store, team: Team, clock: Clock) -> None:
+        self._store = store
+        self._team = team
+        self._clock = clock
+
+    def sync_folder(
+        self,
+        source: MailSource,
+        mailbox: MailboxProfile,
+        folder: str,
+        batch_size: int,
+        progress: Callable[[int], object] | None = None,
+    ) -> IngestResult:
+        """Fetch everything new in `folder` since the stored cursor and ingest it batch by batch.
+
+        `progress` is called with the last UID done: first the stored cursor, then after each batch.
+        """
+        total = IngestResult()
+        uidvalidity = source.uidvalidity(folder)
+        with self._store.transaction() as tx:
+            cursor = tx.lock_cursor(mailbox.name, folder)
+        last_uid = 0
+        if cursor is not None and cursor.uidvalidity == uidvalidity:
+            last_uid = cursor.last_uid
+        elif cursor is not None:
+            # The server renumbered the folder: re-read all of it; content hashes stop duplicates.
+            log.warning(
+                "mailbox %s folder %s: UIDVALIDITY changed %s → %s; re-scanning the folder",
+                mailbox.name,
+                folder,
+                cursor.uidvalidity,
+                uidvalidity,
+            )
+        if progress:
+            progress(last_uid)
+        for batch in source.fetch_after(folder, last_uid, batch_size):
+            if not batch:
+                continue
+            result = self.ingest_batch(mailbox, folder, uidvalidity, batch)
+            total.add(result)
+            source.after_commit(folder, [item.uid for item in batch])
+            if progress:
+                progress(max(item.uid for item in batch))
+        return total
+
+    def ingest_batch(
+        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, batch: Sequence[FetchedMessage]
+    ) -> IngestResult:
+        """Store and understand `batch` in one transaction; on a database error, one message at a time."""
+        if not batch:
+            return IngestResult()
+        parsed = [_parse(item) for item in batch]
+        try:
+            return self._ingest(mailbox, folder, uidvalidity, parsed)
+        except Exception as exc:
+            log.warning(
+                "mailbox %s folder %s: batch of %d failed (%s); retrying one message at a time",
+                mailbox.name,
+                folder,
+                len(batch),
+                exc,
+            )
+        total = IngestResult()
+        for one in parsed:
+            try:
+                total.add(self._ingest(mailbox, folder, uidvalidity, [one]))
+            except Exception as exc:
+                reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
+                log.error("mailbox %s folder %s uid %d: %s", mailbox.name, folder, one.fetched.uid, reason)
+                quarantined = _Parsed(one.fetched, one.content_hash, None, reason[:2000])
+                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined]))
+        return total
+
+    def _ingest(
+        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
+    ) -> IngestResult:
+        now = self._clock()
+        result = IngestResult()
+        with self._store.transaction() as tx:
+            cursor = tx.lock_cursor(mailbox.name, folder)
+            if cursor is not None and cursor.uidvalidity == uidvalidity:
+                # Another daemon sharing this database may have taken part of the batch already.
+                parsed = [p for p in parsed if p.fetched.uid > cursor.last_uid]
+                if not parsed:
+                    return result
+            items = {
+                p.content_hash: RawItem(p.content_hash, p.message.message_id if p.message else None, p.fetched.raw)
+                for p in parsed
+            }
+            raw_ids = tx.store_raw(list(items.values()), now)
+            tx.link_locations(
+                mailbox.name, folder, uidvalidity, [(p.fetched.uid, raw_ids[p.content_hash]) for p in parsed], now
+            )
+            done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
+            understood: list[tuple[int, Message]] = []
+            for p in parsed:
+                raw_id = raw_ids[p.content_hash]
+                result.fetched += 1
+                if raw_id in done:
+                    result.duplicates += 1
+                    continue
+                done.add(raw_id)
+                if p.message is None or p.problem is not None:
+                    tx.quarantine(raw_id, mailbox.name, p.problem or "unreadable", now)
+                    result.quarantined += 1
+                    result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
+                    continue
+                understood.append((raw_id, p.message))
+            record_messages(tx, mailbox, self._team, understood, now)
+            result.stored += len(understood)
+            last_uid = max(p.fetched.uid for p in parsed)
+            if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:
+                tx.set_cursor(mailbox.name, folder, uidvalidity, last_uid, now)
+        return result
+
+
+def record_messages(
+    tx: IngestTransaction, mailbox: MailboxProfile, team: Team, items: Sequence[tuple[int, Message]], now: datetime
+) -> list[int]:
+    """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
+    timeline events, in bulk. Returns the new message ids in order."""
+    if not items:
+        return []
+    meanings = [understand(message, mailbox, team, now) for _, message in items]
+    people: dict[str, Address] = {}
+    for meaning in meanings:
+        for person in meaning.participants:
+            people.setdefault(person.email, person)
+    contact_ids = tx.ensure_contacts(list(people.values()), now)
+
+    wanted: set[str] = set()
+    for _, message in items:
+        wanted.update(ancestors(message))
+        if message.message_id:
+            wanted.add(message.message_id)
+    known = tx.threads_for(wanted)
+    new_threads: set[int] = set()
+    rows: list[NewMessage] = []
+    for (raw_id, message), meaning in zip(items, meanings, strict=True):
+        choice = choose_thread(message, known)
+        if choice.thread_id is None:
+            thread_id = tx.new_thread(message.subject, mailbox.name, meaning.sent_at)
+            new_threads.add(thread_id)
+        else:
+            thread_id = choice.thread_id
+            tx.touch_thread(thread_id, meaning.sent_at)
+        fresh = [mid for mid in choice.message_ids if mid not in known]
+        tx.map_thread(thread_id, fresh)
+        known.update(dict.fromkeys(fresh, thread_id))
+        contact_id = contact_ids.get(meaning.contact.email) if meaning.contact else None
+        rows.append(
+            NewMessage(raw_id, thread_id, contact_id, mailbox.name, meaning.direction, message, meaning.sent_at, now)
+        )
+    message_ids = tx.add_messages(rows)
+
+    tickets = tx.tickets_for_threads({row.thread_id for row in rows})
+    events: list[NewEvent] = []
+    for row, message_id, meaning in zip(rows, message_ids, meanings, strict=True):
+        kind = "message_in" if row.direction is Direction.INBOUND else "message_out"
+        summary = row.message.subject or "(no subject)"
+        events.extend(
+            NewEvent(contact_ids[p.email], row.sent_at, kind, summary, message_id=message_id)
+            for p in meaning.participants
+        )
+        ticket = tickets.get(row.thread_id)
+        if ticket is None and opens_ticket(mailbox.kind, row.direction, row.thread_id in new_threads):
+            ticket_id = tx.open_ticket(row.thread_id, mailbox.name, row.contact_id, summary, row.sent_at)
+            tickets[row.thread_id] = (ticket_id, TicketStatus.NEW)
+            if row.contact_id is not None:
+                events.append(
+                    NewEvent(
+                        row.contact_id,
+                        row.sent_at,
+                        "ticket_opened",
+                        f"Ticket #{ticket_id} opened: {summary}",
+                        ticket_id=ticket_id,
+                    )
+                )
+        elif ticket is not None and row.direction is Direction.INBOUND:
+            ticket_id, status = ticket
+            reopened = after_customer_reply(status)
+            if reopened is not status:
+                tx.set_ticket_status(ticket_id, reopened, row.sent_at)
+                tickets[row.thread_id] = (ticket_id, reopened)
+                if row.contact_id is not None:
+                    events.append(
+                        NewEvent(
+                            row.contact_id,
+                            row.sent_at,
+                            "ticket_reopened",
+                            f"Ticket #{ticket_id} reopened by a reply",
+                            ticket_id=ticket_id,
+                        )
+                    )
+    tx.add_events(events)
+    return message_ids

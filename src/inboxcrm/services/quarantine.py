@@ -1,0 +1,57 @@
+"""Messages we could not understand: list them, and try them again after a fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
+from inboxcrm.core.parsing import parse_message, unreadable_reason
+from inboxcrm.core.ports import QuarantinedRaw, Store
+from inboxcrm.services.ingest import record_messages
+
+
+@dataclass(frozen=True, slots=True)
+class RetryResult:
+    recovered: int
+    still_failing: int
+
+
+class QuarantineService:
+    """`list` shows what is held and why; `retry` re-parses each held message from its raw bytes."""
+
+    def __init__(
+        self, store: Store, team: Team, mailboxes: Mapping[str, MailboxProfile], clock: Callable[[], datetime]
+    ) -> None:
+        self._store = store
+        self._team = team
+        self._mailboxes = mailboxes
+        self._clock = clock
+
+    def list(self, limit: int = 1000) -> list[QuarantinedRaw]:
+        with self._store.transaction() as tx:
+            return tx.open_quarantine(limit)
+
+    def retry(self, limit: int = 1000) -> RetryResult:
+        recovered = failing = 0
+        for held in self.list(limit):
+            mailbox = self._mailboxes.get(held.mailbox) or MailboxProfile(held.mailbox, MailboxKind.OTHER)
+            try:
+                message = parse_message(held.raw)
+                problem = unreadable_reason(message)
+            except Exception as exc:
+                problem = f"parser error: {type(exc).__name__}: {exc}"
+            if problem is None:
+                try:
+                    with self._store.transaction() as tx:
+                        record_messages(tx, mailbox, self._team, [(held.raw_id, message)], self._clock())
+                        tx.resolve_quarantine(held.quarantine_id, self._clock())
+                    recovered += 1
+                    continue
+                except Exception as exc:
+                    problem = f"could not be stored as understood: {type(exc).__name__}: {exc}"
+            with self._store.transaction() as tx:
+                tx.retry_failed(held.quarantine_id, problem[:2000])
+            failing += 1
+        return RetryResult(recovered, failing)

@@ -1,0 +1,97 @@
+"""The read side: contacts, a contact's timeline, threads and tickets, with opaque page cursors."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+from inboxcrm.core.ports import Reads
+from inboxcrm.core.views import ContactView, Page, ThreadView, TicketView, TimelineEntry
+
+MAX_PAGE = 200
+
+
+class BadCursor(ValueError):
+    """A page cursor that we did not hand out (or that was cut short)."""
+
+
+def _encode(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("invalid cursor") from exc
+
+
+def _after_id(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(_decode(cursor))
+    except ValueError as exc:
+        raise BadCursor("invalid cursor") from exc
+
+
+class ReadService:
+    """Pages are capped at `MAX_PAGE` items; a cursor continues where the previous page ended."""
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+
+    def ping(self) -> None:
+        self._reads.ping()
+
+    def contacts(
+        self, email: str | None = None, query: str | None = None, cursor: str | None = None, limit: int = 50
+    ) -> Page[ContactView]:
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self._reads.contacts(email, query, _after_id(cursor), limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)
+
+    def contact(self, contact_id: int) -> ContactView | None:
+        return self._reads.contact(contact_id)
+
+    def timeline(self, contact_id: int, cursor: str | None = None, limit: int = 50) -> Page[TimelineEntry]:
+        """A contact's timeline, newest first."""
+        limit = max(1, min(limit, MAX_PAGE))
+        before: tuple[datetime, int] | None = None
+        if cursor:
+            at, _, event_id = _decode(cursor).partition("|")
+            try:
+                before = (datetime.fromisoformat(at), int(event_id))
+            except ValueError as exc:
+                raise BadCursor("invalid cursor") from exc
+        rows = self._reads.timeline(contact_id, before, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = _encode(f"{rows[-1].at.isoformat()}|{rows[-1].id}") if more else None
+        return Page(tuple(rows), next_cursor)
+
+    def thread(self, thread_id: int) -> ThreadView | None:
+        return self._reads.thread(thread_id)
+
+    def tickets(self, status: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[TicketView]:
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self._reads.tickets(status, _after_id(cursor), limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)
+
+    def all_threads(self) -> list[tuple[int, str, list[str]]]:
+        out: list[tuple[int, str, list[str]]] = []
+        after = 0
+        while batch := self._reads.threads(after, 1000):
+            out.extend(batch)
+            after = batch[-1][0]
+        return out
+
+    def status(self) -> dict[str, int]:
+        return self._reads.counts()
+
+    def cursors(self) -> list[tuple[str, str, int, int, datetime]]:
+        return self._reads.cursors()

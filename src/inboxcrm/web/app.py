@@ -1,0 +1,124 @@
+"""FastAPI app factory. Routes are thin: they check the token, call a service, shape the answer."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from inboxcrm.core.model import TicketStatus
+from inboxcrm.services.polling import MailboxHealth
+from inboxcrm.services.reports import BadCursor, ReadService
+from inboxcrm.web.schemas import (
+    ContactOut,
+    ContactPage,
+    HealthOut,
+    MailboxHealthOut,
+    ThreadOut,
+    TicketOut,
+    TicketPage,
+    TimelineEntryOut,
+    TimelinePage,
+)
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def create_app(
+    reads: ReadService, tokens: Mapping[str, str], health: Callable[[], Sequence[MailboxHealth]] = lambda: ()
+) -> FastAPI:
+    """Build the API. `tokens` maps token value → token name; every route but /health needs one."""
+    app = FastAPI(
+        title="inboxcrm",
+        version="0.1.0",
+        description="Contacts, timelines, threads and tickets from your shared mailboxes.",
+    )
+
+    def require_token(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> str:
+        offered = credentials.credentials if credentials else ""
+        matched = ""
+        for value, name in tokens.items():  # compare with every token: timing says nothing
+            if hmac.compare_digest(offered.encode(), value.encode()):
+                matched = name
+        if not offered or not matched:
+            raise HTTPException(
+                status_code=401, detail="a valid API token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return matched
+
+    Token = Annotated[str, Depends(require_token)]
+    Limit = Annotated[int, Query(ge=1, le=200)]
+
+    @app.exception_handler(BadCursor)
+    async def _bad_cursor(_request: Request, exc: BadCursor) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.get("/health", response_model=HealthOut)
+    def get_health() -> JSONResponse:
+        try:
+            reads.ping()
+            database = "ok"
+        except Exception as exc:
+            database = f"failing: {type(exc).__name__}: {exc}"
+        boxes = [
+            MailboxHealthOut(
+                mailbox=h.mailbox,
+                ok=h.ok,
+                last_success=h.last_success,
+                last_error=h.last_error,
+                failures_in_a_row=h.failures_in_a_row,
+            )
+            for h in health()
+        ]
+        ok = database == "ok" and all(b.ok for b in boxes)
+        body = HealthOut(status="ok" if ok else "degraded", database=database, mailboxes=boxes)
+        return JSONResponse(status_code=200 if ok else 503, content=body.model_dump(mode="json"))
+
+    @app.get("/contacts", response_model=ContactPage)
+    def list_contacts(
+        _token: Token, email: str | None = None, q: str | None = None, cursor: str | None = None, limit: Limit = 50
+    ) -> ContactPage:
+        page = reads.contacts(email=email, query=q, cursor=cursor, limit=limit)
+        return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+    @app.get("/contacts/{contact_id}", response_model=ContactOut)
+    def get_contact(contact_id: int, _token: Token) -> ContactOut:
+        contact = reads.contact(contact_id)
+        if contact is None:
+            raise HTTPException(status_code=404, detail=f"no contact {contact_id}")
+        return ContactOut.of(contact)
+
+    @app.get("/contacts/{contact_id}/timeline", response_model=TimelinePage)
+    def get_timeline(contact_id: int, _token: Token, cursor: str | None = None, limit: Limit = 50) -> TimelinePage:
+        """The contact's messages and ticket events, newest first."""
+        contact = reads.contact(contact_id)
+        if contact is None:
+            raise HTTPException(status_code=404, detail=f"no contact {contact_id}")
+        page = reads.timeline(contact_id, cursor=cursor, limit=limit)
+        return TimelinePage(
+            contact=ContactOut.of(contact),
+            items=[TimelineEntryOut.of(e) for e in page.items],
+            next_cursor=page.next_cursor,
+        )
+
+    @app.get("/threads/{thread_id}", response_model=ThreadOut)
+    def get_thread(thread_id: int, _token: Token) -> ThreadOut:
+        thread = reads.thread(thread_id)
+        if thread is None:
+            raise HTTPException(status_code=404, detail=f"no thread {thread_id}")
+        return ThreadOut.of(thread)
+
+    @app.get("/tickets", response_model=TicketPage)
+    def list_tickets(
+        _token: Token, status: TicketStatus | None = None, cursor: str | None = None, limit: Limit = 50
+    ) -> TicketPage:
+        page = reads.tickets(status=status.value if status else None, cursor=cursor, limit=limit)
+        return TicketPage(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
+
+    return app

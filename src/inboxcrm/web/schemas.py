@@ -1,0 +1,182 @@
+"""API response shapes (the OpenAPI schema at /docs is generated from these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from inboxcrm.core.model import Address
+from inboxcrm.core.views import ContactView, MessageView, ThreadView, TicketView, TimelineEntry
+
+
+class AddressOut(BaseModel):
+    email: str
+    name: str
+
+    @classmethod
+    def of(cls, address: Address) -> AddressOut:
+        return cls(email=address.email, name=address.name)
+
+
+class CompanyOut(BaseModel):
+    id: int
+    domain: str
+    name: str
+
+
+class ContactOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    company: CompanyOut | None
+    undeliverable: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, contact: ContactView) -> ContactOut:
+        company = contact.company
+        return cls(
+            id=contact.id,
+            email=contact.email,
+            name=contact.name,
+            undeliverable=contact.undeliverable,
+            created_at=contact.created_at,
+            company=CompanyOut(id=company.id, domain=company.domain, name=company.name) if company else None,
+        )
+
+
+class AttachmentOut(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+
+
+class MessageOut(BaseModel):
+    id: int
+    thread_id: int
+    mailbox: str
+    direction: str
+    message_id: str | None
+    subject: str
+    from_: AddressOut | None
+    to: list[AddressOut]
+    cc: list[AddressOut]
+    sent_at: datetime
+    text: str
+    attachments: list[AttachmentOut]
+
+    @classmethod
+    def of(cls, m: MessageView) -> MessageOut:
+        return cls(
+            id=m.id,
+            thread_id=m.thread_id,
+            mailbox=m.mailbox,
+            direction=m.direction,
+            message_id=m.message_id,
+            subject=m.subject,
+            from_=AddressOut.of(m.from_) if m.from_ else None,
+            to=[AddressOut.of(a) for a in m.to],
+            cc=[AddressOut.of(a) for a in m.cc],
+            sent_at=m.sent_at,
+            text=m.text,
+            attachments=[
+                AttachmentOut(filename=a.filename, content_type=a.content_type, size=a.size) for a in m.attachments
+            ],
+        )
+
+
+class TimelineEntryOut(BaseModel):
+    id: int
+    at: datetime
+    kind: str
+    summary: str
+    message: MessageOut | None
+    ticket_id: int | None
+
+    @classmethod
+    def of(cls, e: TimelineEntry) -> TimelineEntryOut:
+        return cls(
+            id=e.id,
+            at=e.at,
+            kind=e.kind,
+            summary=e.summary,
+            ticket_id=e.ticket_id,
+            message=MessageOut.of(e.message) if e.message else None,
+        )
+
+
+class TicketOut(BaseModel):
+    id: int
+    thread_id: int
+    mailbox: str
+    contact_id: int | None
+    subject: str
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, t: TicketView) -> TicketOut:
+        return cls(
+            id=t.id,
+            thread_id=t.thread_id,
+            mailbox=t.mailbox,
+            contact_id=t.contact_id,
+            subject=t.subject,
+            status=t.status,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+        )
+
+
+class ThreadOut(BaseModel):
+    id: int
+    subject: str
+    mailbox: str
+    created_at: datetime
+    last_message_at: datetime
+    messages: list[MessageOut]
+    ticket: TicketOut | None
+
+    @classmethod
+    def of(cls, t: ThreadView) -> ThreadOut:
+        return cls(
+            id=t.id,
+            subject=t.subject,
+            mailbox=t.mailbox,
+            created_at=t.created_at,
+            last_message_at=t.last_message_at,
+            messages=[MessageOut.of(m) for m in t.messages],
+            ticket=TicketOut.of(t.ticket) if t.ticket else None,
+        )
+
+
+class ContactPage(BaseModel):
+    items: list[ContactOut]
+    next_cursor: str | None
+
+
+class TimelinePage(BaseModel):
+    contact: ContactOut
+    items: list[TimelineEntryOut]
+    next_cursor: str | None
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    next_cursor: str | None
+
+
+class MailboxHealthOut(BaseModel):
+    mailbox: str
+    ok: bool
+    last_success: datetime | None
+    last_error: str | None
+    failures_in_a_row: int
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
+    mailboxes: list[MailboxHealthOut]

@@ -1,0 +1,108 @@
+"""Shared fixtures. Servers the tests need are started here or the test fails loudly: nothing skips."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from inboxcrm import bootstrap
+from inboxcrm.config import Settings, parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get(
+    "INBOXCRM_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def corpora() -> Path:
+    """The shared real-mail corpora (../shared/corpora or $INBOXCRM_CORPORA)."""
+    path = Path(os.environ.get("INBOXCRM_CORPORA", ROOT.parent / "shared" / "corpora"))
+    if not (path / "README.md").is_file():
+        pytest.fail(f"the mail corpora are missing at {path}: set INBOXCRM_CORPORA or put shared/ beside the repo")
+    return path
+
+
+def _postgres_database() -> Iterator[str]:
+    name = f"inboxcrm_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        pytest.fail(
+            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); "
+            "scripts/test starts it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+        )
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'inboxcrm.db'}"
+    else:
+        yield from _postgres_database()
+
+
+def make_settings(tmp_path: Path, database_url: str, extra: str = "", environ: dict[str, str] | None = None) -> Settings:
+    """Settings for a test: a support and a sales Maildir mailbox on our example team."""
+    for name in ("support", "sales"):
+        for sub in ("cur", "new", "tmp"):
+            (tmp_path / "maildir" / name / sub).mkdir(parents=True, exist_ok=True)
+    config = f"""
+[database]
+url = "{database_url}"
+
+[api]
+tokens = [{{ name = "test", value = "secret-token" }}]
+
+[team]
+addresses = ["ana@northwind.example"]
+domains = ["northwind.example"]
+
+[[mailboxes]]
+name = "support"
+kind = "support"
+addresses = ["support@northwind.example"]
+source = "maildir"
+path = "maildir/support"
+
+[[mailboxes]]
+name = "sales"
+kind = "sales"
+addresses = ["sales@northwind.example"]
+source = "maildir"
+path = "maildir/sales"
+{extra}
+"""
+    file = tmp_path / "inboxcrm.toml"
+    file.write_text(config)
+    return parse_settings(config, str(file), environ or {})
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[bootstrap.App]:
+    """A built application on an upgraded, empty database (SQLite and PostgreSQL)."""
+    built = bootstrap.build(make_settings(tmp_path, database_url))
+    bootstrap.prepare_database(built) if built.engine.dialect.name == "sqlite" else _upgrade(built)
+    yield built
+    built.close()
+
+
+def _upgrade(built: bootstrap.App) -> None:
+    from inboxcrm.adapters.db import migrate
+
+    migrate.upgrade(built.engine)

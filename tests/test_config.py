@@ -1,0 +1,94 @@
+"""`inboxcrm check`'s messages: every problem, with file:line and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inboxcrm.config import ConfigError, load_settings, parse_duration, parse_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+GOOD = """
+[api]
+tokens = [{ name = "ops", value_env = "TOKEN" }]
+
+[[mailboxes]]
+name = "support"
+kind = "support"
+addresses = ["Support@Example.com"]
+host = "imap.example.com"
+user = "support@example.com"
+password_env = "PW"
+poll_interval = "5m"
+"""
+
+
+def problems(text: str, environ: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text, "inboxcrm.toml", environ if environ is not None else {"PW": "x", "TOKEN": "t"})
+    return [str(p) for p in caught.value.problems]
+
+
+def test_good_config_loads_with_defaults() -> None:
+    settings = parse_settings(GOOD, "/etc/inboxcrm/inboxcrm.toml", {"PW": "x", "TOKEN": "t"})
+    mailbox = settings.mailboxes[0]
+    assert mailbox.addresses == ("support@example.com",)
+    assert mailbox.poll_interval == 300
+    assert mailbox.imap_port == 993
+    assert mailbox.folders == ("INBOX",)
+    assert settings.database_url() == "sqlite:////etc/inboxcrm/var/inboxcrm.db"
+    assert settings.api_tokens({"TOKEN": "t"}) == {"t": "ops"}
+    assert "support@example.com" in settings.team_profile().addresses
+
+
+def test_unknown_key_names_file_line_and_key() -> None:
+    text = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nfolderz = ["INBOX"]')
+    assert problems(text) == ["inboxcrm.toml:13: mailboxes[0].folderz: unknown key (check the spelling against "
+                              "config.example.toml)"]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    text = GOOD.replace('kind = "support"', 'kind = "helpdesk"').replace('"5m"', '"soon"')
+    found = problems(text)
+    assert len(found) == 2
+    assert found[0].startswith("inboxcrm.toml:7: mailboxes[0].kind: Input should be 'support', 'sales' or 'other'")
+    assert found[1].startswith("inboxcrm.toml:12: mailboxes[0].poll_interval: expected a duration")
+
+
+def test_bad_toml_reports_the_line() -> None:
+    assert problems('[database]\nurl = "sqlite:///x.db\n') [0].startswith("inboxcrm.toml:2: not valid TOML")
+
+
+def test_missing_secret_in_environment() -> None:
+    assert problems(GOOD, {"TOKEN": "t"}) == [
+        "inboxcrm.toml:11: mailboxes[0].password_env: environment variable PW is not set"]
+
+
+def test_imap_mailbox_needs_its_connection_fields() -> None:
+    text = GOOD.replace('host = "imap.example.com"\n', "")
+    assert problems(text) == ["inboxcrm.toml:5: mailboxes[0]: an imap mailbox needs host"]
+
+
+def test_duplicate_mailbox_names() -> None:
+    twice = GOOD + GOOD.split("[[mailboxes]]")[1].join(["[[mailboxes]]", ""])
+    assert any("repeated: support" in p for p in problems(twice))
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read the config file"):
+        load_settings(tmp_path / "missing.toml")
+
+
+def test_shipped_configs_are_valid() -> None:
+    load_settings(ROOT / "demo" / "inboxcrm.toml", environ={})
+    env = {"INBOXCRM_API_TOKEN": "t", "INBOXCRM_SUPPORT_PASSWORD": "p", "INBOXCRM_SALES_PASSWORD": "p"}
+    settings = load_settings(ROOT / "config.example.toml", environ=env)
+    assert [m.name for m in settings.mailboxes] == ["support", "sales"]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(30, 30.0), ("30s", 30.0), ("5m", 300.0), ("2h", 7200.0),
+                                                ("1d", 86400.0), ("250ms", 0.25)])
+def test_durations(value: object, seconds: float) -> None:
+    assert parse_duration(value) == seconds
