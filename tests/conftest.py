@@ -57,7 +57,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
-def make_settings(tmp_path: Path, database_url: str, extra: str = "", environ: dict[str, str] | None = None) -> Settings:
+def make_settings(
+    tmp_path: Path, database_url: str, extra: str = "", environ: dict[str, str] | None = None
+) -> Settings:
     """Settings for a test: a support and a sales Maildir mailbox on our example team."""
     for name in ("support", "sales"):
         for sub in ("cur", "new", "tmp"):

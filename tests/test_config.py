@@ -45,8 +45,9 @@ def test_good_config_loads_with_defaults() -> None:
 
 def test_unknown_key_names_file_line_and_key() -> None:
     text = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nfolderz = ["INBOX"]')
-    assert problems(text) == ["inboxcrm.toml:13: mailboxes[0].folderz: unknown key (check the spelling against "
-                              "config.example.toml)"]
+    assert problems(text) == [
+        "inboxcrm.toml:13: mailboxes[0].folderz: unknown key (check the spelling against config.example.toml)"
+    ]
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -58,12 +59,13 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_bad_toml_reports_the_line() -> None:
-    assert problems('[database]\nurl = "sqlite:///x.db\n') [0].startswith("inboxcrm.toml:2: not valid TOML")
+    assert problems('[database]\nurl = "sqlite:///x.db\n')[0].startswith("inboxcrm.toml:2: not valid TOML")
 
 
 def test_missing_secret_in_environment() -> None:
     assert problems(GOOD, {"TOKEN": "t"}) == [
-        "inboxcrm.toml:11: mailboxes[0].password_env: environment variable PW is not set"]
+        "inboxcrm.toml:11: mailboxes[0].password_env: environment variable PW is not set"
+    ]
 
 
 def test_imap_mailbox_needs_its_connection_fields() -> None:
@@ -88,7 +90,8 @@ def test_shipped_configs_are_valid() -> None:
     assert [m.name for m in settings.mailboxes] == ["support", "sales"]
 
 
-@pytest.mark.parametrize(("value", "seconds"), [(30, 30.0), ("30s", 30.0), ("5m", 300.0), ("2h", 7200.0),
-                                                ("1d", 86400.0), ("250ms", 0.25)])
+@pytest.mark.parametrize(
+    ("value", "seconds"), [(30, 30.0), ("30s", 30.0), ("5m", 300.0), ("2h", 7200.0), ("1d", 86400.0), ("250ms", 0.25)]
+)
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds

@@ -161,11 +161,15 @@ def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size
         raise click.ClickException(str(exc)) from None
     total = IngestResult()
     for source in sources:
-        with click.progressbar(length=source.count(), label=f"importing {source.folder_name()}", file=sys.stderr,
-                               show_pos=True) as bar:
+        with click.progressbar(
+            length=source.count(), label=f"importing {source.folder_name()}", file=sys.stderr, show_pos=True
+        ) as bar:
             # File sources number messages by position, so the last UID done is how far we are.
-            total.add(app.ingest.sync_folder(source, profile, source.folder_name(), batch_size,
-                                             progress=lambda uid: bar.update(uid - bar.pos)))
+            total.add(
+                app.ingest.sync_folder(
+                    source, profile, source.folder_name(), batch_size, progress=lambda uid: bar.update(uid - bar.pos)
+                )
+            )
     click.echo(_summary(total))
     for error in total.errors[:20]:
         click.echo(f"  quarantined {error}", err=True)

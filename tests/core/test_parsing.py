@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.support.mail import mail
 
 from inboxcrm.core.parsing import decode_bytes, parse_message, unreadable_reason
-from tests.support.mail import mail
 
 
 def test_plain_message_fields() -> None:
@@ -36,8 +36,9 @@ def test_plain_message_fields() -> None:
 
 
 def test_encoded_words_in_subject_and_name() -> None:
-    raw = mail(from_="=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.de>",
-               subject="=?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?=")
+    raw = mail(
+        from_="=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?= <jm@example.de>", subject="=?ISO-8859-1?Q?Gr=FC=DFe_aus_K=F6ln?="
+    )
     message = parse_message(raw)
     assert message.subject == "Grüße aus Köln"
     assert message.from_ is not None and message.from_.name == "Jürgen Müller"
@@ -53,26 +54,28 @@ def test_mislabelled_charsets_are_repaired() -> None:
 
 
 def test_html_only_mail_becomes_readable_text() -> None:
-    raw = (b"From: a@b.example\r\nSubject: hi\r\nMessage-ID: <h@b.example>\r\n"
-           b"Content-Type: text/html; charset=utf-8\r\n\r\n"
-           b"<html><head><style>p{color:red}</style></head><body><p>First line</p><p>Second &amp; last</p>"
-           b"<script>alert(1)</script></body></html>")
+    raw = (
+        b"From: a@b.example\r\nSubject: hi\r\nMessage-ID: <h@b.example>\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<html><head><style>p{color:red}</style></head><body><p>First line</p><p>Second &amp; last</p>"
+        b"<script>alert(1)</script></body></html>"
+    )
     message = parse_message(raw)
     assert message.html is not None
     assert message.text.splitlines() == ["First line", "", "Second & last"]
 
 
 def test_attachments_are_listed_not_kept_as_text() -> None:
-    raw = (b"From: a@b.example\r\nSubject: invoice\r\nMessage-ID: <att@b.example>\r\nMIME-Version: 1.0\r\n"
-           b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n'
-           b"--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
-           b'--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="inv 1.pdf"\r\n'
-           b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n")
+    raw = (
+        b"From: a@b.example\r\nSubject: invoice\r\nMessage-ID: <att@b.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n'
+        b"--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+        b'--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename="inv 1.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--XX--\r\n"
+    )
     message = parse_message(raw)
     assert message.text.strip() == "See attached."
-    assert [(a.filename, a.content_type, a.size) for a in message.attachments] == [
-        ("inv 1.pdf", "application/pdf", 9)
-    ]
+    assert [(a.filename, a.content_type, a.size) for a in message.attachments] == [("inv 1.pdf", "application/pdf", 9)]
 
 
 def test_nul_bytes_and_bad_dates_become_defects_not_errors() -> None:
@@ -101,6 +104,7 @@ def test_parser_never_raises_on_arbitrary_bytes(raw: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300), st.text(max_size=100))
 def test_parser_never_raises_on_hostile_headers(body: str, subject: str) -> None:
-    raw = (f"From: {subject}\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary={subject!r}\r\n\r\n"
-           f"{body}").encode("utf-8", "surrogatepass")
+    raw = (
+        f"From: {subject}\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary={subject!r}\r\n\r\n{body}"
+    ).encode("utf-8", "surrogatepass")
     parse_message(raw)

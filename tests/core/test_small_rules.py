@@ -12,8 +12,14 @@ from inboxcrm.core.tickets import after_customer_reply, opens_ticket
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [(" Carol@ACME.example ", "carol@acme.example"), ("<x@y.example>", "x@y.example"), ("no-at-sign", None),
-     ("", None), ("a@localhost", None), ("two words@x.example", None)],
+    [
+        (" Carol@ACME.example ", "carol@acme.example"),
+        ("<x@y.example>", "x@y.example"),
+        ("no-at-sign", None),
+        ("", None),
+        ("a@localhost", None),
+        ("two words@x.example", None),
+    ],
 )
 def test_normalise_email(given: str, expected: str | None) -> None:
     assert normalise_email(given) == expected

@@ -11,21 +11,29 @@ TEAM = Team(frozenset({"support@northwind.example"}), frozenset({"northwind.exam
 
 
 def message(sender: str, to: tuple[str, ...], cc: tuple[str, ...] = (), date: datetime | None = NOW) -> Message:
-    return Message(None, "s", Address(sender, "Name"), to=tuple(Address(a) for a in to),
-                   cc=tuple(Address(a) for a in cc), date=date)
+    return Message(
+        None,
+        "s",
+        Address(sender, "Name"),
+        to=tuple(Address(a) for a in to),
+        cc=tuple(Address(a) for a in cc),
+        date=date,
+    )
 
 
 def test_customer_mail_is_inbound_and_filed_under_the_sender() -> None:
-    meaning = understand(message("carol@acme.example", ("support@northwind.example",), ("dave@acme.example",)),
-                         SUPPORT, TEAM, NOW)
+    meaning = understand(
+        message("carol@acme.example", ("support@northwind.example",), ("dave@acme.example",)), SUPPORT, TEAM, NOW
+    )
     assert meaning.direction is Direction.INBOUND
     assert meaning.contact is not None and meaning.contact.email == "carol@acme.example"
     assert [p.email for p in meaning.participants] == ["carol@acme.example", "dave@acme.example"]
 
 
 def test_team_reply_is_outbound_and_filed_under_the_customer() -> None:
-    meaning = understand(message("ana@northwind.example", ("carol@acme.example",), ("support@northwind.example",)),
-                         SUPPORT, TEAM, NOW)
+    meaning = understand(
+        message("ana@northwind.example", ("carol@acme.example",), ("support@northwind.example",)), SUPPORT, TEAM, NOW
+    )
     assert meaning.direction is Direction.OUTBOUND
     assert meaning.contact is not None and meaning.contact.email == "carol@acme.example"
     assert [p.email for p in meaning.participants] == ["carol@acme.example"]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from tests.support.mail import mail
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.store import SqlStore, SqlTransaction
@@ -15,7 +16,6 @@ from inboxcrm.bootstrap import App
 from inboxcrm.core.model import MailboxKind, MailboxProfile, TicketStatus
 from inboxcrm.core.ports import FetchedMessage, NewMessage
 from inboxcrm.services.ingest import IngestService
-from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SALES = MailboxProfile("sales", MailboxKind.SALES, frozenset({"sales@northwind.example"}))
@@ -32,10 +32,16 @@ def batch(*raws: bytes, first_uid: int = 1) -> list[FetchedMessage]:
 
 def test_a_conversation_becomes_contact_thread_ticket_and_timeline(app: App) -> None:
     first = mail(message_id="q1@acme-corp.example", date="Mon, 02 Nov 2026 10:00:00 +0000")
-    answer = mail(from_="Ana Lima <ana@northwind.example>", to="Carol <carol@acme-corp.example>",
-                  subject="Re: Printer on fire", message_id="a1@northwind.example",
-                  in_reply_to="q1@acme-corp.example", references="<q1@acme-corp.example>",
-                  date="Mon, 02 Nov 2026 11:00:00 +0000", cc="support@northwind.example")
+    answer = mail(
+        from_="Ana Lima <ana@northwind.example>",
+        to="Carol <carol@acme-corp.example>",
+        subject="Re: Printer on fire",
+        message_id="a1@northwind.example",
+        in_reply_to="q1@acme-corp.example",
+        references="<q1@acme-corp.example>",
+        date="Mon, 02 Nov 2026 11:00:00 +0000",
+        cc="support@northwind.example",
+    )
     result = app.ingest.ingest_batch(SUPPORT, "INBOX", 7, batch(first, answer))
     assert (result.fetched, result.stored, result.duplicates, result.quarantined) == (2, 2, 0, 0)
 
@@ -45,7 +51,10 @@ def test_a_conversation_becomes_contact_thread_ticket_and_timeline(app: App) -> 
 
     timeline = app.reads.timeline(contacts[0].id).items
     assert [(e.kind, e.message.direction if e.message else None) for e in timeline] == [
-        ("message_out", "out"), ("ticket_opened", None), ("message_in", "in")]
+        ("message_out", "out"),
+        ("ticket_opened", None),
+        ("message_in", "in"),
+    ]
 
     tickets = app.reads.tickets().items
     assert len(tickets) == 1 and tickets[0].status == "new"
@@ -73,8 +82,12 @@ def test_reply_in_a_later_batch_joins_the_thread_and_reopens_the_ticket(app: App
     ticket = app.reads.tickets().items[0]
     with app.engine.begin() as connection:
         connection.execute(t.tickets.update().values(status=TicketStatus.SOLVED.value))
-    reply = mail(subject="Re: Printer on fire", message_id="r@acme-corp.example",
-                 references="<q@acme-corp.example>", date="Tue, 03 Nov 2026 10:00:00 +0000")
+    reply = mail(
+        subject="Re: Printer on fire",
+        message_id="r@acme-corp.example",
+        references="<q@acme-corp.example>",
+        date="Tue, 03 Nov 2026 10:00:00 +0000",
+    )
     app.ingest.ingest_batch(SUPPORT, "INBOX", 1, batch(reply, first_uid=2))
     assert count(app, t.threads) == 1
     assert [x.status for x in app.reads.tickets().items] == ["open"]
@@ -130,8 +143,11 @@ class _FailOnSubject:
 def test_a_message_the_database_rejects_is_quarantined_not_lost(app: App) -> None:
     store = _FailOnSubject(SqlStore(app.engine), "poison")
     service = IngestService(store, app.settings.team_profile(), lambda: datetime(2026, 11, 2, tzinfo=UTC))
-    raws = [mail(message_id="a@x.example"), mail(subject="poison", message_id="p@x.example"),
-            mail(message_id="b@x.example")]
+    raws = [
+        mail(message_id="a@x.example"),
+        mail(subject="poison", message_id="p@x.example"),
+        mail(message_id="b@x.example"),
+    ]
     result = service.ingest_batch(SUPPORT, "INBOX", 1, batch(*raws))
     assert (result.fetched, result.stored, result.quarantined) == (3, 2, 1)
     assert count(app, t.raw_messages) == 3

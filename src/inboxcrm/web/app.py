@@ -6,7 +6,7 @@ import hmac
 from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -26,6 +26,7 @@ from inboxcrm.web.schemas import (
 )
 
 _bearer = HTTPBearer(auto_error=False)
+Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200).")]
 
 
 def create_app(
@@ -52,8 +53,7 @@ def create_app(
             )
         return matched
 
-    Token = Annotated[str, Depends(require_token)]
-    Limit = Annotated[int, Query(ge=1, le=200)]
+    api = APIRouter(dependencies=[Depends(require_token)])
 
     @app.exception_handler(BadCursor)
     async def _bad_cursor(_request: Request, exc: BadCursor) -> JSONResponse:
@@ -80,22 +80,22 @@ def create_app(
         body = HealthOut(status="ok" if ok else "degraded", database=database, mailboxes=boxes)
         return JSONResponse(status_code=200 if ok else 503, content=body.model_dump(mode="json"))
 
-    @app.get("/contacts", response_model=ContactPage)
+    @api.get("/contacts", response_model=ContactPage)
     def list_contacts(
-        _token: Token, email: str | None = None, q: str | None = None, cursor: str | None = None, limit: Limit = 50
+        email: str | None = None, q: str | None = None, cursor: str | None = None, limit: Limit = 50
     ) -> ContactPage:
         page = reads.contacts(email=email, query=q, cursor=cursor, limit=limit)
         return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
-    @app.get("/contacts/{contact_id}", response_model=ContactOut)
-    def get_contact(contact_id: int, _token: Token) -> ContactOut:
+    @api.get("/contacts/{contact_id}", response_model=ContactOut)
+    def get_contact(contact_id: int) -> ContactOut:
         contact = reads.contact(contact_id)
         if contact is None:
             raise HTTPException(status_code=404, detail=f"no contact {contact_id}")
         return ContactOut.of(contact)
 
-    @app.get("/contacts/{contact_id}/timeline", response_model=TimelinePage)
-    def get_timeline(contact_id: int, _token: Token, cursor: str | None = None, limit: Limit = 50) -> TimelinePage:
+    @api.get("/contacts/{contact_id}/timeline", response_model=TimelinePage)
+    def get_timeline(contact_id: int, cursor: str | None = None, limit: Limit = 50) -> TimelinePage:
         """The contact's messages and ticket events, newest first."""
         contact = reads.contact(contact_id)
         if contact is None:
@@ -107,18 +107,17 @@ def create_app(
             next_cursor=page.next_cursor,
         )
 
-    @app.get("/threads/{thread_id}", response_model=ThreadOut)
-    def get_thread(thread_id: int, _token: Token) -> ThreadOut:
+    @api.get("/threads/{thread_id}", response_model=ThreadOut)
+    def get_thread(thread_id: int) -> ThreadOut:
         thread = reads.thread(thread_id)
         if thread is None:
             raise HTTPException(status_code=404, detail=f"no thread {thread_id}")
         return ThreadOut.of(thread)
 
-    @app.get("/tickets", response_model=TicketPage)
-    def list_tickets(
-        _token: Token, status: TicketStatus | None = None, cursor: str | None = None, limit: Limit = 50
-    ) -> TicketPage:
+    @api.get("/tickets", response_model=TicketPage)
+    def list_tickets(status: TicketStatus | None = None, cursor: str | None = None, limit: Limit = 50) -> TicketPage:
         page = reads.tickets(status=status.value if status else None, cursor=cursor, limit=limit)
         return TicketPage(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
+    app.include_router(api)
     return app

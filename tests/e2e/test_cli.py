@@ -1,0 +1,124 @@
+"""The command line as a user runs it: check, import (resumable, idempotent), quarantine, threads."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+from tests.conftest import make_settings
+from tests.support.mail import mail
+
+from inboxcrm.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def config_file(tmp_path: Path, database_url: str) -> str:
+    make_settings(tmp_path, database_url)
+    config = str(tmp_path / "inboxcrm.toml")
+    if database_url.startswith("postgresql"):
+        # PostgreSQL is shared by several daemons: its schema is only ever upgraded on purpose.
+        code, _, err = invoke(config, "status")
+        assert code == 2 and "run `inboxcrm db upgrade` first" in err
+        assert invoke(config, "db", "upgrade")[1].startswith("database at revision")
+    return config
+
+
+def invoke(config: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--config", config, *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_reports_every_problem_with_file_line_and_exits_non_zero(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[database]\nurl = "sqlite:///x.db"\n\n[[mailboxes]]\nname = "support"\nkind = "helpdesk"\n'
+        'addresses = ["support@x.example"]\nhost = "imap.x.example"\nuser = "u"\npassword_env = "P"\n'
+        "colour = 3\n"
+    )
+    code, _, err = invoke(str(bad), "check")
+    assert code == 2
+    assert f"{bad}:6: mailboxes[0].kind: Input should be 'support', 'sales' or 'other'" in err
+    assert f"{bad}:11: mailboxes[0].colour: unknown key" in err
+    # `run` refuses to start on the same config, with the same messages
+    code, _, err = invoke(str(bad), "run", "--once")
+    assert code == 2 and "mailboxes[0].colour: unknown key" in err and "nothing was started" in err
+
+
+def test_import_is_idempotent_and_resumable(tmp_path: Path, database_url: str) -> None:
+    config = config_file(tmp_path, database_url)
+    box = mailbox.mbox(str(tmp_path / "archive.mbox"))
+    for i in range(30):
+        box.add(mail(message_id=f"m{i}@acme-corp.example", subject=f"Order {i}"))
+    box.flush()
+    code, out, _ = invoke(config, "import", str(tmp_path / "archive.mbox"), "--batch-size", "7")
+    assert (code, out.strip()) == (0, "30 read, 30 stored, 0 already stored, 0 quarantined")
+    code, out, _ = invoke(config, "import", str(tmp_path / "archive.mbox"))
+    assert out.strip() == "0 read, 0 stored, 0 already stored, 0 quarantined"
+
+    # the archive grew (or an import was interrupted): only the rest is read
+    for i in range(30, 35):
+        box.add(mail(message_id=f"m{i}@acme-corp.example"))
+    box.flush()
+    code, out, _ = invoke(config, "import", str(tmp_path / "archive.mbox"))
+    assert out.strip() == "5 read, 5 stored, 0 already stored, 0 quarantined"
+
+    # the same messages in another file are recognised by content
+    copy = tmp_path / "copy.mbox"
+    copy.write_bytes((tmp_path / "archive.mbox").read_bytes())
+    code, out, _ = invoke(config, "import", str(copy))
+    assert out.strip() == "35 read, 0 stored, 35 already stored, 0 quarantined"
+
+    code, out, _ = invoke(config, "threads", "--json")
+    assert len([json.loads(line) for line in out.splitlines()]) == 35
+
+
+def test_quarantine_list_and_retry(tmp_path: Path, database_url: str) -> None:
+    config = config_file(tmp_path, database_url)
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "mail" / "a.eml").write_bytes(mail())
+    (tmp_path / "mail" / "b.eml").write_bytes(b"\x00\x00 this is a core dump, not a message")
+    code, out, err = invoke(config, "import", str(tmp_path / "mail"), "--mailbox", "support")
+    assert out.strip() == "2 read, 1 stored, 0 already stored, 1 quarantined"
+    assert "quarantined uid 2" in err
+    code, out, _ = invoke(config, "quarantine", "list", "--json")
+    held = [json.loads(line) for line in out.splitlines()]
+    assert [(h["mailbox"], h["attempts"]) for h in held] == [("support", 1)]
+    assert "does not look like an email" in held[0]["error"]
+    code, out, _ = invoke(config, "quarantine", "retry")
+    assert (code, out.strip()) == (0, "0 recovered, 1 still in quarantine")
+
+
+def test_import_into_an_unknown_mailbox_is_refused(tmp_path: Path) -> None:
+    config = config_file(tmp_path, f"sqlite:///{tmp_path / 'x.db'}")
+    (tmp_path / "a.eml").write_bytes(mail())
+    result = CliRunner().invoke(main, ["--config", config, "import", str(tmp_path / "a.eml"), "--mailbox", "nope"])
+    assert result.exit_code == 2 and "no mailbox named 'nope'" in result.stderr
+
+
+def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
+    """The shipped demo config, through the real console script, on a copy of the demo Maildir."""
+    demo = tmp_path / "demo"
+    subprocess.run(["cp", "-r", str(ROOT / "demo"), str(demo)], check=True)
+    (demo / "inboxcrm.toml").write_text((demo / "inboxcrm.toml").read_text().replace("../var/demo", "var"))
+    exe = Path(sys.executable).with_name("inboxcrm")
+    env = dict(os.environ)
+    done = subprocess.run(
+        [str(exe), "--config", str(demo / "inboxcrm.toml"), "run", "--once"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = dict(line.split(": ", 1) for line in done.stdout.splitlines())
+    total = sum(len(list((demo / "maildir" / box / "new").iterdir())) for box in ("support", "sales"))
+    read = sum(int(lines[box].split()[0]) for box in ("support", "sales"))
+    assert read == total > 20
+    assert " 0 quarantined" in lines["support"]
