@@ -24,11 +24,13 @@ from inboxcrm.core.ports import (
     MailSource,
     NewEvent,
     NewMessage,
+    NewThread,
+    NewTicket,
     RawItem,
     Store,
 )
 from inboxcrm.core.tickets import after_customer_reply, opens_ticket
-from inboxcrm.core.understanding import understand
+from inboxcrm.core.understanding import Understanding, understand
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +195,7 @@ def record_messages(
     tx: IngestTransaction, mailbox: MailboxProfile, team: Team, items: Sequence[tuple[int, Message]], now: datetime
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
-    timeline events, in bulk. Returns the new message ids in order."""
+    timeline events, in bulk: a constant number of statements per batch. Returns the new message ids."""
     if not items:
         return []
     meanings = [understand(message, mailbox, team, now) for _, message in items]
@@ -203,43 +205,48 @@ def record_messages(
             people.setdefault(person.email, person)
     contact_ids = tx.ensure_contacts(list(people.values()), now)
 
-    wanted: set[str] = set()
-    for _, message in items:
-        wanted.update(ancestors(message))
-        if message.message_id:
-            wanted.add(message.message_id)
-    known = tx.threads_for(wanted)
-    new_threads: set[int] = set()
-    rows: list[NewMessage] = []
-    for (raw_id, message), meaning in zip(items, meanings, strict=True):
-        choice = choose_thread(message, known)
-        if choice.thread_id is None:
-            thread_id = tx.new_thread(message.subject, mailbox.name, meaning.sent_at)
-            new_threads.add(thread_id)
-        else:
-            thread_id = choice.thread_id
-            tx.touch_thread(thread_id, meaning.sent_at)
-        fresh = [mid for mid in choice.message_ids if mid not in known]
-        tx.map_thread(thread_id, fresh)
-        known.update(dict.fromkeys(fresh, thread_id))
-        contact_id = contact_ids.get(meaning.contact.email) if meaning.contact else None
-        rows.append(
-            NewMessage(raw_id, thread_id, contact_id, mailbox.name, meaning.direction, message, meaning.sent_at, now)
+    thread_of = _assign_threads(tx, mailbox, items, meanings)
+    rows = [
+        NewMessage(
+            raw_id,
+            thread_of[i],
+            contact_ids.get(meaning.contact.email) if meaning.contact else None,
+            mailbox.name,
+            meaning.direction,
+            message,
+            meaning.sent_at,
+            now,
         )
+        for i, ((raw_id, message), meaning) in enumerate(zip(items, meanings, strict=True))
+    ]
     message_ids = tx.add_messages(rows)
 
     tickets = tx.tickets_for_threads({row.thread_id for row in rows})
+    new_thread_ids = set(thread_of.values()) - set(tickets)
+    openers: dict[int, int] = {}  # thread id → index of the row that opens its ticket
+    for index, row in enumerate(rows):
+        starts = row.thread_id in new_thread_ids and row.thread_id not in openers
+        if row.thread_id not in tickets and opens_ticket(mailbox.kind, row.direction, starts):
+            openers[row.thread_id] = index
+        new_thread_ids.discard(row.thread_id)
+    opened = tx.open_tickets(
+        [
+            NewTicket(rows[i].thread_id, mailbox.name, rows[i].contact_id, _summary(rows[i]), rows[i].sent_at)
+            for i in openers.values()
+        ]
+    )
+    opened_at = dict(zip(openers.values(), opened, strict=True))
+
     events: list[NewEvent] = []
-    for row, message_id, meaning in zip(rows, message_ids, meanings, strict=True):
+    for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         kind = "message_in" if row.direction is Direction.INBOUND else "message_out"
-        summary = row.message.subject or "(no subject)"
+        summary = _summary(row)
         events.extend(
             NewEvent(contact_ids[p.email], row.sent_at, kind, summary, message_id=message_id)
             for p in meaning.participants
         )
-        ticket = tickets.get(row.thread_id)
-        if ticket is None and opens_ticket(mailbox.kind, row.direction, row.thread_id in new_threads):
-            ticket_id = tx.open_ticket(row.thread_id, mailbox.name, row.contact_id, summary, row.sent_at)
+        if index in opened_at:
+            ticket_id = opened_at[index]
             tickets[row.thread_id] = (ticket_id, TicketStatus.NEW)
             if row.contact_id is not None:
                 events.append(
@@ -251,8 +258,8 @@ def record_messages(
                         ticket_id=ticket_id,
                     )
                 )
-        elif ticket is not None and row.direction is Direction.INBOUND:
-            ticket_id, status = ticket
+        elif row.thread_id in tickets and row.direction is Direction.INBOUND:
+            ticket_id, status = tickets[row.thread_id]
             reopened = after_customer_reply(status)
             if reopened is not status:
                 tx.set_ticket_status(ticket_id, reopened, row.sent_at)
@@ -269,3 +276,49 @@ def record_messages(
                     )
     tx.add_events(events)
     return message_ids
+
+
+def _summary(row: NewMessage) -> str:
+    return row.message.subject or "(no subject)"
+
+
+def _assign_threads(
+    tx: IngestTransaction,
+    mailbox: MailboxProfile,
+    items: Sequence[tuple[int, Message]],
+    meanings: Sequence[Understanding],
+) -> dict[int, int]:
+    """Item index → thread id. New threads are created in one statement; within the batch they are
+    numbered -1, -2 … until the database gives them ids."""
+    wanted: set[str] = set()
+    for _, message in items:
+        wanted.update(ancestors(message))
+        if message.message_id:
+            wanted.add(message.message_id)
+    known = tx.threads_for(wanted)
+    fresh_threads: list[NewThread] = []
+    provisional: dict[int, int] = {}
+    pairs: list[tuple[str, int]] = []
+    latest: dict[int, datetime] = {}
+    for index, ((_, message), meaning) in enumerate(zip(items, meanings, strict=True)):
+        choice = choose_thread(message, known)
+        if choice.thread_id is None:
+            fresh_threads.append(NewThread(message.subject, mailbox.name, meaning.sent_at))
+            thread_id = -len(fresh_threads)
+        else:
+            thread_id = choice.thread_id
+        provisional[index] = thread_id
+        for mid in choice.message_ids:
+            if mid not in known:
+                known[mid] = thread_id
+                pairs.append((mid, thread_id))
+        if thread_id > 0 and (thread_id not in latest or latest[thread_id] < meaning.sent_at):
+            latest[thread_id] = meaning.sent_at
+    created = tx.new_threads(fresh_threads)
+
+    def real(thread_id: int) -> int:
+        return created[-thread_id - 1] if thread_id < 0 else thread_id
+
+    tx.map_threads([(mid, real(tid)) for mid, tid in pairs])
+    tx.touch_threads(latest)
+    return {index: real(tid) for index, tid in provisional.items()}

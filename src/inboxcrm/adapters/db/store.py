@@ -5,18 +5,26 @@ Bulk statements throughout: an ingest batch of a few hundred messages costs a ha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.addresses import company_domain, company_name
 from inboxcrm.core.model import Address, TicketStatus
-from inboxcrm.core.ports import FolderCursor, NewEvent, NewMessage, QuarantinedRaw, RawItem
+from inboxcrm.core.ports import (
+    FolderCursor,
+    NewEvent,
+    NewMessage,
+    NewThread,
+    NewTicket,
+    QuarantinedRaw,
+    RawItem,
+)
 
 _CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
 
@@ -215,28 +223,33 @@ class SqlTransaction:
             found.update({row.message_id: row.thread_id for row in rows})
         return found
 
-    def new_thread(self, subject: str, mailbox: str, at: datetime) -> int:
-        return int(
-            self.connection.execute(
-                insert(t.threads)
-                .values(subject=subject, mailbox=mailbox, created_at=at, last_message_at=at)
-                .returning(t.threads.c.id)
-            ).scalar_one()
+    def new_threads(self, threads: Sequence[NewThread]) -> list[int]:
+        if not threads:
+            return []
+        result = self.connection.execute(
+            insert(t.threads).returning(t.threads.c.id, sort_by_parameter_order=True),
+            [
+                {"subject": n.subject, "mailbox": n.mailbox, "created_at": n.at, "last_message_at": n.at}
+                for n in threads
+            ],
         )
+        return [int(i) for i in result.scalars()]
 
-    def map_thread(self, thread_id: int, message_ids: Sequence[str]) -> None:
-        if message_ids:
+    def map_threads(self, pairs: Sequence[tuple[str, int]]) -> None:
+        if pairs:
             self.connection.execute(
                 self._insert_ignore(t.thread_message_ids),
-                [{"message_id": mid, "thread_id": thread_id} for mid in message_ids],
+                [{"message_id": mid, "thread_id": thread_id} for mid, thread_id in pairs],
             )
 
-    def touch_thread(self, thread_id: int, at: datetime) -> None:
-        self.connection.execute(
-            update(t.threads)
-            .where(t.threads.c.id == thread_id, t.threads.c.last_message_at < at)
-            .values(last_message_at=at)
-        )
+    def touch_threads(self, last_message_at: Mapping[int, datetime]) -> None:
+        if last_message_at:
+            self.connection.execute(
+                update(t.threads)
+                .where(t.threads.c.id == bindparam("tid"), t.threads.c.last_message_at < bindparam("at"))
+                .values(last_message_at=bindparam("at")),
+                [{"tid": tid, "at": at} for tid, at in last_message_at.items()],
+            )
 
     # messages
     def add_messages(self, rows: Sequence[NewMessage]) -> list[int]:
@@ -289,22 +302,25 @@ class SqlTransaction:
             found.update({row.thread_id: (row.id, TicketStatus(row.status)) for row in rows})
         return found
 
-    def open_ticket(self, thread_id: int, mailbox: str, contact_id: int | None, subject: str, at: datetime) -> int:
-        return int(
-            self.connection.execute(
-                insert(t.tickets)
-                .values(
-                    thread_id=thread_id,
-                    mailbox=mailbox,
-                    contact_id=contact_id,
-                    subject=subject,
-                    status=TicketStatus.NEW.value,
-                    created_at=at,
-                    updated_at=at,
-                )
-                .returning(t.tickets.c.id)
-            ).scalar_one()
+    def open_tickets(self, tickets: Sequence[NewTicket]) -> list[int]:
+        if not tickets:
+            return []
+        result = self.connection.execute(
+            insert(t.tickets).returning(t.tickets.c.id, sort_by_parameter_order=True),
+            [
+                {
+                    "thread_id": n.thread_id,
+                    "mailbox": n.mailbox,
+                    "contact_id": n.contact_id,
+                    "subject": n.subject,
+                    "status": TicketStatus.NEW.value,
+                    "created_at": n.at,
+                    "updated_at": n.at,
+                }
+                for n in tickets
+            ],
         )
+        return [int(i) for i in result.scalars()]
 
     def set_ticket_status(self, ticket_id: int, status: TicketStatus, at: datetime) -> None:
         self.connection.execute(
