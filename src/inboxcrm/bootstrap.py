@@ -21,6 +21,7 @@ from inboxcrm.core.ports import MailSource
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.polling import MailboxPoller
 from inboxcrm.services.quarantine import QuarantineService
+from inboxcrm.services.reading import Reader
 from inboxcrm.services.reports import ReadService
 
 
@@ -38,8 +39,10 @@ class App:
     quarantine: QuarantineService
     reads: ReadService
     clock: Callable[[], datetime]
+    reader: Reader
 
     def close(self) -> None:
+        self.reader.close()
         self.engine.dispose()
 
 
@@ -52,13 +55,15 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     store = SqlStore(engine)
     team = settings.team_profile()
     profiles = {m.name: m.profile() for m in settings.mailboxes}
+    reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from)
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock),
+        ingest=IngestService(store, team, clock, reader),
         quarantine=QuarantineService(store, team, profiles, clock),
         reads=ReadService(SqlReads(engine)),
         clock=clock,
+        reader=reader,
     )
 
 

@@ -152,6 +152,11 @@ class OutboxSettings(_Strict):
     password_env: str | None = None
 
 
+class IngestSettings(_Strict):
+    parse_workers: int = Field(default=2, ge=0, le=64)
+    parallel_from: int = Field(default=64, ge=1)
+
+
 class LoggingSettings(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
@@ -165,6 +170,7 @@ class Settings(_Strict):
     team: TeamSettings = TeamSettings()
     mailboxes: tuple[MailboxSettings, ...] = ()
     outbox: OutboxSettings = OutboxSettings()
+    ingest: IngestSettings = IngestSettings()
     logging: LoggingSettings = LoggingSettings()
     base_dir: str = "."
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from inboxcrm.core.conversations import ancestors, choose_thread
-from inboxcrm.core.fingerprint import content_hash
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team, TicketStatus
-from inboxcrm.core.parsing import parse_message, unreadable_reason
+from inboxcrm.core.parsing import Reading, read_many
 from inboxcrm.core.ports import (
     FetchedMessage,
     IngestTransaction,
@@ -31,6 +30,7 @@ from inboxcrm.core.ports import (
 )
 from inboxcrm.core.tickets import after_customer_reply, opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
+from inboxcrm.services.reading import Pending, Reader
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +63,18 @@ class _Parsed:
     problem: str | None
 
 
-def _parse(item: FetchedMessage) -> _Parsed:
-    digest = content_hash(item.raw)
-    try:
-        message = parse_message(item.raw)
-    except Exception as exc:  # a parser bug must quarantine one message, not stop the mailbox
-        return _Parsed(item, digest, None, f"parser error: {type(exc).__name__}: {exc}")
-    return _Parsed(item, digest, message, unreadable_reason(message))
+def _pair(batch: Sequence[FetchedMessage], readings: Sequence[Reading]) -> list[_Parsed]:
+    return [_Parsed(f, r.content_hash, r.message, r.problem) for f, r in zip(batch, readings, strict=True)]
 
 
 class IngestService:
     """Stores batches of fetched messages and understands them."""
 
-    def __init__(self, store: Store, team: Team, clock: Clock) -> None:
+    def __init__(self, store: Store, team: Team, clock: Clock, reader: Reader | None = None) -> None:
         self._store = store
         self._team = team
         self._clock = clock
+        self._reader = reader or Reader()
 
     def sync_folder(
         self,
@@ -110,14 +106,24 @@ class IngestService:
             )
         if progress:
             progress(last_uid)
-        for batch in source.fetch_after(folder, last_uid, batch_size):
-            if not batch:
-                continue
-            result = self.ingest_batch(mailbox, folder, uidvalidity, batch)
-            total.add(result)
+
+        def store(batch: list[FetchedMessage], readings: Pending) -> None:
+            total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings())))
             source.after_commit(folder, [item.uid for item in batch])
             if progress:
                 progress(max(item.uid for item in batch))
+
+        # A pipeline: batch k is parsed (in worker processes when configured) while batch k+1 is fetched.
+        waiting: tuple[list[FetchedMessage], Pending] | None = None
+        for batch in source.fetch_after(folder, last_uid, batch_size):
+            if not batch:
+                continue
+            submitted = (batch, self._reader.submit([item.raw for item in batch]))
+            if waiting is not None:
+                store(*waiting)
+            waiting = submitted
+        if waiting is not None:
+            store(*waiting)
         return total
 
     def ingest_batch(
@@ -126,7 +132,11 @@ class IngestService:
         """Store and understand `batch` in one transaction; on a database error, one message at a time."""
         if not batch:
             return IngestResult()
-        parsed = [_parse(item) for item in batch]
+        return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, read_many([m.raw for m in batch])))
+
+    def _store_batch(
+        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
+    ) -> IngestResult:
         try:
             return self._ingest(mailbox, folder, uidvalidity, parsed)
         except Exception as exc:
@@ -134,7 +144,7 @@ class IngestService:
                 "mailbox %s folder %s: batch of %d failed (%s); retrying one message at a time",
                 mailbox.name,
                 folder,
-                len(batch),
+                len(parsed),
                 exc,
             )
         total = IngestResult()

@@ -1,0 +1,55 @@
+"""Parse raw messages next to fetching and storing: in worker processes for big batches.
+
+Parsing is most of the CPU an ingest costs (see bench/ingest.py). With a pool, batch k is parsed in
+other processes while the daemon fetches batch k+1 and stores batch k-1.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from inboxcrm.core.parsing import Reading, read_many
+
+log = logging.getLogger(__name__)
+
+Pending = Callable[[], list[Reading]]
+
+
+class Reader:
+    """Parses batches; `submit` returns a function that gives the readings (waiting if needed)."""
+
+    def __init__(self, workers: int = 0, min_batch: int = 64) -> None:
+        self.workers = workers
+        self.min_batch = min_batch
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, raws: Sequence[bytes]) -> Pending:
+        if self.workers < 1 or len(raws) < self.min_batch:
+            readings = read_many(raws)
+            return lambda: readings
+        if self._pool is None:
+            # forkserver: the daemon has threads (pollers, the API), and forking a threaded process is unsafe.
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+        size = -(-len(raws) // self.workers)
+        futures: list[Future[list[Reading]]] = [
+            self._pool.submit(read_many, list(raws[i : i + size])) for i in range(0, len(raws), size)
+        ]
+
+        def result() -> list[Reading]:
+            try:
+                return [reading for future in futures for reading in future.result()]
+            except BrokenProcessPool:
+                log.warning("a parsing process died; parsing this batch in the daemon instead")
+                self.close()
+                return read_many(raws)
+
+        return result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
