@@ -78,7 +78,7 @@ class Person:
     name: str
     addr: str
     region: str = "us"
-    client: str = "generic"  # how their mail client quotes and makes Message-IDs: gmail|outlook|generic
+    client: str = "generic"  # mail client style (quoting, Message-ID): gmail|outlook|uuid|generic
 
     @property
     def domain(self) -> str:
@@ -92,8 +92,8 @@ class Person:
 
 
 # Northwind Tools (the team) and its shared mailboxes
-ANA = Person("Ana Lima", "ana@northwind.example", "uk", "thunderbird")
-BEN = Person("Ben Okafor", "ben@northwind.example", "uk", "thunderbird")
+ANA = Person("Ana Lima", "ana@northwind.example", "uk", "uuid")
+BEN = Person("Ben Okafor", "ben@northwind.example", "uk", "uuid")
 SUPPORT = Person("Northwind Support", "support@northwind.example", "uk")
 SALES = Person("Northwind Tools Sales", "sales@northwind.example", "uk")
 
@@ -201,7 +201,7 @@ def make_message_id(mail: Mail) -> str:
         box = "AM9P190MB" if mail.sender.region == "eu" else "BY5PR04MB"
         num = int(h[:4], 16) % 9000 + 1000
         return f"<{box}{num}{h[4:20].upper()}@{box}{num}.prod.outlook.com>"
-    if mail.sender.client == "thunderbird":
+    if mail.sender.client == "uuid":
         return f"<{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}@{mail.sender.domain}>"
     return f"<{stamp}.{h[:12].upper()}@{mail.sender.domain}>"
 
@@ -304,8 +304,6 @@ def build(mail: Mail, ctx: Ctx) -> bytes:
         msg["References"] = " ".join(ctx.refs(mail))
     for name, value in mail.headers.items():
         msg[name] = value
-    if mail.sender.client == "thunderbird":
-        msg["User-Agent"] = "Mozilla Thunderbird"
 
     if mail.html_only:
         msg.set_content(mail.html_only, subtype="html")
@@ -318,6 +316,8 @@ def build(mail: Mail, ctx: Ctx) -> bytes:
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
         part.set_boundary("0000000000" + _h("boundary", mail.key, str(n))[:18])
+    for part in list(msg.walk())[1:]:  # EmailMessage repeats MIME-Version in parts; clients don't
+        del part["MIME-Version"]
     return msg.as_bytes(policy=policy.default)
 
 
@@ -341,15 +341,19 @@ def trace_headers(mail: Mail) -> bytes:
 # Hand-written messages
 # --------------------------------------------------------------------------------------------------
 
+_Q_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
+
+
 def rfc2047(text: str, charset: str = "UTF-8", width: int = 60) -> str:
     """`text` as Q-encoded words (RFC 2047, phrase rules), folded so no line gets too long."""
     prefix, words, current = f"=?{charset}?Q?", [], ""
     for ch in text:
-        enc = "".join("_" if b == 0x20 else chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) in "!*+-/")
-                      else f"={b:02X}" for b in ch.encode(charset))
+        enc = "".join("_" if b == 0x20 else chr(b) if chr(b) in _Q_SAFE else f"={b:02X}"
+                      for b in ch.encode(charset))
         if len(prefix) + len(current) + len(enc) + 2 > width:
-            words.append(current)
-            current = ""
+            cut = current.rfind("_") + 1 or len(current)  # prefer to break after a space
+            words.append(current[:cut])
+            current = current[cut:]
         current += enc
     words.append(current)
     return "\n ".join(f"{prefix}{w}?=" for w in words)
@@ -398,9 +402,11 @@ def raw_bounce(mail: Mail, ctx: Ctx) -> bytes:
     stamp = f"{format_datetime(local)} ({tz_abbrev(local)})"
     sent = to_region(mail.sent - timedelta(seconds=2), "uk")
     sent_stamp = f"{format_datetime(sent)} ({tz_abbrev(sent)})"
-    qid = _h("qid", mail.key)[:10].upper()
+    qid = _h("qid", mail.key)[:10].upper()  # the bounce's own queue ID
     boundary = f"{qid}.{int(mail.sent.timestamp())}/{MX}"
-    original_id = f"<{_h('bounced')[:8]}-{_h('bounced')[8:12]}-{_h('bounced')[12:16]}@northwind.example>"
+    h = _h("bounced")  # Ben's reply that bounced (sent from sales@, so it is not in any inbox)
+    original_qid = h[:10].upper()
+    original_id = f"<{h[10:18]}-{h[18:22]}-{h[22:26]}-{h[26:30]}-{h[30:42]}@northwind.example>"
     kevin_id = ctx.ids["l4a"]
     rcpt = KEVIN_TYPO.addr
     return f"""\
@@ -442,7 +448,7 @@ Content-Description: Delivery report
 Content-Type: message/delivery-status
 
 Reporting-MTA: dns; {MX}
-X-Postfix-Queue-ID: {qid}
+X-Postfix-Queue-ID: {original_qid}
 X-Postfix-Sender: rfc822; {SALES.addr}
 Arrival-Date: {sent_stamp}
 
@@ -451,8 +457,8 @@ Original-Recipient: rfc822;{rcpt}
 Action: failed
 Status: 5.1.1
 Remote-MTA: dns; mx1.acme-corp.example
-Diagnostic-Code: smtp; 550 5.1.1 <{rcpt}>: Recipient address rejected:
-    User unknown in virtual mailbox table
+Diagnostic-Code: smtp; 550 5.1.1 <{rcpt}>:
+    Recipient address rejected: User unknown in virtual mailbox table
 
 --{boundary}
 Content-Description: Undelivered Message Headers
@@ -461,7 +467,7 @@ Content-Transfer-Encoding: 8bit
 
 Return-Path: <{SALES.addr}>
 Received: from [10.20.0.21] (unknown [10.20.0.21])
-\tby {MX} (Postfix) with ESMTPSA id {qid}
+\tby {MX} (Postfix) with ESMTPSA id {original_qid}
 \tfor <{rcpt}>; {sent_stamp}
 From: {SALES}
 To: {KEVIN_TYPO}
@@ -470,7 +476,6 @@ Date: {format_datetime(sent)}
 Message-ID: {original_id}
 In-Reply-To: {kevin_id}
 References: {kevin_id}
-User-Agent: Mozilla Thunderbird
 MIME-Version: 1.0
 Content-Type: text/plain; charset=UTF-8; format=flowed
 Content-Transfer-Encoding: 7bit
@@ -517,8 +522,7 @@ INVOICE_PDF = tiny_pdf([
 # The mailbox
 # --------------------------------------------------------------------------------------------------
 
-SIG_JOHN = """\
--- 
+SIG_JOHN = "-- \n" + """\
 John Carter
 Facilities Manager, Acme Corp
 +1 555 0100 ext. 214
@@ -933,7 +937,8 @@ Ben Okafor
 Sales, Northwind Tools
 +44 20 7946 0321
 """),
-    Mail("l1c", "sales", "2026-10-06 16:40", MARCUS, [BEN], cc=[SALES], parent="l1b", subject="RE: Volume pricing for 40 NW-D18 drill kits", body="""\
+    Mail("l1c", "sales", "2026-10-06 16:40", MARCUS, [BEN], cc=[SALES], parent="l1b",
+         subject="RE: Volume pricing for 40 NW-D18 drill kits", body="""\
 Thanks Ben, that's helpful.
 
 We may add a fourth site. If we go to 60 kits at the 50+ price, with
@@ -993,7 +998,7 @@ Sarah
 
     # ---- sales@: Dieter Braun (Umbrella), quote -> out-of-office auto-reply -> order ---------------
     Mail("l3a", "sales", "2026-10-16 09:40", DIETER, [SALES],
-         subject="Request for quote: 25 workshop tool sets (NW-WS100)", body="""\
+         subject="Quote request: 25 workshop tool sets (NW-WS100)", body="""\
 Hello,
 
 for our new apprentice workshop in Hamburg we need 25 tool sets
@@ -1026,7 +1031,7 @@ Sales, Northwind Tools
 +44 20 7946 0321
 """),
     Mail("l3c", "sales", "2026-10-16 16:05:40", DIETER, [SALES], parent="l3b", quote=False,
-         subject="Out of Office: Re: Request for quote: 25 workshop tool sets (NW-WS100)",
+         subject="Out of Office: Re: Quote request: 25 workshop tool sets (NW-WS100)",
          headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All",
                   "Content-Language": "de-DE"},
          body="""\
@@ -1042,7 +1047,7 @@ Sabine Krüger (s.krueger@umbrella.example, +49 40 555 0123).
 Dieter Braun
 """),
     Mail("l3d", "sales", "2026-10-27 08:50", DIETER, [SALES], parent="l3b",
-         subject="RE: Request for quote: 25 workshop tool sets (NW-WS100)", body="""\
+         subject="RE: Quote request: 25 workshop tool sets (NW-WS100)", body="""\
 Dear Mr Okafor,
 
 thank you for the quote, and sorry for the late answer - I was on
@@ -1170,23 +1175,21 @@ Sales, Northwind Tools
 # --------------------------------------------------------------------------------------------------
 
 def render(mails: list[Mail]) -> list[tuple[Mail, bytes]]:
+    """Every message's bytes (trace headers included), in arrival order."""
     by_key = {m.key: m for m in mails}
     assert len(by_key) == len(mails), "duplicate keys"
     ctx = Ctx(by_key, {m.key: make_message_id(m) for m in mails}, {})
-    for m in mails:  # subjects first: replies derive theirs from the parent's
-        ctx.subjects[m.key] = m.subject or f"Re: {_root(m, ctx)}"
     rendered: dict[str, bytes] = {}
-    for m in sorted(mails, key=lambda m: m.sent):  # parents before replies, for quoting
+    for m in sorted(mails, key=lambda m: m.sent):  # parents before replies, for subjects and quotes
         if m.parent:
             assert by_key[m.parent].sent < m.sent, f"{m.key} is sent before its parent"
+            root = re.sub(r"^((re|fwd|aw):\s*)+", "", ctx.subjects[m.parent], flags=re.IGNORECASE)
+            ctx.subjects[m.key] = m.subject or f"Re: {root}"
+        else:
+            assert m.subject, f"{m.key} needs a subject"
+            ctx.subjects[m.key] = m.subject
         rendered[m.key] = trace_headers(m) + build(m, ctx)
     return [(m, rendered[m.key]) for m in sorted(mails, key=lambda m: m.arrived)]
-
-
-def _root(mail: Mail, ctx: Ctx) -> str:
-    assert mail.parent, f"{mail.key} needs a subject"
-    parent = ctx.subjects.get(mail.parent) or ctx.mails[mail.parent].subject or f"Re: {_root(ctx.mails[mail.parent], ctx)}"
-    return re.sub(r"^((re|fwd|aw):\s*)+", "", parent, flags=re.IGNORECASE)
 
 
 def write_maildir(out: Path, mails: list[Mail]) -> list[Path]:
@@ -1212,7 +1215,8 @@ def write_maildir(out: Path, mails: list[Mail]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"Maildir root (default: {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"Maildir root (default: {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     written = write_maildir(args.out, MAILS)
     for folder in FOLDERS:

@@ -15,7 +15,9 @@ def test_maildir_in_delivery_order_from_a_position(tmp_path: Path) -> None:
     for stamp, subject in ((1700000300, "third"), (1700000100, "first"), (1700000200, "second")):
         key = box.add(mail(subject=subject))
         (tmp_path / "md" / "new" / key).rename(tmp_path / "md" / "new" / f"{stamp}.{key}")
+    (tmp_path / "md" / "cur" / ".gitkeep").write_text("")  # how git keeps an empty folder: not a message
     source = MaildirSource(tmp_path / "md")
+    assert source.count() == 3
     batches = list(source.fetch_after("f", 0, 2))
     assert [[m.uid for m in b] for b in batches] == [[1, 2], [3]]
     assert [b"first" in m.raw for m in batches[0]] == [True, False]

@@ -45,3 +45,9 @@ def test_missing_or_future_date_falls_back_to_receipt_time() -> None:
     assert understand(message("c@x.example", (), date=future), SUPPORT, TEAM, NOW).sent_at == NOW
     past = NOW - timedelta(days=3)
     assert understand(message("c@x.example", (), date=past), SUPPORT, TEAM, NOW).sent_at == past
+
+
+def test_subdomains_of_the_team_domain_are_ours() -> None:
+    assert TEAM.includes("mailer-daemon@mx.northwind.example")
+    assert not TEAM.includes("someone@northwind.example.evil.example")
+    assert not TEAM.includes("someone@notnorthwind.example")

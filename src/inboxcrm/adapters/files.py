@@ -61,10 +61,11 @@ class MaildirSource:
         return str(self.path.resolve())
 
     def _keys(self) -> list[str]:
-        return sorted(self._box.keys(), key=_maildir_order)
+        # Message names never start with "." (the Maildir spec); dotfiles such as .gitkeep are not mail.
+        return sorted((k for k in self._box.keys() if not k.startswith(".")), key=_maildir_order)
 
     def count(self) -> int:
-        return len(self._box)
+        return len(self._keys())
 
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY

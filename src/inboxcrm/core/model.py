@@ -101,4 +101,8 @@ class Team:
     domains: frozenset[str] = field(default_factory=frozenset)
 
     def includes(self, email: str) -> bool:
-        return email in self.addresses or email.rpartition("@")[2] in self.domains
+        """Our addresses, and any address at one of our domains or their subdomains (mx.example.com)."""
+        if email in self.addresses:
+            return True
+        domain = email.rpartition("@")[2]
+        return any(domain == d or domain.endswith("." + d) for d in self.domains)
