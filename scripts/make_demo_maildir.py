@@ -42,6 +42,7 @@ MX = "mx.northwind.example"
 # Time zones (fixed rules for autumn 2026, so the output never depends on the host's tz database)
 # --------------------------------------------------------------------------------------------------
 
+
 def _offset(region: str, local: datetime) -> timezone:
     """UTC offset of `region` at naive local time `local` (Oct-Nov 2026 only)."""
     if region == "uk":  # BST until Sun 25 Oct 2026 02:00, then GMT
@@ -72,6 +73,7 @@ def _h(*parts: str) -> str:
 # --------------------------------------------------------------------------------------------------
 # People
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Person:
@@ -121,8 +123,12 @@ RELAYS = {
     "initech.example": ("mx.initech.example", "mx.initech.example", "198.51.100.73", "ESMTPS"),
     "umbrella.example": ("mail.umbrella.example", "mail.umbrella.example", "192.0.2.80", "ESMTPS"),
     "gmail.com": ("mail-sor-f41.google.com", "mail-sor-f41.google.com", "192.0.2.141", "ESMTPS"),
-    "outlook.com": ("EUR05-AM6-obe.outbound.protection.outlook.com",
-                    "mail-am6eur05olkn2041.outbound.protection.outlook.com", "192.0.2.200", "ESMTPS"),
+    "outlook.com": (
+        "EUR05-AM6-obe.outbound.protection.outlook.com",
+        "mail-am6eur05olkn2041.outbound.protection.outlook.com",
+        "192.0.2.200",
+        "ESMTPS",
+    ),
 }
 
 
@@ -130,27 +136,28 @@ RELAYS = {
 # Message specs
 # --------------------------------------------------------------------------------------------------
 
+
 @dataclass
 class Mail:
     """One message as its author wrote it. See the module docstring for what the generator adds."""
 
-    key: str                   # short id, used for replies and to derive Message-ID etc.
-    folder: str                # "support" or "sales": the shared inbox it is delivered to
-    when: str                  # sender's local time, "YYYY-MM-DD HH:MM[:SS]"
+    key: str  # short id, used for replies and to derive Message-ID etc.
+    folder: str  # "support" or "sales": the shared inbox it is delivered to
+    when: str  # sender's local time, "YYYY-MM-DD HH:MM[:SS]"
     sender: Person
     to: list[Person]
-    body: str = ""             # plain text; `{on[key]}` inserts the reply attribution line for `key`
+    body: str = ""  # plain text; `{on[key]}` inserts the reply attribution line for `key`
     subject: str | None = None  # None: "Re: " + the parent's subject
     cc: list[Person] = field(default_factory=list)
     reply_to: Person | None = None
     parent: str | None = None  # key of the message this replies to
-    quote: bool = True         # replies: put the quoted parent under the text (top-posting)
+    quote: bool = True  # replies: put the quoted parent under the text (top-posting)
     alternative: bool = False  # text/plain + a generated text/html twin
     html_only: str | None = None  # the whole body is this text/html
     attachments: list[tuple[str, str, bytes]] = field(default_factory=list)  # (filename, mime, data)
     headers: dict[str, str] = field(default_factory=dict)
     message_id: str | None = None
-    delay: int | None = None   # seconds between sending and delivery; None: 1-25, from the key
+    delay: int | None = None  # seconds between sending and delivery; None: 1-25, from the key
     raw: Callable[[Mail, Ctx], bytes] | None = None  # hand-written message (headers + body)
     envelope_from: str | None = None  # Return-Path; None: the sender's address
 
@@ -195,7 +202,7 @@ def make_message_id(mail: Mail) -> str:
     stamp = mail.sent.astimezone(UTC).strftime("%Y%m%d%H%M%S")
     if mail.sender.client == "gmail":
         alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-        tail = "".join(alphabet[int(h[i:i + 2], 16) % 62] for i in range(0, 60, 2))
+        tail = "".join(alphabet[int(h[i : i + 2], 16) % 62] for i in range(0, 60, 2))
         return f"<CA+{tail}@mail.gmail.com>"
     if mail.sender.client == "outlook":
         box = "AM9P190MB" if mail.sender.region == "eu" else "BY5PR04MB"
@@ -209,8 +216,7 @@ def make_message_id(mail: Mail) -> str:
 def attribution(parent: Mail, region: str) -> str:
     """The line a mail client puts above a quoted message, in the replier's local time."""
     when = to_region(parent.sent, region)
-    line = (f"On {when:%a}, {when.day} {when:%b %Y} at {when:%H:%M}, "
-            f"{parent.sender.name} <{parent.sender.addr}> wrote:")
+    line = f"On {when:%a}, {when.day} {when:%b %Y} at {when:%H:%M}, {parent.sender.name} <{parent.sender.addr}> wrote:"
     if len(line) > 76:  # clients wrap a long attribution like any other line
         head, _, tail = line.rpartition(" <")
         line = f"{head}\n<{tail}"
@@ -218,8 +224,10 @@ def attribution(parent: Mail, region: str) -> str:
 
 
 def quote_gmail(parent: Mail, region: str) -> str:
-    quoted = "\n".join(">" if not ln else f"> {ln}" if not ln.startswith(">") else f">{ln}"
-                       for ln in parent.text.rstrip("\n").split("\n"))
+    quoted = "\n".join(
+        ">" if not ln else f"> {ln}" if not ln.startswith(">") else f">{ln}"
+        for ln in parent.text.rstrip("\n").split("\n")
+    )
     return f"{attribution(parent, region)}\n{quoted}\n"
 
 
@@ -263,17 +271,21 @@ def text_to_html(text: str) -> str:
         lines = block.split("\n")
         if all(ln.startswith(">") for ln in lines):
             inner = "\n".join(ln[1:].removeprefix(" ") for ln in lines)
-            out.append('<blockquote style="margin:0 0 0 .8ex;border-left:1px solid #ccc;'
-                       f'padding-left:1ex">\n{text_to_html(inner)}</blockquote>')
+            out.append(
+                '<blockquote style="margin:0 0 0 .8ex;border-left:1px solid #ccc;'
+                f'padding-left:1ex">\n{text_to_html(inner)}</blockquote>'
+            )
         else:
             out.append("<p>" + "<br>\n".join(html.escape(ln, quote=False) for ln in lines) + "</p>")
     return "\n".join(out) + "\n"
 
 
 def wrap_html(inner: str) -> str:
-    return ('<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n'
-            '</head>\n<body style="font-family:Arial,sans-serif;font-size:14px">\n'
-            f"{inner}</body>\n</html>\n")
+    return (
+        '<html>\n<head>\n<meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n'
+        '</head>\n<body style="font-family:Arial,sans-serif;font-size:14px">\n'
+        f"{inner}</body>\n</html>\n"
+    )
 
 
 def build(mail: Mail, ctx: Ctx) -> bytes:
@@ -281,8 +293,11 @@ def build(mail: Mail, ctx: Ctx) -> bytes:
     parent = ctx.mails[mail.parent] if mail.parent else None
     text = mail.body.format_map({"on": _On(ctx, mail.sender.region)}) if mail.body else ""
     if parent is not None and mail.quote:
-        quoted = (quote_outlook(parent, mail.sender.region, ctx) if mail.sender.client == "outlook"
-                  else quote_gmail(parent, mail.sender.region))
+        quoted = (
+            quote_outlook(parent, mail.sender.region, ctx)
+            if mail.sender.client == "outlook"
+            else quote_gmail(parent, mail.sender.region)
+        )
         text = f"{text.rstrip()}\n\n{quoted}"
     mail.text = text if not mail.html_only else html_to_text(mail.html_only)
 
@@ -332,8 +347,10 @@ def trace_headers(mail: Mail) -> bytes:
         received = f"Received: by {MX} (Postfix)\n\tid {qid}; {stamp}\n"
     else:
         helo, rdns, ip, proto = RELAYS[mail.sender.domain]
-        received = (f"Received: from {helo} ({rdns} [{ip}])\n\tby {MX} (Postfix) with {proto} id {qid}\n"
-                    f"\tfor <{rcpt}>; {stamp}\n")
+        received = (
+            f"Received: from {helo} ({rdns} [{ip}])\n\tby {MX} (Postfix) with {proto} id {qid}\n"
+            f"\tfor <{rcpt}>; {stamp}\n"
+        )
     return f"Return-Path: <{envelope}>\nDelivered-To: {rcpt}\n{received}".encode("ascii")
 
 
@@ -348,8 +365,7 @@ def rfc2047(text: str, charset: str = "UTF-8", width: int = 60) -> str:
     """`text` as Q-encoded words (RFC 2047, phrase rules), folded so no line gets too long."""
     prefix, words, current = f"=?{charset}?Q?", [], ""
     for ch in text:
-        enc = "".join("_" if b == 0x20 else chr(b) if chr(b) in _Q_SAFE else f"={b:02X}"
-                      for b in ch.encode(charset))
+        enc = "".join("_" if b == 0x20 else chr(b) if chr(b) in _Q_SAFE else f"={b:02X}" for b in ch.encode(charset))
         if len(prefix) + len(current) + len(enc) + 2 > width:
             cut = current.rfind("_") + 1 or len(current)  # prefer to break after a space
             words.append(current[:cut])
@@ -486,8 +502,7 @@ Content-Transfer-Encoding: 7bit
 
 def tiny_pdf(lines: list[str]) -> bytes:
     """A small, valid one-page PDF showing `lines` (so the attachment opens in a viewer)."""
-    shown = " ".join("(" + ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '"
-                     for ln in lines)
+    shown = " ".join("(" + ln.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ") '" for ln in lines)
     content = f"BT /F1 11 Tf 72 760 Td 16 TL {shown} ET"
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
@@ -508,30 +523,41 @@ def tiny_pdf(lines: list[str]) -> bytes:
     return out.encode("latin-1")
 
 
-INVOICE_PDF = tiny_pdf([
-    "Northwind Tools Ltd - INVOICE 1042",
-    "Date: 30 September 2026",
-    "Customer: Umbrella Industrietechnik GmbH, Hamburg",
-    "VAT ID: DE 123456789",
-    "25 x NW-CL80 LED work light            EUR 1,975.00",
-    "Total (net)                            EUR 1,975.00",
-])
+INVOICE_PDF = tiny_pdf(
+    [
+        "Northwind Tools Ltd - INVOICE 1042",
+        "Date: 30 September 2026",
+        "Customer: Umbrella Industrietechnik GmbH, Hamburg",
+        "VAT ID: DE 123456789",
+        "25 x NW-CL80 LED work light            EUR 1,975.00",
+        "Total (net)                            EUR 1,975.00",
+    ]
+)
 
 
 # --------------------------------------------------------------------------------------------------
 # The mailbox
 # --------------------------------------------------------------------------------------------------
 
-SIG_JOHN = "-- \n" + """\
+SIG_JOHN = (
+    "-- \n"
+    + """\
 John Carter
 Facilities Manager, Acme Corp
 +1 555 0100 ext. 214
 """
+)
 
 MAILS: list[Mail] = [
     # ---- support@: John Carter (Acme), battery packs: 5 messages over seven weeks --------------------
-    Mail("s1a", "support", "2026-10-02 08:47", JOHN, [SUPPORT],
-         subject="Cordless drill batteries not charging (NW-D18)", body="""\
+    Mail(
+        "s1a",
+        "support",
+        "2026-10-02 08:47",
+        JOHN,
+        [SUPPORT],
+        subject="Cordless drill batteries not charging (NW-D18)",
+        body="""\
 Hello,
 
 We bought twelve NW-D18 cordless drill kits in September (our PO 7781,
@@ -549,8 +575,17 @@ Thanks,
 John Carter
 Facilities Manager, Acme Corp
 +1 555 0100 ext. 214
-"""),
-    Mail("s1b", "support", "2026-10-02 15:20", ANA, [JOHN], cc=[SUPPORT], parent="s1a", body="""\
+""",
+    ),
+    Mail(
+        "s1b",
+        "support",
+        "2026-10-02 15:20",
+        ANA,
+        [JOHN],
+        cc=[SUPPORT],
+        parent="s1a",
+        body="""\
 Hi John,
 
 Thanks for the detailed report, and sorry for the trouble.
@@ -570,9 +605,18 @@ e.g. 2409-xxxx) and we will replace them under warranty.
 Best regards,
 Ana Lima
 Customer Support, Northwind Tools
-"""),
+""",
+    ),
     # top-posted reply with a signature after "-- " and the quoted "On ..., Ana Lima <...> wrote:" block
-    Mail("s1c", "support", "2026-10-05 10:02", JOHN, [ANA], cc=[SUPPORT], parent="s1b", body="""\
+    Mail(
+        "s1c",
+        "support",
+        "2026-10-05 10:02",
+        JOHN,
+        [ANA],
+        cc=[SUPPORT],
+        parent="s1b",
+        body="""\
 Hi Ana,
 
 Tried the steps this morning, no luck - all three still blink red.
@@ -585,8 +629,18 @@ Serials are:
 All from batch 2409, if that helps. Can you ship replacements before
 the 12th?
 
-""" + SIG_JOHN),
-    Mail("s1d", "support", "2026-10-05 16:45", ANA, [JOHN], cc=[SUPPORT], parent="s1c", body="""\
+"""
+        + SIG_JOHN,
+    ),
+    Mail(
+        "s1d",
+        "support",
+        "2026-10-05 16:45",
+        ANA,
+        [JOHN],
+        cc=[SUPPORT],
+        parent="s1c",
+        body="""\
 Hi John,
 
 Thanks. Batch 2409 had a faulty lot of cells, so these are covered.
@@ -599,8 +653,17 @@ Please send them back within 30 days.
 
 Best regards,
 Ana
-"""),
-    Mail("s1e", "support", "2026-11-17 11:06", JOHN, [ANA], cc=[SUPPORT], parent="s1d", body="""\
+""",
+    ),
+    Mail(
+        "s1e",
+        "support",
+        "2026-11-17 11:06",
+        JOHN,
+        [ANA],
+        cc=[SUPPORT],
+        parent="s1d",
+        body="""\
 Hi Ana,
 
 Sorry to bring this up again. One of the replacement packs (serial
@@ -609,11 +672,18 @@ charger since last Friday. The other two are fine.
 
 Should I send it back under the same RMA or open a new one?
 
-""" + SIG_JOHN),
-
+"""
+        + SIG_JOHN,
+    ),
     # ---- support@: Lena Park (Initech), missing parts; her reply is inline, not top-posted --------
-    Mail("s2a", "support", "2026-10-07 11:30", LENA, [SUPPORT],
-         subject="Order #58213 arrived with missing parts", body="""\
+    Mail(
+        "s2a",
+        "support",
+        "2026-10-07 11:30",
+        LENA,
+        [SUPPORT],
+        subject="Order #58213 arrived with missing parts",
+        body="""\
 Hi,
 
 Our order #58213 arrived today. It should contain 4 x NW-WC200
@@ -628,8 +698,17 @@ Best,
 Lena Park
 Operations Coordinator
 Initech
-"""),
-    Mail("s2b", "support", "2026-10-07 17:05", BEN, [LENA], cc=[SUPPORT], parent="s2a", body="""\
+""",
+    ),
+    Mail(
+        "s2b",
+        "support",
+        "2026-10-07 17:05",
+        BEN,
+        [LENA],
+        cc=[SUPPORT],
+        parent="s2a",
+        body="""\
 Hi Lena,
 
 Sorry about that - it sounds like a packing error on our side. I'll
@@ -644,9 +723,18 @@ Can you confirm the delivery address? Our system has:
 Thanks,
 Ben Okafor
 Northwind Tools
-"""),
-    Mail("s2c", "support", "2026-10-08 09:12", LENA, [BEN], cc=[SUPPORT], parent="s2b", quote=False,
-         body="""\
+""",
+    ),
+    Mail(
+        "s2c",
+        "support",
+        "2026-10-08 09:12",
+        LENA,
+        [BEN],
+        cc=[SUPPORT],
+        parent="s2b",
+        quote=False,
+        body="""\
 Hi Ben,
 
 {on[s2b]}
@@ -660,8 +748,17 @@ Almost - we moved to Suite 410 in August. Could you use that?
 
 Thanks!
 Lena
-"""),
-    Mail("s2d", "support", "2026-10-08 14:40", BEN, [LENA], cc=[SUPPORT], parent="s2c", body="""\
+""",
+    ),
+    Mail(
+        "s2d",
+        "support",
+        "2026-10-08 14:40",
+        BEN,
+        [LENA],
+        cc=[SUPPORT],
+        parent="s2c",
+        body="""\
 Hi Lena,
 
 Done - two lever kits are on their way to Suite 410, tracking number
@@ -670,12 +767,18 @@ I've also updated the address on your account.
 
 Best,
 Ben
-"""),
-
+""",
+    ),
     # ---- support@: Martina Vogel (Umbrella), invoice with a PDF attachment -------------------------
-    Mail("s3a", "support", "2026-10-12 10:15", MARTINA, [SUPPORT],
-         subject="Invoice 1042 - wrong VAT ID",
-         attachments=[("invoice-1042.pdf", "application/pdf", INVOICE_PDF)], body="""\
+    Mail(
+        "s3a",
+        "support",
+        "2026-10-12 10:15",
+        MARTINA,
+        [SUPPORT],
+        subject="Invoice 1042 - wrong VAT ID",
+        attachments=[("invoice-1042.pdf", "application/pdf", INVOICE_PDF)],
+        body="""\
 Dear Northwind Tools team,
 
 Please find attached invoice 1042 dated 30 September 2026. The VAT ID
@@ -691,8 +794,17 @@ Martina Vogel
 Accounts Payable
 Umbrella Industrietechnik GmbH
 Hafenstrasse 12, 20457 Hamburg
-"""),
-    Mail("s3b", "support", "2026-10-12 14:30", ANA, [MARTINA], cc=[SUPPORT], parent="s3a", body="""\
+""",
+    ),
+    Mail(
+        "s3b",
+        "support",
+        "2026-10-12 14:30",
+        ANA,
+        [MARTINA],
+        cc=[SUPPORT],
+        parent="s3a",
+        body="""\
 Dear Martina,
 
 Thank you - you are right, our customer record still had the old VAT
@@ -705,11 +817,18 @@ Apologies for the extra work.
 Kind regards,
 Ana Lima
 Customer Support, Northwind Tools
-"""),
-
+""",
+    ),
     # ---- support@: Jürgen Müller (gmail), German, RFC 2047 headers (hand-written) ------------------
-    Mail("s4a", "support", "2026-10-14 19:48", JUERGEN, [SUPPORT], raw=raw_juergen,
-         subject="Rückfrage zur Garantie – Akkuschrauber NW-D18", body="""\
+    Mail(
+        "s4a",
+        "support",
+        "2026-10-14 19:48",
+        JUERGEN,
+        [SUPPORT],
+        raw=raw_juergen,
+        subject="Rückfrage zur Garantie – Akkuschrauber NW-D18",
+        body="""\
 Guten Tag,
 
 ich habe im März 2025 bei Ihnen einen Akkuschrauber NW-D18 gekauft
@@ -721,8 +840,17 @@ schicken? Ich wohne in Köln.
 
 Vielen Dank und freundliche Grüße
 Jürgen Müller
-"""),
-    Mail("s4b", "support", "2026-10-15 09:30", ANA, [JUERGEN], cc=[SUPPORT], parent="s4a", body="""\
+""",
+    ),
+    Mail(
+        "s4b",
+        "support",
+        "2026-10-15 09:30",
+        ANA,
+        [JUERGEN],
+        cc=[SUPPORT],
+        parent="s4a",
+        body="""\
 Sehr geehrter Herr Müller,
 
 vielen Dank für Ihre Nachricht. Der NW-D18 hat drei Jahre Garantie,
@@ -740,11 +868,18 @@ der Regel 5 bis 7 Werktage.
 Mit freundlichen Grüßen
 Ana Lima
 Kundenservice, Northwind Tools
-"""),
-
+""",
+    ),
     # ---- support@: Hélène Dubois (outlook.com), French, ISO-8859-1 (hand-written) -------------------
-    Mail("s5a", "support", "2026-10-20 08:05", HELENE, [SUPPORT], raw=raw_helene,
-         subject="Problème de livraison - commande n° 58877", body="""\
+    Mail(
+        "s5a",
+        "support",
+        "2026-10-20 08:05",
+        HELENE,
+        [SUPPORT],
+        raw=raw_helene,
+        subject="Problème de livraison - commande n° 58877",
+        body="""\
 Bonjour,
 
 J'ai commandé une scie sauteuse NW-JS65 le 12 octobre (commande
@@ -757,8 +892,17 @@ de renvoyer la commande ?
 Merci d'avance,
 Hélène Dubois
 Lyon
-"""),
-    Mail("s5b", "support", "2026-10-20 11:40", ANA, [HELENE], cc=[SUPPORT], parent="s5a", body="""\
+""",
+    ),
+    Mail(
+        "s5b",
+        "support",
+        "2026-10-20 11:40",
+        ANA,
+        [HELENE],
+        cc=[SUPPORT],
+        parent="s5a",
+        body="""\
 Bonjour Madame Dubois,
 
 Merci pour votre message. J'ai ouvert une enquête auprès du
@@ -771,11 +915,18 @@ scie sauteuse sans frais.
 Bien cordialement,
 Ana Lima
 Service client, Northwind Tools
-"""),
-
+""",
+    ),
     # ---- support@: Ana forwards a Globex customer's mail (Gmail-style forward), Ben takes it --------
-    Mail("s6a", "support", "2026-10-22 08:31", ANA, [SUPPORT], alternative=True,
-         subject="Fwd: Torque wrench calibration certificates missing", body="""\
+    Mail(
+        "s6a",
+        "support",
+        "2026-10-22 08:31",
+        ANA,
+        [SUPPORT],
+        alternative=True,
+        subject="Fwd: Torque wrench calibration certificates missing",
+        body="""\
 Hi team,
 
 Priya Raman from Globex sent this to me directly - can one of you pick
@@ -808,9 +959,19 @@ Priya
 Priya Raman
 Quality Engineer, Globex Corporation
 +1 555 0142
-"""),
-    Mail("s6b", "support", "2026-10-22 10:10", BEN, [PRIYA], cc=[ANA, SUPPORT], parent="s6a", quote=False,
-         subject="Re: Torque wrench calibration certificates missing", body="""\
+""",
+    ),
+    Mail(
+        "s6b",
+        "support",
+        "2026-10-22 10:10",
+        BEN,
+        [PRIYA],
+        cc=[ANA, SUPPORT],
+        parent="s6a",
+        quote=False,
+        subject="Re: Torque wrench calibration certificates missing",
+        body="""\
 Hi Priya,
 
 Ana passed your message on to us. I've uploaded the calibration
@@ -823,8 +984,17 @@ had shipped. Good luck with the audit!
 Best regards,
 Ben Okafor
 Northwind Tools
-"""),
-    Mail("s6c", "support", "2026-10-22 09:02", PRIYA, [BEN], cc=[ANA, SUPPORT], parent="s6b", body="""\
+""",
+    ),
+    Mail(
+        "s6c",
+        "support",
+        "2026-10-22 09:02",
+        PRIYA,
+        [BEN],
+        cc=[ANA, SUPPORT],
+        parent="s6b",
+        body="""\
 Hi Ben,
 
 Thank you, that was quick. I can see 19 certificates in the portal,
@@ -837,11 +1007,17 @@ Priya
 Priya Raman
 Quality Engineer, Globex Corporation
 +1 555 0142
-"""),
-
+""",
+    ),
     # ---- support@: Rachel Adams (outlook.com), an HTML-only message -------------------------------
-    Mail("s7a", "support", "2026-10-27 21:14", RACHEL, [SUPPORT],
-         subject="Angle grinder guard won't lock in place", html_only="""\
+    Mail(
+        "s7a",
+        "support",
+        "2026-10-27 21:14",
+        RACHEL,
+        [SUPPORT],
+        subject="Angle grinder guard won't lock in place",
+        html_only="""\
 <html>
 <head>
 <meta http-equiv="Content-Type" content="text/html; charset=utf-8">
@@ -863,9 +1039,18 @@ Rachel Adams</p>
 </div>
 </body>
 </html>
-"""),
-    Mail("s7b", "support", "2026-10-28 10:05", ANA, [RACHEL], cc=[SUPPORT], parent="s7a", alternative=True,
-         body="""\
+""",
+    ),
+    Mail(
+        "s7b",
+        "support",
+        "2026-10-28 10:05",
+        ANA,
+        [RACHEL],
+        cc=[SUPPORT],
+        parent="s7a",
+        alternative=True,
+        body="""\
 Hi Rachel,
 
 You're right to stop using it - thank you for being careful.
@@ -878,11 +1063,18 @@ doesn't lock either, we will swap the grinder.
 Best regards,
 Ana Lima
 Customer Support, Northwind Tools
-"""),
-
+""",
+    ),
     # ---- support@: Diego Ramirez (Acme), text+html, not answered yet ------------------------------
-    Mail("s8a", "support", "2026-11-03 13:22", DIEGO, [SUPPORT], alternative=True,
-         subject="Replacement blades for NW-CS450 circular saw", body="""\
+    Mail(
+        "s8a",
+        "support",
+        "2026-11-03 13:22",
+        DIEGO,
+        [SUPPORT],
+        alternative=True,
+        subject="Replacement blades for NW-CS450 circular saw",
+        body="""\
 Hi support,
 
 We need 10 replacement blades for the NW-CS450 circular saws in our
@@ -893,11 +1085,17 @@ through our Acme account?
 Regards,
 Diego Ramirez
 Workshop Lead, Acme Corp
-"""),
-
+""",
+    ),
     # ---- sales@: Marcus Lee (Globex), volume pricing -------------------------------------------------
-    Mail("l1a", "sales", "2026-10-01 14:10", MARCUS, [SALES],
-         subject="Volume pricing for 40 NW-D18 drill kits", body="""\
+    Mail(
+        "l1a",
+        "sales",
+        "2026-10-01 14:10",
+        MARCUS,
+        [SALES],
+        subject="Volume pricing for 40 NW-D18 drill kits",
+        body="""\
 Hello,
 
 Globex is standardising the cordless tools at our three maintenance
@@ -911,8 +1109,17 @@ Best regards,
 Marcus Lee
 Procurement Manager, Globex Corporation
 +1 555 0187
-"""),
-    Mail("l1b", "sales", "2026-10-02 09:25", BEN, [MARCUS], cc=[SALES], parent="l1a", body="""\
+""",
+    ),
+    Mail(
+        "l1b",
+        "sales",
+        "2026-10-02 09:25",
+        BEN,
+        [MARCUS],
+        cc=[SALES],
+        parent="l1a",
+        body="""\
 Hi Marcus,
 
 Thanks for thinking of Northwind Tools. Here is our volume pricing for
@@ -936,9 +1143,18 @@ Best regards,
 Ben Okafor
 Sales, Northwind Tools
 +44 20 7946 0321
-"""),
-    Mail("l1c", "sales", "2026-10-06 16:40", MARCUS, [BEN], cc=[SALES], parent="l1b",
-         subject="RE: Volume pricing for 40 NW-D18 drill kits", body="""\
+""",
+    ),
+    Mail(
+        "l1c",
+        "sales",
+        "2026-10-06 16:40",
+        MARCUS,
+        [BEN],
+        cc=[SALES],
+        parent="l1b",
+        subject="RE: Volume pricing for 40 NW-D18 drill kits",
+        body="""\
 Thanks Ben, that's helpful.
 
 We may add a fourth site. If we go to 60 kits at the 50+ price, with
@@ -947,11 +1163,18 @@ doesn't approve net 30 for new suppliers.
 
 Best regards,
 Marcus
-"""),
-
+""",
+    ),
     # ---- sales@: Sarah Kim (Initech), demo request ---------------------------------------------------
-    Mail("l2a", "sales", "2026-10-09 12:02", SARAH, [SALES], alternative=True,
-         subject="Demo request: NW ToolTrack for our maintenance crew", body="""\
+    Mail(
+        "l2a",
+        "sales",
+        "2026-10-09 12:02",
+        SARAH,
+        [SALES],
+        alternative=True,
+        subject="Demo request: NW ToolTrack for our maintenance crew",
+        body="""\
 Hi,
 
 I saw NW ToolTrack at the Midwest Facilities Expo. We have around 300
@@ -964,8 +1187,17 @@ week? Tuesday or Wednesday afternoons work best (Eastern time).
 Thanks,
 Sarah Kim
 Maintenance Manager, Initech
-"""),
-    Mail("l2b", "sales", "2026-10-09 17:48", BEN, [SARAH], cc=[SALES], parent="l2a", body="""\
+""",
+    ),
+    Mail(
+        "l2b",
+        "sales",
+        "2026-10-09 17:48",
+        BEN,
+        [SARAH],
+        cc=[SALES],
+        parent="l2a",
+        body="""\
 Hi Sarah,
 
 Thanks for stopping by our stand! Happy to show you ToolTrack. These
@@ -981,8 +1213,17 @@ will set up the demo data to match.
 Best regards,
 Ben Okafor
 Sales, Northwind Tools
-"""),
-    Mail("l2c", "sales", "2026-10-12 09:05", SARAH, [BEN], cc=[SALES], parent="l2b", body="""\
+""",
+    ),
+    Mail(
+        "l2c",
+        "sales",
+        "2026-10-12 09:05",
+        SARAH,
+        [BEN],
+        cc=[SALES],
+        parent="l2b",
+        body="""\
 Hi Ben,
 
 Wednesday 14 October at 2:00 pm EDT works for us. Please send the
@@ -994,11 +1235,17 @@ in the vans.
 
 Thanks,
 Sarah
-"""),
-
+""",
+    ),
     # ---- sales@: Dieter Braun (Umbrella), quote -> out-of-office auto-reply -> order ---------------
-    Mail("l3a", "sales", "2026-10-16 09:40", DIETER, [SALES],
-         subject="Quote request: 25 workshop tool sets (NW-WS100)", body="""\
+    Mail(
+        "l3a",
+        "sales",
+        "2026-10-16 09:40",
+        DIETER,
+        [SALES],
+        subject="Quote request: 25 workshop tool sets (NW-WS100)",
+        body="""\
 Hello,
 
 for our new apprentice workshop in Hamburg we need 25 tool sets
@@ -1011,9 +1258,18 @@ Best regards
 Dieter Braun
 Head of Purchasing
 Umbrella Industrietechnik GmbH
-"""),
-    Mail("l3b", "sales", "2026-10-16 15:05:03", BEN, [DIETER], cc=[SALES], reply_to=SALES, parent="l3a",
-         body="""\
+""",
+    ),
+    Mail(
+        "l3b",
+        "sales",
+        "2026-10-16 15:05:03",
+        BEN,
+        [DIETER],
+        cc=[SALES],
+        reply_to=SALES,
+        parent="l3a",
+        body="""\
 Dear Mr Braun,
 
 Thank you for your enquiry. Our quote Q-2026-0334:
@@ -1029,12 +1285,19 @@ Kind regards,
 Ben Okafor
 Sales, Northwind Tools
 +44 20 7946 0321
-"""),
-    Mail("l3c", "sales", "2026-10-16 16:05:40", DIETER, [SALES], parent="l3b", quote=False,
-         subject="Out of Office: Re: Quote request: 25 workshop tool sets (NW-WS100)",
-         headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All",
-                  "Content-Language": "de-DE"},
-         body="""\
+""",
+    ),
+    Mail(
+        "l3c",
+        "sales",
+        "2026-10-16 16:05:40",
+        DIETER,
+        [SALES],
+        parent="l3b",
+        quote=False,
+        subject="Out of Office: Re: Quote request: 25 workshop tool sets (NW-WS100)",
+        headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All", "Content-Language": "de-DE"},
+        body="""\
 Vielen Dank für Ihre Nachricht. Ich bin bis einschließlich 23. Oktober
 2026 nicht im Büro und habe nur eingeschränkt Zugriff auf meine
 E-Mails. In dringenden Fällen wenden Sie sich bitte an Sabine Krüger
@@ -1045,9 +1308,17 @@ Thank you for your message. I am out of the office until 23 October
 Sabine Krüger (s.krueger@umbrella.example, +49 40 555 0123).
 
 Dieter Braun
-"""),
-    Mail("l3d", "sales", "2026-10-27 08:50", DIETER, [SALES], parent="l3b",
-         subject="RE: Quote request: 25 workshop tool sets (NW-WS100)", body="""\
+""",
+    ),
+    Mail(
+        "l3d",
+        "sales",
+        "2026-10-27 08:50",
+        DIETER,
+        [SALES],
+        parent="l3b",
+        subject="RE: Quote request: 25 workshop tool sets (NW-WS100)",
+        body="""\
 Dear Mr Okafor,
 
 thank you for the quote, and sorry for the late answer - I was on
@@ -1066,8 +1337,17 @@ Best regards
 Dieter Braun
 Head of Purchasing
 Umbrella Industrietechnik GmbH
-"""),
-    Mail("l3e", "sales", "2026-10-27 11:20", BEN, [DIETER], cc=[SALES], parent="l3d", body="""\
+""",
+    ),
+    Mail(
+        "l3e",
+        "sales",
+        "2026-10-27 11:20",
+        BEN,
+        [DIETER],
+        cc=[SALES],
+        parent="l3d",
+        body="""\
 Dear Mr Braun,
 
 Thank you for your order! As soon as PO UIT-PO-2026-1187 arrives I
@@ -1077,11 +1357,17 @@ will send the order confirmation. Delivery is planned for week 47
 Kind regards,
 Ben Okafor
 Sales, Northwind Tools
-"""),
-
+""",
+    ),
     # ---- sales@: Kevin Wong (Acme), reseller pricing; the reply bounced (typo), he follows up -------
-    Mail("l4a", "sales", "2026-10-19 10:30", KEVIN, [SALES],
-         subject="Reseller pricing for Northwind power tools", body="""\
+    Mail(
+        "l4a",
+        "sales",
+        "2026-10-19 10:30",
+        KEVIN,
+        [SALES],
+        subject="Reseller pricing for Northwind power tools",
+        body="""\
 Hi,
 
 Besides our own facilities, Acme runs a small trade counter for local
@@ -1094,13 +1380,28 @@ quantities apply?
 Thanks,
 Kevin Wong
 Purchasing, Acme Corp
-"""),
-    Mail("l4b", "sales", "2026-10-19 16:52:09", Person("Mail Delivery System", f"MAILER-DAEMON@{MX}", "uk"),
-         [SALES], raw=raw_bounce, delay=0, envelope_from="",
-         subject="Undelivered Mail Returned to Sender",
-         message_id=f"<20261019155209.{_h('qid', 'l4b')[:10].upper()}@{MX}>"),
-    Mail("l4c", "sales", "2026-10-23 09:15", KEVIN, [SALES],
-         subject="Following up: reseller pricing", body="""\
+""",
+    ),
+    Mail(
+        "l4b",
+        "sales",
+        "2026-10-19 16:52:09",
+        Person("Mail Delivery System", f"MAILER-DAEMON@{MX}", "uk"),
+        [SALES],
+        raw=raw_bounce,
+        delay=0,
+        envelope_from="",
+        subject="Undelivered Mail Returned to Sender",
+        message_id=f"<20261019155209.{_h('qid', 'l4b')[:10].upper()}@{MX}>",
+    ),
+    Mail(
+        "l4c",
+        "sales",
+        "2026-10-23 09:15",
+        KEVIN,
+        [SALES],
+        subject="Following up: reseller pricing",
+        body="""\
 Hi again,
 
 I wrote to you on Monday about your reseller programme but haven't
@@ -1109,8 +1410,17 @@ list next week.
 
 Kevin Wong
 Purchasing, Acme Corp
-"""),
-    Mail("l4d", "sales", "2026-10-23 14:40", BEN, [KEVIN], cc=[SALES], parent="l4c", body="""\
+""",
+    ),
+    Mail(
+        "l4d",
+        "sales",
+        "2026-10-23 14:40",
+        BEN,
+        [KEVIN],
+        cc=[SALES],
+        parent="l4c",
+        body="""\
 Hi Kevin,
 
 Apologies - I did reply on Monday, but I mistyped your address and the
@@ -1130,11 +1440,18 @@ Best regards,
 Ben Okafor
 Sales, Northwind Tools
 +44 20 7946 0321
-"""),
-
+""",
+    ),
     # ---- sales@: Laura Chen (gmail), small-business lead, text+html ---------------------------------
-    Mail("l5a", "sales", "2026-11-05 20:18", LAURA, [SALES], alternative=True,
-         subject="Pricing for a small workshop (3 people)?", body="""\
+    Mail(
+        "l5a",
+        "sales",
+        "2026-11-05 20:18",
+        LAURA,
+        [SALES],
+        alternative=True,
+        subject="Pricing for a small workshop (3 people)?",
+        body="""\
 Hi there,
 
 I run a small furniture workshop with two employees. We're replacing
@@ -1147,8 +1464,17 @@ Also, do you ship to Portland, Maine?
 Thanks!
 Laura Chen
 Chen & Daughters Woodworking
-"""),
-    Mail("l5b", "sales", "2026-11-06 10:02", BEN, [LAURA], cc=[SALES], parent="l5a", body="""\
+""",
+    ),
+    Mail(
+        "l5b",
+        "sales",
+        "2026-11-06 10:02",
+        BEN,
+        [LAURA],
+        cc=[SALES],
+        parent="l5a",
+        body="""\
 Hi Laura,
 
 Great to hear from you. Our Workshop Starter Bundle fits almost
@@ -1166,13 +1492,15 @@ Would you like me to send a formal quote?
 Best regards,
 Ben Okafor
 Sales, Northwind Tools
-"""),
+""",
+    ),
 ]
 
 
 # --------------------------------------------------------------------------------------------------
 # Writing the Maildir
 # --------------------------------------------------------------------------------------------------
+
 
 def render(mails: list[Mail]) -> list[tuple[Mail, bytes]]:
     """Every message's bytes (trace headers included), in arrival order."""
@@ -1215,8 +1543,7 @@ def write_maildir(out: Path, mails: list[Mail]) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"Maildir root (default: {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"Maildir root (default: {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     written = write_maildir(args.out, MAILS)
     for folder in FOLDERS:

@@ -142,16 +142,6 @@ class MailboxSettings(_Strict):
         return MailboxProfile(name=self.name, kind=self.kind, addresses=frozenset(self.addresses))
 
 
-class OutboxSettings(_Strict):
-    kind: Literal["file", "smtp"] = "file"
-    path: str = "var/outbox"
-    host: str | None = None
-    port: int | None = None
-    security: Literal["tls", "starttls", "none"] = "starttls"
-    user: str | None = None
-    password_env: str | None = None
-
-
 class IngestSettings(_Strict):
     parse_workers: int = Field(default=2, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
@@ -169,7 +159,6 @@ class Settings(_Strict):
     api: ApiSettings = ApiSettings()
     team: TeamSettings = TeamSettings()
     mailboxes: tuple[MailboxSettings, ...] = ()
-    outbox: OutboxSettings = OutboxSettings()
     ingest: IngestSettings = IngestSettings()
     logging: LoggingSettings = LoggingSettings()
     base_dir: str = "."

@@ -31,3 +31,5 @@ def configure_logging(level: str, fmt: str) -> None:
     root.setLevel(level)
     # imapclient logs every command at DEBUG; keep it out of our own DEBUG output.
     logging.getLogger("imapclient").setLevel(max(logging.INFO, root.level))
+    # Alembic announces every check of the schema at INFO; upgrades we log ourselves.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.mail import mail
 
 from inboxcrm.core.parsing import decode_bytes, parse_message, unreadable_reason
+from tests.support.mail import mail
 
 
 def test_plain_message_fields() -> None:

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from click.testing import CliRunner
-from tests.conftest import make_settings
-from tests.support.mail import mail
 
 from inboxcrm.cli import main
+from tests.conftest import make_settings
+from tests.support.mail import mail
 
 ROOT = Path(__file__).resolve().parents[2]
 

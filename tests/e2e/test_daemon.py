@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from tests.support.mail import mail
 
 AUTH = {"Authorization": "Bearer secret-token"}

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from tests.support.mail import mail
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.store import SqlStore, SqlTransaction
@@ -16,6 +15,7 @@ from inboxcrm.bootstrap import App
 from inboxcrm.core.model import MailboxKind, MailboxProfile, TicketStatus
 from inboxcrm.core.ports import FetchedMessage, NewMessage
 from inboxcrm.services.ingest import IngestService
+from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SALES = MailboxProfile("sales", MailboxKind.SALES, frozenset({"sales@northwind.example"}))

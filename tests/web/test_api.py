@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from tests.support.mail import mail
 
 from inboxcrm.bootstrap import App
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.web.app import create_app
+from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 AUTH = {"Authorization": "Bearer secret-token"}

@@ -47,9 +47,17 @@ def connect(account: ImapAccount) -> IMAPClient:
     # imapclient sets imaplib's debug level to 5, which makes imaplib format every response line even
     # with logging off: fetching is ~4x slower. tests/adapters/test_imap.py keeps this off.
     client._imap.debug = 0
-    if account.security == "starttls":
-        client.starttls(context)
-    client.login(account.user, account.password)
+    try:
+        if account.security == "starttls":
+            client.starttls(context)
+        client.login(account.user, account.password)
+    except BaseException:
+        # The poller retries a failed login forever: each attempt must close its socket, not leak it.
+        try:
+            client.shutdown()
+        except Exception:
+            log.debug("IMAP shutdown after a failed login failed", exc_info=True)
+        raise
     return client
 
 
