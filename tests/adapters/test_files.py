@@ -5,9 +5,8 @@ from __future__ import annotations
 import mailbox
 from pathlib import Path
 
-from tests.support.mail import mail
-
 from inboxcrm.adapters.files import EmlFilesSource, MaildirSource, MboxSource, discover
+from tests.support.mail import mail
 
 
 def test_maildir_in_delivery_order_from_a_position(tmp_path: Path) -> None:
