@@ -221,15 +221,23 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
             defects.append(f"MIME nesting deeper than {MAX_DEPTH}; inner parts were not read")
             continue
         ctype = part.get_content_type()
+        if ctype == "message/rfc822":
+            # An attached message is an attachment (a forward), not more body text of this one.
+            raw_name = part.get_filename()
+            inner = part.get_payload()
+            subject = inner[0].get("Subject") if isinstance(inner, list) and inner else None
+            name = decode_header_value(raw_name or subject or "") or "message.eml"
+            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=len(part.as_bytes())))
+            continue
         if part.is_multipart():
             payload = part.get_payload()
             if isinstance(payload, list):
                 stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, StdMessage))
             continue
-        if ctype == "message/rfc822" or _is_attachment(part):
+        if _is_attachment(part):
             raw_name = part.get_filename()
             name = decode_header_value(raw_name) if raw_name else ""
-            size = len(_part_payload(part, defects)) if ctype != "message/rfc822" else len(str(part))
+            size = len(_part_payload(part, defects))
             attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=size))
             continue
         if ctype == "text/plain" and text is None:
@@ -264,6 +272,8 @@ def parse_message(raw: bytes) -> Message:
     text, html, attachments = _walk_body(std, defects)
     if text is None:
         text = html_to_text(html) if html else ""
+    if "\r" in text:  # one line-ending convention for everything downstream
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_TEXT_CHARS:
         defects.append(f"text longer than {MAX_TEXT_CHARS} characters was cut")
         text = text[:MAX_TEXT_CHARS]
