@@ -9,9 +9,11 @@ from inboxcrm.core.parsing import parse_message
 
 
 def forward_of(body: str, sender: str = "Ana Lima <ana@northwind.example>", extra: str = "") -> bytes:
-    head = (f"From: {sender}\r\nTo: support@northwind.example\r\nSubject: Fwd: Broken order\r\n"
-            f"Message-ID: <fwd-1@northwind.example>\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n{extra}"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+    head = (
+        f"From: {sender}\r\nTo: support@northwind.example\r\nSubject: Fwd: Broken order\r\n"
+        f"Message-ID: <fwd-1@northwind.example>\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n{extra}"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    )
     return (head + body.replace("\n", "\r\n")).encode()
 
 
@@ -93,8 +95,15 @@ Objet : Broken order
 
 @pytest.mark.parametrize(
     ("client", "body"),
-    [("gmail", GMAIL), ("outlook", OUTLOOK_DESKTOP), ("outlook", OUTLOOK_DESKTOP_GERMAN), ("outlook", OUTLOOK_WEB),
-     ("apple", APPLE), ("thunderbird", THUNDERBIRD), ("outlook", OUTLOOK_FRENCH)],
+    [
+        ("gmail", GMAIL),
+        ("outlook", OUTLOOK_DESKTOP),
+        ("outlook", OUTLOOK_DESKTOP_GERMAN),
+        ("outlook", OUTLOOK_WEB),
+        ("apple", APPLE),
+        ("thunderbird", THUNDERBIRD),
+        ("outlook", OUTLOOK_FRENCH),
+    ],
 )
 def test_forward_blocks_name_the_original_sender(client: str, body: str) -> None:
     raw = forward_of(body)
@@ -107,13 +116,17 @@ def test_forward_blocks_name_the_original_sender(client: str, body: str) -> None
 
 
 def test_attached_message_wins() -> None:
-    inner = (b"From: Priya Raman <priya.raman@globex.example>\r\nTo: ana@northwind.example\r\n"
-             b"Subject: Broken order\r\nMessage-ID: <orig-1@globex.example>\r\n\r\nOur order arrived broken.\r\n")
-    raw = (b"From: Ana Lima <ana@northwind.example>\r\nTo: support@northwind.example\r\nSubject: Fwd: Broken order\r\n"
-           b"Message-ID: <fwd-2@northwind.example>\r\nMIME-Version: 1.0\r\n"
-           b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
-           b"From: someone.else@example.org wrote something\r\n--b\r\nContent-Type: message/rfc822\r\n"
-           b'Content-Disposition: attachment; filename="Broken order.eml"\r\n\r\n' + inner + b"\r\n--b--\r\n")
+    inner = (
+        b"From: Priya Raman <priya.raman@globex.example>\r\nTo: ana@northwind.example\r\n"
+        b"Subject: Broken order\r\nMessage-ID: <orig-1@globex.example>\r\n\r\nOur order arrived broken.\r\n"
+    )
+    raw = (
+        b"From: Ana Lima <ana@northwind.example>\r\nTo: support@northwind.example\r\nSubject: Fwd: Broken order\r\n"
+        b"Message-ID: <fwd-2@northwind.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n'
+        b"From: someone.else@example.org wrote something\r\n--b\r\nContent-Type: message/rfc822\r\n"
+        b'Content-Disposition: attachment; filename="Broken order.eml"\r\n\r\n' + inner + b"\r\n--b--\r\n"
+    )
     forward = find_forward(parse_message(raw), raw)
     assert forward is not None
     assert (forward.source, forward.original_from.email) == ("attached message", "priya.raman@globex.example")
@@ -121,8 +134,11 @@ def test_attached_message_wins() -> None:
 
 
 def test_resent_from_names_the_forwarder() -> None:
-    raw = forward_of("Our order arrived broken.\n", sender="Priya Raman <priya.raman@globex.example>",
-                     extra="Resent-From: Ana Lima <ana@northwind.example>\r\n")
+    raw = forward_of(
+        "Our order arrived broken.\n",
+        sender="Priya Raman <priya.raman@globex.example>",
+        extra="Resent-From: Ana Lima <ana@northwind.example>\r\n",
+    )
     forward = find_forward(parse_message(raw), raw)
     assert forward is not None and forward.source == "Resent-From"
     assert forward.original_from.email == "priya.raman@globex.example"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import struct
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -108,3 +110,44 @@ def test_parser_never_raises_on_hostile_headers(body: str, subject: str) -> None
         f"From: {subject}\r\nSubject: {subject}\r\nContent-Type: multipart/mixed; boundary={subject!r}\r\n\r\n{body}"
     ).encode("utf-8", "surrogatepass")
     parse_message(raw)
+
+
+def _tnef_attribute(name: int, kind: int, data: bytes) -> bytes:
+    return struct.pack("<BHHI", 2, name, kind, len(data)) + data + struct.pack("<H", sum(data) & 0xFFFF)
+
+
+def test_winmail_dat_lists_the_files_inside() -> None:
+    blob = (
+        struct.pack("<IH", 0x223E9F78, 1)
+        + _tnef_attribute(0x9002, 0x0006, b"\x00" * 14)
+        + _tnef_attribute(0x8010, 0x0001, b"Q3 report.xlsx\x00")
+        + _tnef_attribute(0x800F, 0x0006, b"PK\x03\x04data")
+    )
+    raw = (
+        b"From: a@b.example\r\nSubject: report\r\nMessage-ID: <t@b.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n'
+        b'--XX\r\nContent-Type: application/ms-tnef\r\nContent-Disposition: attachment; filename="winmail.dat"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(blob) + b"--XX--\r\n"
+    )
+    message = parse_message(raw)
+    assert [(a.filename, a.size) for a in message.attachments] == [("Q3 report.xlsx", 8)]
+
+
+def test_unknown_charset_is_detected() -> None:
+    text = (
+        "Добрый день! Заказ номер 58213 не пришёл вовремя, пожалуйста, проверьте статус доставки. "
+        "Мы ждём уже две недели, и клиенты спрашивают каждый день. С уважением, Ирина"
+    )
+    for charset in ("koi8-r", "cp1251", "utf-8"):
+        assert decode_bytes(text.encode(charset), "x-made-up") == text
+
+
+def test_forwarded_attachment_is_not_body_text() -> None:
+    raw = (
+        b"From: a@b.example\r\nSubject: fwd\r\nMessage-ID: <f@b.example>\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nFYI\r\n'
+        b"--XX\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@d.example\r\nSubject: Inner\r\n\r\ninner body\r\n--XX--\r\n"
+    )
+    message = parse_message(raw)
+    assert message.text.strip() == "FYI"
+    assert [(a.filename, a.content_type) for a in message.attachments] == [("Inner", "message/rfc822")]

@@ -62,7 +62,8 @@ class MaildirSource:
 
     def _keys(self) -> list[str]:
         # Message names never start with "." (the Maildir spec); dotfiles such as .gitkeep are not mail.
-        return sorted((k for k in self._box if not k.startswith(".")), key=_maildir_order)
+        keys = self._box.keys()  # iterating a Mailbox yields messages, not keys
+        return sorted((k for k in keys if not k.startswith(".")), key=_maildir_order)
 
     def count(self) -> int:
         return len(self._keys())

@@ -34,25 +34,53 @@ class Forward:
 _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Gmail writes "Forwarded message" in lower case; Thunderbird capitalises "Message".
     ("gmail", re.compile(r"^-{5,}\s*Forwarded message\s*-{5,}\s*$", re.M)),
-    ("thunderbird", re.compile(r"^-{5,}\s*(?:Forwarded Message|Message transféré|Weitergeleitete Nachricht|"
-                               r"Messaggio inoltrato|Mensaje reenviado|Doorgestuurd bericht|Vidarebefordrat "
-                               r"meddelande)\s*-{5,}\s*$", re.I | re.M)),
-    ("apple", re.compile(r"^(?:Begin forwarded message|Début du message réexpédié|Anfang der weitergeleiteten "
-                         r"(?:Nachricht|E-Mail)|Inizio messaggio inoltrato|Comienzo del mensaje reenviado|"
-                         r"Begin doorgestuurd bericht|Vidarebefordrat brev)\s*:\s*$", re.I | re.M)),
-    ("outlook", re.compile(r"^\s*-{3,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
-                           r"Messaggio originale|Mensaje original|Oorspronkelijk bericht|Originalmeddelande|"
-                           r"Oprindelig meddelelse|Opprinnelig melding)\s*-{3,}\s*$", re.I | re.M)),
+    (
+        "thunderbird",
+        re.compile(
+            r"^-{5,}\s*(?:Forwarded Message|Message transféré|Weitergeleitete Nachricht|"
+            r"Messaggio inoltrato|Mensaje reenviado|Doorgestuurd bericht|Vidarebefordrat "
+            r"meddelande)\s*-{5,}\s*$",
+            re.I | re.M,
+        ),
+    ),
+    (
+        "apple",
+        re.compile(
+            r"^(?:Begin forwarded message|Début du message réexpédié|Anfang der weitergeleiteten "
+            r"(?:Nachricht|E-Mail)|Inizio messaggio inoltrato|Comienzo del mensaje reenviado|"
+            r"Begin doorgestuurd bericht|Vidarebefordrat brev)\s*:\s*$",
+            re.I | re.M,
+        ),
+    ),
+    (
+        "outlook",
+        re.compile(
+            r"^\s*-{3,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
+            r"Messaggio originale|Mensaje original|Oorspronkelijk bericht|Originalmeddelande|"
+            r"Oprindelig meddelelse|Opprinnelig melding)\s*-{3,}\s*$",
+            re.I | re.M,
+        ),
+    ),
     ("outlook", re.compile(r"^_{20,}\s*$", re.M)),  # Outlook web: a rule line, then the header block
     # Outlook desktop with no separator: a From: line directly followed by a Sent: line.
-    ("outlook", re.compile(r"^\s*\*?(?:From|Von|De|Da|Van|Från|Fra|Od)\s*:.*\n\s*\*?(?:Sent|Gesendet|Envoyé|"
-                           r"Inviato|Enviado|Verzonden|Skickat|Sendt|Wysłano)\s*:", re.I | re.M)),
+    (
+        "outlook",
+        re.compile(
+            r"^\s*\*?(?:From|Von|De|Da|Van|Från|Fra|Od)\s*:.*\n\s*\*?(?:Sent|Gesendet|Envoyé|"
+            r"Inviato|Enviado|Verzonden|Skickat|Sendt|Wysłano)\s*:",
+            re.I | re.M,
+        ),
+    ),
 )
 # "From:" in the languages Outlook and the others localize it to.
-_FROM_LABEL = re.compile(r"^\s*\*?(?:From|Von|De|Da|Van|Från|Fra|Od|От|Lähettäjä|Feladó|Kimden)\s*:\*?\s*(.+)$",
-                         re.I | re.M)
-_SUBJECT_LABEL = re.compile(r"^\s*\*?(?:Subject|Betreff|Objet|Oggetto|Asunto|Onderwerp|Ämne|Emne|Temat|Тема|"
-                            r"Assunto)\s*:\*?\s*(.+)$", re.I | re.M)
+_FROM_LABEL = re.compile(
+    r"^\s*\*?(?:From|Von|De|Da|Van|Från|Fra|Od|От|Lähettäjä|Feladó|Kimden)\s*:\*?\s*(.+)$", re.I | re.M
+)
+_SUBJECT_LABEL = re.compile(
+    r"^\s*\*?(?:Subject|Betreff|Objet|Oggetto|Asunto|Onderwerp|Ämne|Emne|Temat|Тема|"
+    r"Assunto)\s*:\*?\s*(.+)$",
+    re.I | re.M,
+)
 _MAILTO = re.compile(r"\[mailto:([^\]\s]+)\]", re.I)
 _BARE_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 # A forward's header block is short; a From: further down is part of the forwarded text, not its header.
@@ -112,8 +140,14 @@ def find_forward(message: Message, raw: bytes) -> Forward | None:
             senders = parse_addresses(inner.get_all("From", []))
             if senders:
                 ids = re.findall(r"<([^<>\s]+)>", str(inner.get("Message-ID", "")))
-                return Forward(senders[0], forwarder, 0.95, "attached message",
-                               decode_header_value(inner.get("Subject")), ids[0] if ids else None)
+                return Forward(
+                    senders[0],
+                    forwarder,
+                    0.95,
+                    "attached message",
+                    decode_header_value(inner.get("Subject")),
+                    ids[0] if ids else None,
+                )
     resent = message.header("Resent-From") or message.header("Resent-Sender")
     if resent and message.from_ is not None:
         resenders = parse_addresses([resent])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import email.header
 import email.utils
+import mimetypes
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,11 @@ from datetime import UTC, datetime
 from email.message import Message as StdMessage
 from email.parser import BytesParser
 from email.policy import compat32
-from html.parser import HTMLParser
+
+from charset_normalizer import from_bytes
+from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
+from tnefparse.tnef import TNEF
 
 from inboxcrm.core.addresses import normalise_email
 from inboxcrm.core.fingerprint import content_hash
@@ -71,12 +76,17 @@ def resolve_charset(label: str | None) -> str:
     try:
         return codecs.lookup(name).name
     except LookupError:
-        return "utf-8"
+        return ""
 
 
 def decode_bytes(data: bytes, label: str | None) -> str:
     """Decode `data` declared as `label`; invalid bytes become U+FFFD rather than an exception."""
     codec = resolve_charset(label)
+    if not codec:  # a label nobody knows: try UTF-8, then let the bytes tell
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return _detect(data)
     if codec in _WESTERN:
         try:
             return data.decode("utf-8")
@@ -88,7 +98,18 @@ def decode_bytes(data: bytes, label: str | None) -> str:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            return data.decode(codec, "replace")
+            return _detect(data, fallback=codec)
+
+
+def _detect(data: bytes, fallback: str = "cp1252") -> str:
+    """Decode bytes whose declared charset was wrong or unknown, by detection (charset-normalizer)."""
+    best = from_bytes(data[:20_000]).best() if data else None
+    if best is not None and best.encoding:
+        try:
+            return data.decode(best.encoding, "replace")
+        except LookupError:
+            pass
+    return data.decode(fallback, "replace")
 
 
 def decode_header_value(value: str | None) -> str:
@@ -153,42 +174,35 @@ def _parse_date(value: str | None, defects: list[str]) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-class _TextExtractor(HTMLParser):
-    _SKIP = frozenset({"script", "style", "head", "title"})
-    _BLOCK = frozenset({"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "blockquote", "table"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        elif tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
+_HTML_CONFIG = ParserConfig(display_links=False, display_images=False)
 
 
 def html_to_text(html: str) -> str:
-    """Readable plain text from an HTML body (block elements become line breaks)."""
-    extractor = _TextExtractor()
+    """Readable plain text from an HTML body (inscriptis keeps the block layout; scripts and styles go)."""
     try:
-        extractor.feed(html)
-        extractor.close()
-    except Exception:
-        return re.sub(r"<[^>]+>", " ", html)
-    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+        text = get_text(html, _HTML_CONFIG)
+    except Exception:  # inscriptis is robust, but a parser bug must not cost us the message
+        text = re.sub(r"<[^>]+>", " ", html)
+    lines = (line.strip() for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _tnef_attachments(data: bytes, defects: list[str]) -> list[Attachment]:
+    """The files inside an Outlook winmail.dat (TNEF) attachment."""
+    try:
+        tnef = TNEF(data)
+    except Exception as exc:
+        defects.append(f"unreadable winmail.dat: {exc}")
+        return []
+    found = []
+    for item in tnef.attachments:
+        name = item.long_filename() or item.name or ""
+        if isinstance(name, bytes):
+            name = name.decode("cp1252", "replace")
+        name = clean_text(str(name).rstrip("\x00"))
+        ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        found.append(Attachment(filename=name, content_type=ctype, size=len(item.data or b"")))
+    return found
 
 
 def _part_payload(part: StdMessage, defects: list[str]) -> bytes:
@@ -225,7 +239,8 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
             # An attached message is an attachment (a forward), not more body text of this one.
             raw_name = part.get_filename()
             inner = part.get_payload()
-            subject = inner[0].get("Subject") if isinstance(inner, list) and inner else None
+            first = inner[0] if isinstance(inner, list) and inner else None
+            subject = first.get("Subject") if isinstance(first, StdMessage) else None
             name = decode_header_value(raw_name or subject or "") or "message.eml"
             attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=len(part.as_bytes())))
             continue
@@ -237,8 +252,13 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
         if _is_attachment(part):
             raw_name = part.get_filename()
             name = decode_header_value(raw_name) if raw_name else ""
-            size = len(_part_payload(part, defects))
-            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=size))
+            data = _part_payload(part, defects)
+            if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
+                inner = _tnef_attachments(data, defects)
+                if inner:
+                    attachments.extend(inner)
+                    continue
+            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=len(data)))
             continue
         if ctype == "text/plain" and text is None:
             text = decode_bytes(_part_payload(part, defects), part.get_content_charset())
