@@ -146,7 +146,8 @@ def test_forwarded_attachment_is_not_body_text() -> None:
     raw = (
         b"From: a@b.example\r\nSubject: fwd\r\nMessage-ID: <f@b.example>\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nFYI\r\n'
-        b"--XX\r\nContent-Type: message/rfc822\r\n\r\nFrom: c@d.example\r\nSubject: Inner\r\n\r\ninner body\r\n--XX--\r\n"
+        b"--XX\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: c@d.example\r\nSubject: Inner\r\n\r\ninner body\r\n--XX--\r\n"
     )
     message = parse_message(raw)
     assert message.text.strip() == "FYI"
