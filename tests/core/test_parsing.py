@@ -152,3 +152,21 @@ def test_forwarded_attachment_is_not_body_text() -> None:
     message = parse_message(raw)
     assert message.text.strip() == "FYI"
     assert [(a.filename, a.content_type) for a in message.attachments] == [("Inner", "message/rfc822")]
+
+
+def test_obsolete_header_syntax_and_stray_lines_are_repaired() -> None:
+    obsolete = (
+        b"From  : John Doe <jdoe@machine.example>\r\nTo    : Mary <mary@example.net>\r\n"
+        b"Subject     : Saying Hello\r\nMessage-ID  : <1234@local.machine.example>\r\n\r\nHello.\r\n"
+    )
+    message = parse_message(obsolete)
+    assert (message.from_.email if message.from_ else None, message.subject) == ("jdoe@machine.example", "Saying Hello")
+    assert any("repaired" in d for d in message.defects)
+
+    stray = (
+        b"Received: from a by b\r\nthis line is garbage\r\nFrom: Ann <ann@x.example>\r\n"
+        b"Subject: still readable\r\n\r\nBody.\r\n"
+    )
+    message = parse_message(stray)
+    assert message.from_ is not None and message.from_.email == "ann@x.example"
+    assert message.text.strip() == "Body."

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import errors
 from email.message import Message as StdMessage
 from email.parser import BytesParser
 from email.policy import compat32
@@ -267,6 +268,33 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
     return text, html, attachments
 
 
+_HEADER_LINE = re.compile(rb"^([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def _repair_header_block(raw: bytes) -> bytes | None:
+    """Rewrite a header block the stdlib stops reading early: RFC 5322's obsolete `Name  :` (space before
+    the colon) becomes `Name:`, and a stray line that is neither a header nor a continuation is dropped.
+    Returns None when there is nothing recognisable to repair."""
+    split = _BLANK_LINE.search(raw)
+    head, rest = (raw[: split.start()], raw[split.start() :]) if split else (raw, b"")
+    lines = head.splitlines()
+    kept: list[bytes] = []
+    recognised = 0
+    for index, line in enumerate(lines):
+        match = _HEADER_LINE.match(line)
+        if match:
+            kept.append(match.group(1) + b":" + line[match.end() :])
+            recognised += 1
+        elif line[:1] in (b" ", b"\t") and kept:
+            kept.append(line)
+        elif index == 0 and line.startswith(b"From "):
+            continue  # an mbox separator left on the message
+    if recognised < 2:
+        return None
+    return b"\r\n".join(kept) + rest
+
+
 def unreadable_reason(message: Message) -> str | None:
     """Why `message` cannot be filed as mail (it is then quarantined), or None when it can."""
     if not message.headers:
@@ -283,6 +311,11 @@ def parse_message(raw: bytes) -> Message:
         std = _BYTES_PARSER.parsebytes(raw)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
         return Message(None, "", None, defects=(f"not readable as mail: {exc}",))
+    if "From" not in std and any(isinstance(d, errors.MissingHeaderBodySeparatorDefect) for d in std.defects):
+        repaired = _repair_header_block(raw)
+        if repaired is not None:
+            std = _BYTES_PARSER.parsebytes(repaired)
+            defects.append("malformed header block repaired (obsolete 'Name :' syntax or a stray line)")
     defects.extend(type(d).__name__ for d in std.defects)
     headers = tuple((clean_text(str(k)), clean_text(str(v))) for k, v in std.items())
     if not headers:
