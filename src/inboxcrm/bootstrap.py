@@ -18,6 +18,7 @@ from inboxcrm.adapters.files import MaildirSource
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.ports import MailSource
+from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.polling import MailboxPoller
 from inboxcrm.services.quarantine import QuarantineService
@@ -37,6 +38,7 @@ class App:
     engine: Engine
     ingest: IngestService
     quarantine: QuarantineService
+    contacts: ContactService
     reads: ReadService
     clock: Callable[[], datetime]
     reader: Reader
@@ -61,6 +63,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
         engine=engine,
         ingest=IngestService(store, team, clock, reader),
         quarantine=QuarantineService(store, team, profiles, clock),
+        contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
         clock=clock,
         reader=reader,

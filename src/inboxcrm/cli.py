@@ -17,6 +17,7 @@ from inboxcrm.adapters.files import discover
 from inboxcrm.config import ConfigError, Settings, load_settings
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.logs import configure_logging
+from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
 
 log = logging.getLogger("inboxcrm")
@@ -100,7 +101,9 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
 
             from inboxcrm.web.app import create_app
 
-            web = create_app(app.reads, app.settings.api_tokens(_environ()), lambda: [p.health for p in pollers])
+            web = create_app(
+                app.reads, app.settings.api_tokens(_environ()), lambda: [p.health for p in pollers], app.contacts
+            )
             host, port = app.settings.api.host, app.settings.api.port
             log.info("API on http://%s:%d (OpenAPI at /docs)", host, port)
             uvicorn.run(web, host=host, port=port, log_config=None, access_log=False)
@@ -261,3 +264,25 @@ def threads(ctx: click.Context, as_json: bool) -> None:
         else:
             click.echo(f"#{thread_id} {subject!r}: {len(message_ids)} message(s)")
     app.close()
+
+
+@main.group()
+def contacts() -> None:
+    """Contacts."""
+
+
+@contacts.command(name="merge")
+@click.argument("keep")
+@click.argument("other")
+@click.pass_context
+def contacts_merge(ctx: click.Context, keep: str, other: str) -> None:
+    """Merge contact OTHER into KEEP (each an id or an address); OTHER's addresses become aliases."""
+    app = _app(ctx)
+    try:
+        keep_id, other_id = app.contacts.resolve(keep), app.contacts.resolve(other)
+        app.contacts.merge(keep_id, other_id)
+    except (ContactNotFound, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+    click.echo(f"merged contact #{other_id} into #{keep_id}")

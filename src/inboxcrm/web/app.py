@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inboxcrm.core.model import TicketStatus
+from inboxcrm.services.contacts import ContactNotFound, ContactService
 from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.reports import BadCursor, ReadService
 from inboxcrm.web.schemas import (
@@ -18,6 +19,7 @@ from inboxcrm.web.schemas import (
     ContactPage,
     HealthOut,
     MailboxHealthOut,
+    MergeIn,
     ThreadOut,
     TicketOut,
     TicketPage,
@@ -30,7 +32,10 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 
 
 
 def create_app(
-    reads: ReadService, tokens: Mapping[str, str], health: Callable[[], Sequence[MailboxHealth]] = lambda: ()
+    reads: ReadService,
+    tokens: Mapping[str, str],
+    health: Callable[[], Sequence[MailboxHealth]] = lambda: (),
+    contacts: ContactService | None = None,
 ) -> FastAPI:
     """Build the API. `tokens` maps token value → token name; every route but /health needs one."""
     app = FastAPI(
@@ -118,6 +123,21 @@ def create_app(
     def list_tickets(status: TicketStatus | None = None, cursor: str | None = None, limit: Limit = 50) -> TicketPage:
         page = reads.tickets(status=status.value if status else None, cursor=cursor, limit=limit)
         return TicketPage(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
+
+    @api.post("/contacts/{contact_id}/merge", response_model=ContactOut)
+    def merge_contact(contact_id: int, body: MergeIn) -> ContactOut:
+        """Fold contact `other_id` into this one; its addresses become aliases of this contact."""
+        if contacts is None:
+            raise HTTPException(status_code=503, detail="contact changes are not available")
+        try:
+            contacts.merge(contact_id, body.other_id)
+        except ContactNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        merged = reads.contact(contact_id)
+        assert merged is not None
+        return ContactOut.of(merged)
 
     app.include_router(api)
     return app

@@ -180,3 +180,7 @@ class HealthOut(BaseModel):
     status: str
     database: str
     mailboxes: list[MailboxHealthOut]
+
+
+class MergeIn(BaseModel):
+    other_id: int

@@ -176,7 +176,15 @@ class SqlTransaction:
                 company_ids.update({row.domain: row.id for row in rows})
         emails = [a.email for a in addresses]
         existing: dict[str, tuple[int, str]] = {}
+        # A merged contact keeps every address it was known by: those resolve to the surviving contact.
         for chunk in _chunks(emails):
+            rows = self.connection.execute(
+                select(t.contact_aliases.c.email, t.contacts.c.id, t.contacts.c.name)
+                .join(t.contacts, t.contacts.c.id == t.contact_aliases.c.contact_id)
+                .where(t.contact_aliases.c.email.in_(chunk))
+            )
+            existing.update({row.email: (row.id, row.name) for row in rows})
+        for chunk in _chunks([e for e in emails if e not in existing]):
             rows = self.connection.execute(
                 select(t.contacts.c.email, t.contacts.c.id, t.contacts.c.name).where(t.contacts.c.email.in_(chunk))
             )
@@ -209,6 +217,44 @@ class SqlTransaction:
                 )
                 existing[address.email] = (contact_id, address.name)
         return {email: ids[0] for email, ids in existing.items()}
+
+    def contact_id_for(self, email: str) -> int | None:
+        """The contact an address belongs to, directly or as an alias of a merged contact."""
+        found = self.connection.execute(select(t.contacts.c.id).where(t.contacts.c.email == email)).scalar()
+        if found is None:
+            found = self.connection.execute(
+                select(t.contact_aliases.c.contact_id).where(t.contact_aliases.c.email == email)
+            ).scalar()
+        return int(found) if found is not None else None
+
+    def merge_contacts(self, keep_id: int, other_id: int, now: datetime) -> None:
+        """Fold contact `other_id` into `keep_id`: its messages, tickets, timeline and addresses move over."""
+        other = self.connection.execute(select(t.contacts).where(t.contacts.c.id == other_id)).first()
+        keep = self.connection.execute(select(t.contacts).where(t.contacts.c.id == keep_id)).first()
+        if other is None or keep is None:
+            raise LookupError(f"no contact {other_id if other is None else keep_id}")
+        aliases = [
+            other.email,
+            *self.connection.execute(
+                select(t.contact_aliases.c.email).where(t.contact_aliases.c.contact_id == other_id)
+            ).scalars(),
+        ]
+        self.connection.execute(t.contact_aliases.delete().where(t.contact_aliases.c.contact_id == other_id))
+        for table in (t.messages, t.tickets, t.timeline_events):
+            self.connection.execute(update(table).where(table.c.contact_id == other_id).values(contact_id=keep_id))
+        self.connection.execute(t.contacts.delete().where(t.contacts.c.id == other_id))
+        self.connection.execute(
+            insert(t.contact_aliases), [{"email": e, "contact_id": keep_id, "created_at": now} for e in aliases]
+        )
+        self.connection.execute(
+            update(t.contacts)
+            .where(t.contacts.c.id == keep_id)
+            .values(
+                name=keep.name or other.name,
+                company_id=keep.company_id or other.company_id,
+                undeliverable=keep.undeliverable and other.undeliverable,
+            )
+        )
 
     # threads
     def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]:

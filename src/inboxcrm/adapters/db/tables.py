@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -88,6 +89,14 @@ contacts = Table(
     Column("created_at", TS, nullable=False),
 )
 
+contact_aliases = Table(
+    "contact_aliases",
+    metadata,
+    Column("email", String(320), primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", TS, nullable=False),
+)
+
 threads = Table(
     "threads",
     metadata,
@@ -129,6 +138,17 @@ messages = Table(
     Column("attachments", JSON, nullable=False),
     Column("headers", JSON, nullable=False),
     Column("defects", JSON, nullable=False),
+    # What the message is (normal, auto_reply, bounce, feedback_report, list) and its parts.
+    Column("kind", String(20), nullable=False, server_default="normal"),
+    Column("new_text", Text, nullable=True),
+    Column("quoted_text", Text, nullable=True),
+    Column("signature", Text, nullable=True),
+    Column("forwarded_text", Text, nullable=True),
+    Column("bounce", JSON, nullable=True),
+    # A forward filed under the original author: who forwarded it, and how sure we are.
+    Column("original_from_email", String(320), nullable=True),
+    Column("forwarded_by", String(320), nullable=True),
+    Column("forward_confidence", Float, nullable=True),
 )
 
 tickets = Table(
