@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from inboxcrm import bootstrap
 from inboxcrm.config import Settings, parse_settings
+from tests.support.dovecot import Dovecot, dovecot_server  # noqa: F401  (an imported fixture is registered)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -108,3 +109,9 @@ def _upgrade(built: bootstrap.App) -> None:
     from inboxcrm.adapters.db import migrate
 
     migrate.upgrade(built.engine)
+
+
+@pytest.fixture(scope="session")
+def dovecot(dovecot_server: Dovecot) -> Dovecot:  # noqa: F811
+    """A private Dovecot on a loopback port, one per xdist worker; it fails loudly if it cannot start."""
+    return dovecot_server
