@@ -61,11 +61,13 @@ def fetch_all(server: Dovecot, batch_size: int, debug: int) -> list[bytes]:
         return out
 
 
-def ingest_once(server: Dovecot, work: Path, batch_size: int, expected: int) -> float:
-    """The real ingest into a fresh SQLite database; returns seconds."""
+def ingest_once(server: Dovecot, work: Path, batch_size: int, expected: int, workers: int) -> float:
+    """The real ingest into a fresh SQLite database, parsing in `workers` processes; returns seconds."""
     config = f"""
 [database]
-url = "sqlite:///{work / "bench.db"}"
+url = "sqlite:///{work / f"bench-{workers}.db"}"
+[ingest]
+parse_workers = {workers}
 [team]
 domains = ["northwind.example"]
 [[mailboxes]]
@@ -124,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
 
-            ingest = ingest_once(server, work, args.batch_size, count)
+            ingest_inline = ingest_once(server, work, args.batch_size, count, workers=0)
+            ingest_pool = ingest_once(server, work, args.batch_size, count, workers=2)
             if fetch_all(server, args.batch_size, debug=0) != raws:
                 raise SystemExit("the fetched bytes differ from the appended ones")
             fetch_0 = best_of(args.repeat, lambda: fetch_all(server, args.batch_size, debug=0))
@@ -142,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("inboxcrm parse_message", ours),
         ("IMAP fetch only, imaplib debug=0", fetch_0),
         ("IMAP fetch only, imaplib debug=5", fetch_5),
-        ("real ingest: IMAP → SQLite", ingest),
+        ("real ingest: IMAP → SQLite, parse inline", ingest_inline),
+        ("real ingest: IMAP → SQLite, 2 parse procs", ingest_pool),
     ]
     width = max(len(name) for name, _ in rows)
     print(f"\n{'step':<{width}}  {'seconds':>8}  {'msg/s':>9}  {'× default parse':>15}")

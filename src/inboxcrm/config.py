@@ -143,7 +143,7 @@ class MailboxSettings(_Strict):
 
 
 class IngestSettings(_Strict):
-    parse_workers: int = Field(default=2, ge=0, le=64)
+    parse_workers: int = Field(default=0, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
 
 
