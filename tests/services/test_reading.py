@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inboxcrm.core.parsing import read_many
+from inboxcrm.core.reading import read_many
 from inboxcrm.services.reading import Reader
 from tests.support.mail import mail
 

@@ -11,8 +11,6 @@ import email.header
 import email.utils
 import mimetypes
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import errors
 from email.message import Message as StdMessage
@@ -25,7 +23,6 @@ from inscriptis.model.config import ParserConfig
 from tnefparse.tnef import TNEF
 
 from inboxcrm.core.addresses import normalise_email
-from inboxcrm.core.fingerprint import content_hash
 from inboxcrm.core.model import Address, Attachment, Message
 
 MAX_PARTS = 500
@@ -348,27 +345,3 @@ def parse_message(raw: bytes) -> Message:
         headers=headers,
         defects=tuple(defects),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """What reading one raw message gave: its content hash, the message, and why it is unreadable (if so)."""
-
-    content_hash: str
-    message: Message | None
-    problem: str | None
-
-
-def read_raw(raw: bytes) -> Reading:
-    """Hash and parse `raw`. Never raises: a parser bug quarantines one message instead of stopping a mailbox."""
-    digest = content_hash(raw)
-    try:
-        message = parse_message(raw)
-    except Exception as exc:
-        return Reading(digest, None, f"parser error: {type(exc).__name__}: {exc}")
-    return Reading(digest, message, unreadable_reason(message))
-
-
-def read_many(raws: Sequence[bytes]) -> list[Reading]:
-    """`read_raw` over a list (the unit of work sent to a parsing process)."""
-    return [read_raw(raw) for raw in raws]

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
 
 
@@ -44,10 +46,18 @@ class NewMessage:
     thread_id: int
     contact_id: int | None
     mailbox: str
-    direction: Direction
     message: Message
-    sent_at: datetime
+    meaning: Understanding
+    analysis: Analysis | None
     received_at: datetime
+
+    @property
+    def direction(self) -> Direction:
+        return self.meaning.direction
+
+    @property
+    def sent_at(self) -> datetime:
+        return self.meaning.sent_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +65,7 @@ class NewThread:
     subject: str
     mailbox: str
     at: datetime
+    subject_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +110,16 @@ class IngestTransaction(Protocol):
     def raws_with_messages(self, raw_ids: Iterable[int]) -> set[int]: ...
     def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]: ...
     def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]: ...
+    def mark_undeliverable(self, emails: Sequence[str]) -> None: ...
     def contact_id_for(self, email: str) -> int | None: ...
     def merge_contacts(self, keep_id: int, other_id: int, now: datetime) -> None: ...
     def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]: ...
     def new_threads(self, threads: Sequence[NewThread]) -> list[int]: ...
     def map_threads(self, pairs: Sequence[tuple[str, int]]) -> None: ...
     def touch_threads(self, last_message_at: Mapping[int, datetime]) -> None: ...
+    def merge_threads(self, moves: Mapping[int, int]) -> None: ...
+    def thread_of_ticket(self, ticket_id: int, contact_id: int) -> int | None: ...
+    def thread_by_subject(self, mailbox: str, subject_key: str, contact_id: int, since: datetime) -> int | None: ...
     def add_messages(self, rows: Sequence[NewMessage]) -> list[int]: ...
     def tickets_for_threads(self, thread_ids: Iterable[int]) -> dict[int, tuple[int, TicketStatus]]: ...
     def open_tickets(self, tickets: Sequence[NewTicket]) -> list[int]: ...

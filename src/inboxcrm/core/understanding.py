@@ -1,21 +1,29 @@
-"""What a message means for the CRM: which way it went and which people it is about."""
+"""What a message means for the CRM: which way it went, which people it is about, and who wrote it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from inboxcrm.core.analysis import Analysis
+from inboxcrm.core.classify import Kind
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team
 
 
 @dataclass(frozen=True, slots=True)
 class Understanding:
-    """`contact` is the customer the message is filed under; `participants` are all outside people."""
+    """`contact` is the customer the message is filed under; `participants` are all outside people.
+
+    For a forward by a team member, `contact` is the original author and `forwarded_by` the team member.
+    """
 
     direction: Direction
     contact: Address | None
     participants: tuple[Address, ...]
     sent_at: datetime
+    kind: Kind = Kind.NORMAL
+    forwarded_by: Address | None = None
+    forward_confidence: float | None = None
 
 
 def is_ours(email: str, mailbox: MailboxProfile, team: Team) -> bool:
@@ -23,12 +31,41 @@ def is_ours(email: str, mailbox: MailboxProfile, team: Team) -> bool:
     return email in mailbox.addresses or team.includes(email)
 
 
-def understand(message: Message, mailbox: MailboxProfile, team: Team, received_at: datetime) -> Understanding:
-    """Direction, customer and participants of `message` as seen from `mailbox`.
+def _sent_at(message: Message, received_at: datetime) -> datetime:
+    # A missing or absurd Date header (more than a day in the future) gives way to the time we got it.
+    sent_at = message.date
+    if sent_at is None or (sent_at - received_at).total_seconds() > 86_400:
+        return received_at
+    return sent_at
 
-    `received_at` stands in for a missing or absurd Date header (more than a day in the future).
-    """
+
+def understand(
+    message: Message, mailbox: MailboxProfile, team: Team, received_at: datetime, analysis: Analysis | None = None
+) -> Understanding:
+    """Direction, customer and participants of `message` as seen from `mailbox`."""
+    sent_at = _sent_at(message, received_at)
+    kind = analysis.kind if analysis else Kind.NORMAL
+    if analysis is not None and kind is Kind.BOUNCE:
+        # The bounce is about the recipient whose address failed, not about the mailer daemon.
+        failed = tuple(Address(b.email) for b in analysis.bounce if not is_ours(b.email, mailbox, team))
+        return Understanding(Direction.INBOUND, failed[0] if failed else None, failed, sent_at, kind)
+    if kind is Kind.FEEDBACK_REPORT:
+        return Understanding(Direction.INBOUND, None, (), sent_at, kind)
+
     sender = message.from_
+    forward = analysis.forward if analysis else None
+    if (
+        forward is not None
+        and sender is not None
+        and is_ours(sender.email, mailbox, team)
+        and not is_ours(forward.original_from.email, mailbox, team)
+    ):
+        # A team member forwarded a customer's mail to the shared address: it is the customer's.
+        original = forward.original_from
+        return Understanding(
+            Direction.INBOUND, original, (original,), sent_at, kind, forward.forwarded_by, forward.confidence
+        )
+
     outbound = sender is not None and is_ours(sender.email, mailbox, team)
     everyone = ((sender,) if sender else ()) + message.reply_to + message.to + message.cc
     seen: set[str] = set()
@@ -43,12 +80,6 @@ def understand(message: Message, mailbox: MailboxProfile, team: Team, received_a
         contact = recipients[0] if recipients else None
     else:
         contact = sender if sender and not is_ours(sender.email, mailbox, team) else None
-    sent_at = message.date
-    if sent_at is None or (sent_at - received_at).total_seconds() > 86_400:
-        sent_at = received_at
     return Understanding(
-        direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
-        contact=contact,
-        participants=tuple(participants),
-        sent_at=sent_at,
+        Direction.OUTBOUND if outbound else Direction.INBOUND, contact, tuple(participants), sent_at, kind
     )

@@ -42,6 +42,11 @@ class MessageView:
     sent_at: datetime
     text: str
     attachments: tuple[Attachment, ...]
+    kind: str = "normal"
+    new_text: str | None = None
+    quoted_text: str | None = None
+    signature: str | None = None
+    forwarded_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

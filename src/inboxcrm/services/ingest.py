@@ -10,13 +10,14 @@ The contract (see README "Never lose mail"):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from inboxcrm.core.conversations import ancestors, choose_thread
+from inboxcrm.core.analysis import Analysis
+from inboxcrm.core.classify import Kind
+from inboxcrm.core.conversations import ThreadLinker, thread_keys, ticket_token
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team, TicketStatus
-from inboxcrm.core.parsing import Reading, read_many
 from inboxcrm.core.ports import (
     FetchedMessage,
     IngestTransaction,
@@ -28,6 +29,8 @@ from inboxcrm.core.ports import (
     RawItem,
     Store,
 )
+from inboxcrm.core.reading import Reading, read_many
+from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import after_customer_reply, opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services.reading import Pending, Reader
@@ -60,11 +63,12 @@ class _Parsed:
     fetched: FetchedMessage
     content_hash: str
     message: Message | None
+    analysis: Analysis | None
     problem: str | None
 
 
 def _pair(batch: Sequence[FetchedMessage], readings: Sequence[Reading]) -> list[_Parsed]:
-    return [_Parsed(f, r.content_hash, r.message, r.problem) for f, r in zip(batch, readings, strict=True)]
+    return [_Parsed(f, r.content_hash, r.message, r.analysis, r.problem) for f, r in zip(batch, readings, strict=True)]
 
 
 class IngestService:
@@ -154,7 +158,7 @@ class IngestService:
             except Exception as exc:
                 reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
                 log.error("mailbox %s folder %s uid %d: %s", mailbox.name, folder, one.fetched.uid, reason)
-                quarantined = _Parsed(one.fetched, one.content_hash, None, reason[:2000])
+                quarantined = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
                 total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined]))
         return total
 
@@ -179,7 +183,7 @@ class IngestService:
                 mailbox.name, folder, uidvalidity, [(p.fetched.uid, raw_ids[p.content_hash]) for p in parsed], now
             )
             done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
-            understood: list[tuple[int, Message]] = []
+            understood: list[tuple[int, Message, Analysis | None]] = []
             for p in parsed:
                 raw_id = raw_ids[p.content_hash]
                 result.fetched += 1
@@ -192,7 +196,7 @@ class IngestService:
                     result.quarantined += 1
                     result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
                     continue
-                understood.append((raw_id, p.message))
+                understood.append((raw_id, p.message, p.analysis))
             record_messages(tx, mailbox, self._team, understood, now)
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
@@ -202,41 +206,56 @@ class IngestService:
 
 
 def record_messages(
-    tx: IngestTransaction, mailbox: MailboxProfile, team: Team, items: Sequence[tuple[int, Message]], now: datetime
+    tx: IngestTransaction,
+    mailbox: MailboxProfile,
+    team: Team,
+    items: Sequence[tuple[int, Message, Analysis | None]],
+    now: datetime,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch. Returns the new message ids."""
     if not items:
         return []
-    meanings = [understand(message, mailbox, team, now) for _, message in items]
+    meanings = [understand(message, mailbox, team, now, analysis) for _, message, analysis in items]
     people: dict[str, Address] = {}
     for meaning in meanings:
         for person in meaning.participants:
             people.setdefault(person.email, person)
     contact_ids = tx.ensure_contacts(list(people.values()), now)
 
-    thread_of = _assign_threads(tx, mailbox, items, meanings)
+    thread_of = _assign_threads(tx, mailbox, [(raw_id, message) for raw_id, message, _ in items], meanings, contact_ids)
     rows = [
         NewMessage(
             raw_id,
             thread_of[i],
             contact_ids.get(meaning.contact.email) if meaning.contact else None,
             mailbox.name,
-            meaning.direction,
             message,
-            meaning.sent_at,
+            meaning,
+            analysis,
             now,
         )
-        for i, ((raw_id, message), meaning) in enumerate(zip(items, meanings, strict=True))
+        for i, ((raw_id, message, analysis), meaning) in enumerate(zip(items, meanings, strict=True))
     ]
     message_ids = tx.add_messages(rows)
+    tx.mark_undeliverable(
+        sorted(
+            {
+                b.email
+                for row in rows
+                if row.analysis and row.meaning.kind is Kind.BOUNCE
+                for b in row.analysis.bounce
+                if b.hard
+            }
+        )
+    )
 
     tickets = tx.tickets_for_threads({row.thread_id for row in rows})
     new_thread_ids = set(thread_of.values()) - set(tickets)
     openers: dict[int, int] = {}  # thread id → index of the row that opens its ticket
     for index, row in enumerate(rows):
         starts = row.thread_id in new_thread_ids and row.thread_id not in openers
-        if row.thread_id not in tickets and opens_ticket(mailbox.kind, row.direction, starts):
+        if row.thread_id not in tickets and opens_ticket(mailbox.kind, row.direction, starts) and not _automatic(row):
             openers[row.thread_id] = index
         new_thread_ids.discard(row.thread_id)
     opened = tx.open_tickets(
@@ -249,10 +268,11 @@ def record_messages(
 
     events: list[NewEvent] = []
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
-        kind = "message_in" if row.direction is Direction.INBOUND else "message_out"
         summary = _summary(row)
         events.extend(
-            NewEvent(contact_ids[p.email], row.sent_at, kind, summary, message_id=message_id)
+            NewEvent(
+                contact_ids[p.email], row.sent_at, _event_kind(row), _event_summary(row, p.email), message_id=message_id
+            )
             for p in meaning.participants
         )
         if index in opened_at:
@@ -268,7 +288,8 @@ def record_messages(
                         ticket_id=ticket_id,
                     )
                 )
-        elif row.thread_id in tickets and row.direction is Direction.INBOUND:
+        elif row.thread_id in tickets and row.direction is Direction.INBOUND and not _automatic(row):
+            # Auto-replies and bounces never count as the customer answering.
             ticket_id, status = tickets[row.thread_id]
             reopened = after_customer_reply(status)
             if reopened is not status:
@@ -288,8 +309,35 @@ def record_messages(
     return message_ids
 
 
+def _automatic(row: NewMessage) -> bool:
+    return row.analysis is not None and row.analysis.automatic
+
+
+def _event_kind(row: NewMessage) -> str:
+    kind = row.meaning.kind
+    if kind is Kind.BOUNCE:
+        return "bounce"
+    if kind is Kind.AUTO_REPLY:
+        return "auto_reply"
+    return "message_in" if row.direction is Direction.INBOUND else "message_out"
+
+
+def _event_summary(row: NewMessage, email: str) -> str:
+    if row.meaning.kind is Kind.BOUNCE and row.analysis is not None:
+        for bounced in row.analysis.bounce:
+            if bounced.email == email:
+                how = "hard" if bounced.hard else "soft"
+                return f"Mail to {email} bounced ({how}, {bounced.status or 'no status'}): {bounced.diagnostic}"[:500]
+    if row.meaning.forwarded_by is not None:
+        return f"{_summary(row)} (forwarded by {row.meaning.forwarded_by.email})"
+    return _summary(row)
+
+
 def _summary(row: NewMessage) -> str:
     return row.message.subject or "(no subject)"
+
+
+SUBJECT_WINDOW = timedelta(days=14)
 
 
 def _assign_threads(
@@ -297,38 +345,62 @@ def _assign_threads(
     mailbox: MailboxProfile,
     items: Sequence[tuple[int, Message]],
     meanings: Sequence[Understanding],
+    contact_ids: Mapping[str, int],
 ) -> dict[int, int]:
-    """Item index → thread id. New threads are created in one statement; within the batch they are
-    numbered -1, -2 … until the database gives them ids."""
-    wanted: set[str] = set()
-    for _, message in items:
-        wanted.update(ancestors(message))
-        if message.message_id:
-            wanted.add(message.message_id)
-    known = tx.threads_for(wanted)
-    fresh_threads: list[NewThread] = []
-    provisional: dict[int, int] = {}
-    pairs: list[tuple[str, int]] = []
+    """Item index → thread id, JWZ-style (see core/conversations.py), with two fallbacks for a message that
+    names no known message: a ticket token in the subject, then the same normalised reply subject within
+    `SUBJECT_WINDOW` — both only in threads the sender already takes part in, so an outsider who quotes a
+    subject never joins someone else's ticket. New threads are created in one statement."""
+    keys = [thread_keys(message) for _, message in items]
+    known = tx.threads_for({key for group in keys for key in group})
+    linker = ThreadLinker()
+    fresh: dict[int, NewThread] = {}
+    by_subject: dict[tuple[str, int], int] = {}  # threads of this batch, for the subject fallback
+    assigned: dict[int, int] = {}
     latest: dict[int, datetime] = {}
+    claimed: list[str] = []  # keys this batch ties to a thread for the first time
     for index, ((_, message), meaning) in enumerate(zip(items, meanings, strict=True)):
-        choice = choose_thread(message, known)
-        if choice.thread_id is None:
-            fresh_threads.append(NewThread(message.subject, mailbox.name, meaning.sent_at))
-            thread_id = -len(fresh_threads)
+        hits = [known[key] for key in keys[index] if key in known]
+        contact_id = contact_ids.get(meaning.contact.email) if meaning.contact else None
+        subject_key = normalise_subject(message.subject)[:255]
+        if not hits and contact_id is not None:
+            token = ticket_token(message.subject)
+            found = tx.thread_of_ticket(token, contact_id) if token is not None else None
+            if found is None and subject_key and has_reply_prefix(message.subject):
+                found = by_subject.get((subject_key, contact_id)) or tx.thread_by_subject(
+                    mailbox.name, subject_key, contact_id, meaning.sent_at - SUBJECT_WINDOW
+                )
+            if found is not None:
+                hits = [found]
+        if hits:
+            thread_id = hits[0]
+            for other in hits[1:]:
+                thread_id = linker.join(thread_id, other)
+            thread_id = linker.find(thread_id)
         else:
-            thread_id = choice.thread_id
-        provisional[index] = thread_id
-        for mid in choice.message_ids:
-            if mid not in known:
-                known[mid] = thread_id
-                pairs.append((mid, thread_id))
-        if thread_id > 0 and (thread_id not in latest or latest[thread_id] < meaning.sent_at):
-            latest[thread_id] = meaning.sent_at
-    created = tx.new_threads(fresh_threads)
+            thread_id = -(len(fresh) + 1)
+            fresh[thread_id] = NewThread(message.subject, mailbox.name, meaning.sent_at, subject_key)
+        for key in keys[index]:
+            if key not in known:
+                known[key] = thread_id
+                claimed.append(key)
+        if contact_id is not None and subject_key:
+            by_subject.setdefault((subject_key, contact_id), thread_id)
+        assigned[index] = thread_id
+    roots = sorted({linker.find(t) for t in fresh if linker.find(t) < 0}, reverse=True)
+    created = dict(zip(roots, tx.new_threads([fresh[r] for r in roots]), strict=True))
 
     def real(thread_id: int) -> int:
-        return created[-thread_id - 1] if thread_id < 0 else thread_id
+        root = linker.find(thread_id)
+        return created[root] if root < 0 else root
 
-    tx.map_threads([(mid, real(tid)) for mid, tid in pairs])
-    tx.touch_threads(latest)
-    return {index: real(tid) for index, tid in provisional.items()}
+    moves = linker.merged()
+    if moves:
+        tx.merge_threads(moves)
+    tx.map_threads([(key, real(known[key])) for key in claimed])
+    for index, (_, meaning) in enumerate(zip(items, meanings, strict=True)):
+        thread_id = real(assigned[index])
+        if thread_id not in latest or latest[thread_id] < meaning.sent_at:
+            latest[thread_id] = meaning.sent_at
+    tx.touch_threads({t: at for t, at in latest.items() if t not in created.values()})
+    return {index: real(tid) for index, tid in assigned.items()}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
-from inboxcrm.core.parsing import parse_message, unreadable_reason
 from inboxcrm.core.ports import QuarantinedRaw, Store
+from inboxcrm.core.reading import read_raw
 from inboxcrm.services.ingest import record_messages
 
 
@@ -37,21 +37,20 @@ class QuarantineService:
         recovered = failing = 0
         for held in self.list(limit):
             mailbox = self._mailboxes.get(held.mailbox) or MailboxProfile(held.mailbox, MailboxKind.OTHER)
-            try:
-                message = parse_message(held.raw)
-                problem = unreadable_reason(message)
-            except Exception as exc:
-                problem = f"parser error: {type(exc).__name__}: {exc}"
-            if problem is None:
+            reading = read_raw(held.raw)
+            problem = reading.problem
+            if problem is None and reading.message is not None:
                 try:
                     with self._store.transaction() as tx:
-                        record_messages(tx, mailbox, self._team, [(held.raw_id, message)], self._clock())
+                        record_messages(
+                            tx, mailbox, self._team, [(held.raw_id, reading.message, reading.analysis)], self._clock()
+                        )
                         tx.resolve_quarantine(held.quarantine_id, self._clock())
                     recovered += 1
                     continue
                 except Exception as exc:
                     problem = f"could not be stored as understood: {type(exc).__name__}: {exc}"
             with self._store.transaction() as tx:
-                tx.retry_failed(held.quarantine_id, problem[:2000])
+                tx.retry_failed(held.quarantine_id, (problem or "unreadable")[:2000])
             failing += 1
         return RetryResult(recovered, failing)

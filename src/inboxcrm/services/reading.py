@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from inboxcrm.core.parsing import Reading, read_many
+from inboxcrm.core.reading import Reading, read_many
 
 log = logging.getLogger(__name__)
 

@@ -63,6 +63,11 @@ class MessageOut(BaseModel):
     to: list[AddressOut]
     cc: list[AddressOut]
     sent_at: datetime
+    kind: str
+    new_text: str | None
+    quoted_text: str | None
+    signature: str | None
+    forwarded_by: str | None
     text: str
     attachments: list[AttachmentOut]
 
@@ -79,6 +84,11 @@ class MessageOut(BaseModel):
             to=[AddressOut.of(a) for a in m.to],
             cc=[AddressOut.of(a) for a in m.cc],
             sent_at=m.sent_at,
+            kind=m.kind,
+            new_text=m.new_text,
+            quoted_text=m.quoted_text,
+            signature=m.signature,
+            forwarded_by=m.forwarded_by,
             text=m.text,
             attachments=[
                 AttachmentOut(filename=a.filename, content_type=a.content_type, size=a.size) for a in m.attachments

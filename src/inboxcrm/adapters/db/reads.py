@@ -32,6 +32,11 @@ def _message(row: Any) -> MessageView:
         sent_at=aware(row.sent_at),
         text=row.text,
         attachments=tuple(Attachment(a["filename"], a["content_type"], a["size"]) for a in row.attachments or ()),
+        kind=row.kind,
+        new_text=row.new_text,
+        quoted_text=row.quoted_text,
+        signature=row.signature,
+        forwarded_by=row.forwarded_by,
     )
 
 
@@ -62,6 +67,11 @@ _MESSAGE_COLUMNS = (
     t.messages.c.sent_at,
     t.messages.c.text,
     t.messages.c.attachments,
+    t.messages.c.kind,
+    t.messages.c.new_text,
+    t.messages.c.quoted_text,
+    t.messages.c.signature,
+    t.messages.c.forwarded_by,
 )
 
 

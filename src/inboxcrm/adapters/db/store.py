@@ -60,6 +60,24 @@ def _address_json(addresses: Sequence[Address]) -> list[dict[str, str]]:
     return [{"email": a.email, "name": a.name} for a in addresses]
 
 
+def _analysis_columns(row: NewMessage) -> dict[str, Any]:
+    a, meaning = row.analysis, row.meaning
+    forwarded = meaning.forwarded_by is not None
+    return {
+        "kind": meaning.kind.value,
+        "new_text": a.segments.new_text if a else None,
+        "quoted_text": a.segments.quoted if a else None,
+        "signature": a.segments.signature if a else None,
+        "forwarded_text": a.segments.forwarded if a else None,
+        "bounce": [{"email": b.email, "status": b.status, "hard": b.hard, "diagnostic": b.diagnostic} for b in a.bounce]
+        if a and a.bounce
+        else None,
+        "original_from_email": meaning.contact.email if forwarded and meaning.contact else None,
+        "forwarded_by": meaning.forwarded_by.email if meaning.forwarded_by else None,
+        "forward_confidence": meaning.forward_confidence,
+    }
+
+
 class SqlTransaction:
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
@@ -218,6 +236,12 @@ class SqlTransaction:
                 existing[address.email] = (contact_id, address.name)
         return {email: ids[0] for email, ids in existing.items()}
 
+    def mark_undeliverable(self, emails: Sequence[str]) -> None:
+        if emails:
+            self.connection.execute(
+                update(t.contacts).where(t.contacts.c.email.in_(list(emails))).values(undeliverable=True)
+            )
+
     def contact_id_for(self, email: str) -> int | None:
         """The contact an address belongs to, directly or as an alias of a merged contact."""
         found = self.connection.execute(select(t.contacts.c.id).where(t.contacts.c.email == email)).scalar()
@@ -297,6 +321,42 @@ class SqlTransaction:
                 [{"tid": tid, "at": at} for tid, at in last_message_at.items()],
             )
 
+    def merge_threads(self, moves: Mapping[int, int]) -> None:
+        """Move everything of each thread in `moves` to the thread it maps to, then drop the empty thread."""
+        for old, new in moves.items():
+            for table in (t.messages, t.thread_message_ids, t.tickets):
+                self.connection.execute(update(table).where(table.c.thread_id == old).values(thread_id=new))
+            self.connection.execute(t.threads.delete().where(t.threads.c.id == old))
+
+    def _thread_has_contact(self, thread_id: Any, contact_id: int) -> Any:
+        return (
+            select(t.messages.c.id)
+            .where(t.messages.c.thread_id == thread_id, t.messages.c.contact_id == contact_id)
+            .exists()
+        )
+
+    def thread_of_ticket(self, ticket_id: int, contact_id: int) -> int | None:
+        found = self.connection.execute(
+            select(t.tickets.c.thread_id).where(
+                t.tickets.c.id == ticket_id, self._thread_has_contact(t.tickets.c.thread_id, contact_id)
+            )
+        ).scalar()
+        return int(found) if found is not None else None
+
+    def thread_by_subject(self, mailbox: str, subject_key: str, contact_id: int, since: datetime) -> int | None:
+        found = self.connection.execute(
+            select(t.threads.c.id)
+            .where(
+                t.threads.c.subject_key == subject_key,
+                t.threads.c.mailbox == mailbox,
+                t.threads.c.last_message_at >= since,
+                self._thread_has_contact(t.threads.c.id, contact_id),
+            )
+            .order_by(t.threads.c.last_message_at.desc())
+            .limit(1)
+        ).scalar()
+        return int(found) if found is not None else None
+
     # messages
     def add_messages(self, rows: Sequence[NewMessage]) -> list[int]:
         if not rows:
@@ -328,6 +388,7 @@ class SqlTransaction:
                     ],
                     "headers": [[k, v] for k, v in m.headers],
                     "defects": list(m.defects),
+                    **_analysis_columns(row),
                 }
             )
         result = self.connection.execute(
@@ -341,10 +402,11 @@ class SqlTransaction:
         found: dict[int, tuple[int, TicketStatus]] = {}
         for chunk in _chunks(wanted):
             rows = self.connection.execute(
-                select(t.tickets.c.thread_id, t.tickets.c.id, t.tickets.c.status).where(
-                    t.tickets.c.thread_id.in_(chunk)
-                )
+                select(t.tickets.c.thread_id, t.tickets.c.id, t.tickets.c.status)
+                .where(t.tickets.c.thread_id.in_(chunk))
+                .order_by(t.tickets.c.id)
             )
+            # a thread may hold several tickets (after a merge): the newest one is the live one
             found.update({row.thread_id: (row.id, TicketStatus(row.status)) for row in rows})
         return found
 

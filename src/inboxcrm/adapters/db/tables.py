@@ -102,6 +102,8 @@ threads = Table(
     metadata,
     Column("id", Id, primary_key=True),
     Column("subject", Text, nullable=False),
+    # The subject without Re:/Fwd:/AW: … prefixes, for the subject fallback (within a window, among participants).
+    Column("subject_key", String(255), nullable=False, server_default="", index=True),
     Column("mailbox", String(100), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("last_message_at", TS, nullable=False),
@@ -155,7 +157,8 @@ tickets = Table(
     "tickets",
     metadata,
     Column("id", Id, primary_key=True),
-    Column("thread_id", Id, ForeignKey("threads.id"), nullable=False, unique=True),
+    # Not unique: merging two threads keeps both tickets, and a later issue reopens closed ones anew.
+    Column("thread_id", Id, ForeignKey("threads.id"), nullable=False, index=True),
     Column("mailbox", String(100), nullable=False),
     Column("contact_id", Id, ForeignKey("contacts.id"), nullable=True, index=True),
     Column("subject", Text, nullable=False),
