@@ -299,7 +299,13 @@ class SqlTransaction:
         result = self.connection.execute(
             insert(t.threads).returning(t.threads.c.id, sort_by_parameter_order=True),
             [
-                {"subject": n.subject, "mailbox": n.mailbox, "created_at": n.at, "last_message_at": n.at}
+                {
+                    "subject": n.subject,
+                    "subject_key": n.subject_key,
+                    "mailbox": n.mailbox,
+                    "created_at": n.at,
+                    "last_message_at": n.at,
+                }
                 for n in threads
             ],
         )
