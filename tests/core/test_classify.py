@@ -156,6 +156,12 @@ def test_words_that_only_start_an_ooo_subject_are_ordinary_elsewhere() -> None:
     assert run(mail(subject="Question about vacation days")).kind is Kind.NORMAL
 
 
+def test_a_person_answering_or_forwarding_an_auto_reply_or_bounce_wrote_it_themselves() -> None:
+    assert run(mail(subject="Re: Automatic reply: Your ticket")).kind is Kind.NORMAL
+    assert run(mail(subject="Fwd: Undeliverable: Your ticket", body=EXCHANGE)).kind is Kind.NORMAL
+    assert run(mail(subject="WG: Out of Office")).kind is Kind.NORMAL
+
+
 def test_precedence_bulk_with_ooo_subject_is_an_auto_reply_not_list_mail() -> None:
     result = run(mail(subject="Out of office", headers={"Precedence": "bulk"}))
     assert result.kind is Kind.AUTO_REPLY
@@ -190,6 +196,7 @@ Diagnostic-Code: smtp; 550 5.1.1 <carol@acme-corp.example>: Recipient address re
         ),
     )
     assert result.reasons[0] == "Content-Type: multipart/report; report-type=delivery-status"
+    assert result.reasons[-1] == "carol@acme-corp.example: hard, unknown user"
 
 
 def test_dsn_names_the_address_we_wrote_to_not_the_alias_it_expanded_to() -> None:
@@ -541,6 +548,7 @@ def test_amazon_ses_bounce_and_complaint_notifications() -> None:
         ("550 5.2.1 The email account that you tried to reach is disabled.", None, (False, "5.2.1")),
         ("", "5.1.1", (True, "5.1.1")),
         ("", "5.0.0", (False, "5.0.0")),
+        ("", "", (False, None)),
     ],
 )
 def test_assess_failure(diagnostic: str, status: str | None, expected: tuple[bool, str | None]) -> None:

@@ -170,3 +170,11 @@ def test_obsolete_header_syntax_and_stray_lines_are_repaired() -> None:
     message = parse_message(stray)
     assert message.from_ is not None and message.from_.email == "ann@x.example"
     assert message.text.strip() == "Body."
+
+
+def test_raw_8bit_headers_are_decoded_not_mangled() -> None:
+    utf8 = "From: Jürgen Müller <jm@example.de>\r\nSubject: Réponse automatique\r\n\r\nx".encode()
+    message = parse_message(utf8)
+    assert (message.subject, message.from_.name if message.from_ else "") == ("Réponse automatique", "Jürgen Müller")
+    latin1 = "From: a@b.example\r\nSubject: Grüße aus Köln\r\n\r\nx".encode("latin-1")
+    assert parse_message(latin1).subject == "Grüße aus Köln"

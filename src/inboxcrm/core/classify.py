@@ -123,6 +123,8 @@ _OOO_SUBJECT_PREFIX = re.compile(
 )
 _UNREADABLE_REPORT = "report could not be read"
 _REPLY_PREFIX = re.compile(r"\s*(?:re|aw|sv|antw|rif|r)\s*:")
+# A person replying to or forwarding an auto-reply or a bounce ("Fwd: Undeliverable: …") wrote it themselves.
+_RESPONSE_PREFIX = re.compile(r"\s*(?:re|aw|sv|antw|rif|r|fwd?|wg|tr|rv|enc|vs)\s*(?:\[\d+\])?\s*:")
 _REPORT_TYPE = re.compile(r"report-type\s*=\s*\"?([\w-]+)", re.IGNORECASE)
 
 
@@ -195,7 +197,8 @@ def _auto_reply_reasons(headers: dict[str, str], message: Message) -> list[str]:
         reasons.append("Precedence: auto_reply")
     subject = message.subject
     lowered = subject.lower()
-    if subject and (_OOO_SUBJECT.search(lowered) or _OOO_SUBJECT_PREFIX.search(lowered)):
+    ooo = _OOO_SUBJECT.search(lowered) or _OOO_SUBJECT_PREFIX.search(lowered)
+    if ooo and not _RESPONSE_PREFIX.match(lowered):
         reasons.append(f"out-of-office subject: {subject[:80]}")
         if precedence in ("bulk", "junk"):
             reasons.append(f"Precedence: {precedence}")
@@ -228,7 +231,8 @@ def _bounce_hints(message: Message, headers: dict[str, str], is_report: bool, re
         hints.add("X-Failed-Recipients header", strong=True)
     if _DAEMON_SENDER.search(headers.get("from", "").lower()):
         hints.add(f"sender is a mail system: {headers['from'][:80]}")
-    if message.subject and _BOUNCE_SUBJECT.search(message.subject.lower()):
+    subject = message.subject.lower()
+    if _BOUNCE_SUBJECT.search(subject) and not _RESPONSE_PREFIX.match(subject):
         hints.add(f"bounce subject: {message.subject[:80]}")
     null_sender = headers.get("return-path", "x").strip() in ("<>", "")
     if null_sender and any(a.content_type in ("message/rfc822", "text/rfc822-headers") for a in message.attachments):
@@ -551,7 +555,7 @@ def _bounce(raw: bytes, headers: dict[str, str], message: Message, hints: _Hints
         if dsn_blocks:
             hints.add("delivery-status fields in the text")
 
-    recipients, successes = _dsn_recipients(dsn_blocks, own)
+    recipients, successes = _dsn_recipients(dsn_blocks, own, hints)
     failure_words = bool(_FAILURE_PHRASE.search(own.lower()))
     corroborated = hints.strong or hints.weak >= 2 or failure_words
     if not recipients and not successes and corroborated:
@@ -568,7 +572,7 @@ def _bounce(raw: bytes, headers: dict[str, str], message: Message, hints: _Hints
     return None
 
 
-def _dsn_recipients(blocks: Sequence[_Fields], own: str) -> tuple[list[BouncedRecipient], int]:
+def _dsn_recipients(blocks: Sequence[_Fields], own: str, hints: _Hints) -> tuple[list[BouncedRecipient], int]:
     """Failed or delayed recipients of RFC 3464 per-recipient blocks, and how many reported a success."""
     lines = own.splitlines()
     lowered = own.lower()
@@ -607,6 +611,7 @@ def _dsn_recipients(blocks: Sequence[_Fields], own: str) -> tuple[list[BouncedRe
         )
         shown = _short(diagnostic) or _best_line(context)
         recipients.append(BouncedRecipient(address, judgement.status, judgement.hard, shown))
+        hints.reasons.append(judgement.reason(address))
     return recipients, successes
 
 
@@ -644,6 +649,7 @@ def _prose_recipients(
         judgement = _judge(None, judged, delayed=delayed)
         shown = _best_line(context) if _STATUS.search(context) or _REPLY_CODE.search(context) else _best_line(judged)
         recipients.append(BouncedRecipient(address, judgement.status, judgement.hard, shown))
+        hints.reasons.append(judgement.reason(address))
     return recipients
 
 
@@ -722,6 +728,9 @@ class _Judgement:
     status: str | None
     why: str
 
+    def reason(self, address: str) -> str:
+        return f"{address}: {'hard' if self.hard else 'soft'}, {self.why}"
+
 
 def assess_failure(diagnostic: str, status: str | None = None, *, delayed: bool = False) -> tuple[bool, str | None]:
     """Whether a delivery failure is hard, and its DSN status (inferred from well-known words when absent).
@@ -737,7 +746,7 @@ def assess_failure(diagnostic: str, status: str | None = None, *, delayed: bool 
 def _judge(status: str | None, text: str, *, delayed: bool, local_program: bool = False) -> _Judgement:
     # One lower-casing here lets every pattern below run without IGNORECASE, which is ~10x slower.
     text = text.lower()
-    if status is not None and status[0] == "2":
+    if not status or status[0] == "2":
         status = None
     specific = next((m for m in _STATUS.finditer(text) if m.group(1) != "2"), None)
     if specific and (status is None or status.endswith(".0.0")):
@@ -817,6 +826,7 @@ def _ses_notification(text: str) -> Classification | None:
     if kind == "Bounce" and isinstance(bounce, dict):
         transient = str(bounce.get("bounceType", "")).lower() == "transient"
         recipients: list[BouncedRecipient] = []
+        reasons = [reason]
         for item in bounce.get("bouncedRecipients") or []:
             address = normalise_email(str(item.get("emailAddress", ""))) if isinstance(item, dict) else None
             if address is None:
@@ -825,7 +835,8 @@ def _ses_notification(text: str) -> Classification | None:
             diagnostic = diagnostic.partition(";")[2].strip() if diagnostic.lower().startswith("smtp;") else diagnostic
             judgement = _judge(str(item.get("status") or "") or None, diagnostic, delayed=transient)
             recipients.append(BouncedRecipient(address, judgement.status, judgement.hard, _short(diagnostic)))
-        return Classification(Kind.BOUNCE, tuple(recipients), (reason,))
+            reasons.append(judgement.reason(address))
+        return Classification(Kind.BOUNCE, tuple(recipients), tuple(reasons))
     complaint = inner.get("complaint")
     if kind == "Complaint" and isinstance(complaint, dict):
         feedback_type = str(complaint.get("complaintFeedbackType") or "abuse")

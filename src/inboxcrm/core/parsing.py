@@ -11,6 +11,7 @@ import email.header
 import email.utils
 import mimetypes
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from email import errors
 from email.message import Message as StdMessage
@@ -110,11 +111,28 @@ def _detect(data: bytes, fallback: str = "cp1252") -> str:
     return data.decode(fallback, "replace")
 
 
-def decode_header_value(value: str | None) -> str:
-    """Decode RFC 2047 encoded-words; unknown charsets fall back instead of raising."""
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
+def unescape_8bit(value: object) -> str:
+    """A header value as text. Raw 8-bit bytes in a header (compat32 hands those over as a `Header` in
+    the unknown-8bit charset, or as surrogate escapes) are decoded as UTF-8, or by detection."""
+    if isinstance(value, email.header.Header):
+        chunks = []
+        for chunk, charset in email.header.decode_header(value):
+            chunks.append(decode_bytes(chunk, charset or "utf-8") if isinstance(chunk, bytes) else chunk)
+        return "".join(chunks)
+    text = str(value)
+    if not _ESCAPED.search(text):
+        return text
+    return decode_bytes(text.encode("utf-8", "surrogateescape"), "utf-8")
+
+
+def decode_header_value(value: object) -> str:
+    """Decode RFC 2047 encoded-words and raw 8-bit text; unknown charsets fall back instead of raising."""
     if not value:
         return ""
-    value = str(value)
+    value = unescape_8bit(value)
     if "=?" not in value:
         return clean_text(" ".join(value.split()))
     try:
@@ -130,12 +148,12 @@ def decode_header_value(value: str | None) -> str:
     return clean_text(" ".join("".join(out).split()))
 
 
-def parse_addresses(values: list[str]) -> tuple[Address, ...]:
+def parse_addresses(values: Sequence[object]) -> tuple[Address, ...]:
     """Every address in the given header values, decoded and normalised, in order, without repeats."""
     seen: set[str] = set()
     result: list[Address] = []
     try:
-        pairs = email.utils.getaddresses([str(v) for v in values])
+        pairs = email.utils.getaddresses([unescape_8bit(v) for v in values])
     except Exception:
         return ()
     for name, addr in pairs:
@@ -203,6 +221,14 @@ def _tnef_attachments(data: bytes, defects: list[str]) -> list[Attachment]:
     return found
 
 
+def _size_of(part: StdMessage) -> int:
+    """Size of an attached message; mangled ones cannot always be re-serialised, so estimate then."""
+    try:
+        return len(part.as_bytes())
+    except Exception:
+        return len(str(part.get_payload()))
+
+
 def _part_payload(part: StdMessage, defects: list[str]) -> bytes:
     try:
         payload = part.get_payload(decode=True)
@@ -240,7 +266,7 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
             first = inner[0] if isinstance(inner, list) and inner else None
             subject = first.get("Subject") if isinstance(first, StdMessage) else None
             name = decode_header_value(raw_name or subject or "") or "message.eml"
-            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=len(part.as_bytes())))
+            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=_size_of(part)))
             continue
         if part.is_multipart():
             payload = part.get_payload()
@@ -314,7 +340,7 @@ def parse_message(raw: bytes) -> Message:
             std = _BYTES_PARSER.parsebytes(repaired)
             defects.append("malformed header block repaired (obsolete 'Name :' syntax or a stray line)")
     defects.extend(type(d).__name__ for d in std.defects)
-    headers = tuple((clean_text(str(k)), clean_text(str(v))) for k, v in std.items())
+    headers = tuple((clean_text(str(k)), clean_text(unescape_8bit(v))) for k, v in std.items())
     if not headers:
         defects.append("no headers: this does not look like an email")
 
