@@ -122,3 +122,58 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     read = sum(int(lines[box].split()[0]) for box in ("support", "sales"))
     assert read == total > 20
     assert " 0 quarantined" in lines["support"]
+
+
+def test_parse_prints_one_json_line_per_file_in_order(tmp_path: Path, corpora: Path) -> None:
+    team = tmp_path / "team.toml"
+    team.write_text('[team]\ndomains = ["northwind.example"]\n')
+    forward = tmp_path / "forward.eml"
+    forward.write_bytes(
+        b"From: Ana Lima <ana@northwind.example>\r\nTo: support@northwind.example\r\nSubject: Fwd: Broken\r\n"
+        b"Message-ID: <f@northwind.example>\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n\r\n"
+        b"Please handle.\r\n\r\n---------- Forwarded message ---------\r\n"
+        b"From: Priya Raman <priya@globex.example>\r\nSubject: Broken\r\n\r\nIt broke.\r\n"
+    )
+    junk = tmp_path / "junk.eml"
+    junk.write_bytes(b"\x00\x01\x02")
+    bounce = corpora / "sisimai-set-of-emails" / "maildir" / "bsd" / "lhost-postfix-01.eml"
+    code, out, _ = invoke(str(team), "parse", "--json", str(forward), str(junk), str(bounce), str(tmp_path / "missing"))
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["file"] for line in lines] == [str(forward), str(junk), str(bounce), str(tmp_path / "missing")]
+    first = lines[0]
+    expected_keys = {
+        "from",
+        "original_from",
+        "forwarded_by",
+        "to",
+        "cc",
+        "subject",
+        "date",
+        "message_id",
+        "in_reply_to",
+        "references",
+        "kind",
+        "bounce",
+        "new_text",
+        "quoted_text",
+        "signature",
+        "attachments",
+        "defects",
+        "file",
+    }
+    assert expected_keys <= set(first)
+    assert first["from"] == {"name": "Ana Lima", "email": "ana@northwind.example"}
+    assert first["original_from"] == {"name": "Priya Raman", "email": "priya@globex.example"}
+    assert first["forwarded_by"]["email"] == "ana@northwind.example"
+    assert (first["kind"], first["date"], first["new_text"]) == (
+        "normal",
+        "2026-11-02T10:00:00+00:00",
+        "Please handle.",
+    )
+    assert lines[1]["defects"] and lines[1]["from"] is None
+    assert lines[2]["kind"] == "bounce" and lines[2]["bounce"]["recipients"][0]["hard"] in (True, False)
+    assert "cannot read the file" in lines[3]["defects"][0]
+    # without --json: the same, for a person
+    code, out, _ = invoke(str(team), "parse", str(forward))
+    assert "original:  Priya Raman <priya@globex.example> (forwarded by Ana Lima <ana@northwind.example>" in out
