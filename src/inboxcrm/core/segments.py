@@ -11,10 +11,13 @@ How a body is read (plain text; HTML is first turned into tagged lines, see `spl
    for replies and forwards, so in text we cannot tell them apart: both count as `forwarded`.
 2. Quote headers ("On … wrote:" in many languages, possibly wrapped over several lines) and `>` lines
    (also Supercite `Name>`) are the quoted parts.
-3. Top-posting: when the sender wrote text first and then a quote header, everything from the header
-   on is quoted, unless the sender answered *between* the quoted lines (interleaved reply).
-4. In an interleaved reply the quoted lines between the sender's answers stay in `new_text`, because
-   an answer without its question is unreadable; leading and trailing quote blocks go to `quoted`.
+3. Top-posting (the sender's text comes first, then a quote header): everything from the header on is
+   quoted when no `>` line follows it (the client quoted without markers), or when the quote is followed
+   only by trailing text (the quoted mail's footer). A "-- " signature below the quote is the sender's.
+4. Otherwise the sender answered between quoted lines (an interleaved or bottom-posted reply): the
+   quoted lines between the sender's answers stay in `new_text`, because an answer without its question
+   is unreadable; quote headers and the leading and trailing quote blocks go to `quoted`. A body made of
+   nothing but `>` lines, with no header, is what the sender sent: it is `new_text`.
 5. The signature is one block: from a "-- " delimiter, a mobile footer ("Sent from my iPhone" …), a
    rule line followed by a few short lines, or, when none of those exists, a closer with a name
    ("Best regards,\\nAna") or a trailing block of contact lines (e-mail, phone, URL).
@@ -111,6 +114,7 @@ _VERBS = (
     r"napisał\(a\)|napisała|napisał|pisze|napsal\(a\)|napsal|napísal|написал\(а\)|написала|написал|пише|писал|"
     r"yazdı|έγραψε|scrise)|写道|寫道|のメッセージ|は書きました|書きました|님이\s*작성)"
 )
+_VERB_ANY_RE = re.compile(_VERBS, re.I)
 # "… wrote:" at the end of a header.
 _VERB_END_RE = re.compile(_VERBS + r"\s*[:：.]?\s*-*\s*$", re.I)
 # Verbs after which some clients put more before the colon: "schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:",
@@ -130,10 +134,11 @@ _OPENER_RE = re.compile(
 )
 # Month and weekday abbreviations a wrapped header line can end with ("Le 4 janv."), which end no sentence.
 _ABBREVIATIONS = frozenset(
-    "jan janv feb febr févr fév mar mrt apr avr abr may mai jun juin jul juil aug ago août sep sept oct okt "
-    "nov dec déc dic des ene mon tue wed thu fri sat sun mo di mi do fr sa so lun mar mer jeu ven sam dim "
-    "nachm vorm".split()
-)
+    {"jan", "janv", "feb", "febr", "févr", "fév", "mar", "mrt", "apr", "avr", "abr", "may", "mai", "jun", "juin",
+     "jul", "juil", "aug", "ago", "août", "sep", "sept", "oct", "okt", "nov", "dec", "déc", "dic", "des", "ene",
+     "mon", "tue", "wed", "thu", "fri", "sat", "sun", "mo", "di", "mi", "do", "fr", "sa", "so", "lun", "mer", "jeu",
+     "ven", "sam", "dim", "nachm", "vorm"}
+)  # fmt: skip
 
 _MOBILE_RE = re.compile(
     r"[\s(<*_-]*(?:"
@@ -184,6 +189,8 @@ _NAME_RE = re.compile(r"[^\W\d_][\w'’.\-]*(?:[ ,]+[^\W\d_(][\w'’.\-()]*){0,4
 _EMAIL_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _URL_RE = re.compile(r"(?:https?://|www\.)\S", re.I)
 _PHONE_RE = re.compile(r"(?:\+|\(|\b)\d[\d ()./-]{6,}\d")
+# "Author: …", "Date: …": a mail-header-like line, which is never part of an "On … wrote:" header.
+_LABEL_LIKE_RE = re.compile(r"[^\W\d][\w-]{1,23}[ \t]?:\s")
 
 
 def split_text(text: str) -> Segments:
@@ -330,11 +337,20 @@ def _outlook_block(clean: list[str], kind: list[int], i: int) -> tuple[bool, int
     return len(set(roles)) >= 3 or after_from == ["date"], max(j, i + 1)
 
 
-def _quote_headers(
-    clean: list[str], kind: list[int], limit: int, hints: Sequence[str] | None
-) -> list[tuple[int, int]]:
+def _quote_headers(clean: list[str], kind: list[int], limit: int, hints: Sequence[str] | None) -> list[tuple[int, int]]:
     """(first, last) line of every top-level quote header before `limit`, in order."""
     found: list[tuple[int, int]] = []
+    has_verb: dict[int, bool] = {}
+
+    def verb_near(j: int) -> bool:
+        # The verb of a wrapped header is on its last line or a few lines above ("schrieb am …\num 11:53 Uhr:").
+        for k in range(j, max(-1, j - _HEADER_LOOKBACK - 1), -1):
+            if k not in has_verb:
+                has_verb[k] = len(clean[k]) <= _MAX_HEADER_LINE and _VERB_ANY_RE.search(clean[k]) is not None
+            if has_verb[k]:
+                return True
+        return False
+
     last_end = -1
     j = 0
     while j < limit:
@@ -348,7 +364,9 @@ def _quote_headers(
             j += 1
             continue
         if c and len(c) <= _MAX_HEADER_LINE and _may_end_header(c):
-            start = _header_start(clean, kind, j, last_end)
+            start = None
+            if verb_near(j) or _DATE_EMAIL_END_RE.search(c) or _ISO_GMAIL_RE.match(c) or _REPLY_MARKER_RE.match(c):
+                start = _header_start(clean, kind, j, last_end)
             if start is None and kind[j] == _TEXT and _is_attribution(clean, kind, j, limit):
                 start = j
             if start is not None:
@@ -407,7 +425,7 @@ def _header_start(clean: list[str], kind: list[int], j: int, floor: int) -> int 
             # Only the closing fragment of a wrapped header may be quoted ("> wrote:"); it never opens one.
             parts.append(c.lstrip("> "))
             continue
-        if _LABEL_RE.match(c) or _FORWARD_RE.match(c):
+        if _LABEL_RE.match(c) or _LABEL_LIKE_RE.match(c) or _FORWARD_RE.match(c):
             break
         parts.append(c)
         if _qualifies(" ".join(reversed(parts))):
@@ -496,14 +514,39 @@ def _top_post_cut(
     return start, stop, sig_from
 
 
-def _run_end(kind: list[int], i: int, limit: int) -> int:
-    while i < limit and kind[i] not in (_QUOTE, _HEADER):
-        i += 1
-    return i
+def _runs(kind: list[int], limit: int) -> tuple[list[int], list[int]]:
+    """For each line before `limit`: where its run of non-quote lines ends, and how many non-blank lines
+    are left in that run from it on (computed once, so the signature search stays linear)."""
+    run_end = [0] * limit
+    left = [0] * limit
+    end, count = limit, 0
+    for i in range(limit - 1, -1, -1):
+        if kind[i] in (_QUOTE, _HEADER):
+            end, count = i, 0
+            run_end[i] = i
+            continue
+        if kind[i] != _BLANK:
+            count += 1
+        run_end[i], left[i] = end, count
+    return run_end, left
 
 
 def _signature(clean: list[str], kind: list[int], limit: int, explicit: list[int]) -> tuple[int, int] | None:
     """(start, end) of the sender's signature among lines before `limit`, or None."""
+    run_end, left = _runs(kind, limit)
+
+    def lines_after(i: int) -> int:
+        return left[i + 1] if i + 1 < run_end[i] else 0
+
+    def short_lines_after(i: int, most: int, width: int) -> bool:
+        # Links in footers run long ("http://join.msn.com/?pgmarket=…"); they do not make a line prose.
+        count = lines_after(i)
+        return 1 <= count <= most and all(
+            len(clean[k]) <= width or _URL_RE.match(clean[k]) is not None
+            for k in range(i + 1, run_end[i])
+            if kind[k] != _BLANK
+        )
+
     texts = [i for i in range(limit) if kind[i] == _TEXT]
     # 1. A "-- " delimiter (or HTML signature block), with decoration lines right above it ("ᐧ").
     for i in explicit:
@@ -511,46 +554,46 @@ def _signature(clean: list[str], kind: list[int], limit: int, explicit: list[int
             start = i
             while start > 0 and kind[start - 1] == _DECOR:
                 start -= 1
-            return start, _run_end(kind, i, limit)
+            return start, run_end[i]
     # 2. A mobile footer near the end of its run, with the name or closer right above it.
     for i in texts:
         c = clean[i]
-        if len(c) <= _MAX_SHORT_LINE and _MOBILE_RE.fullmatch(c):
-            end = _run_end(kind, i, limit)
-            if sum(1 for k in range(i + 1, end) if kind[k] != _BLANK) <= 2:
-                return _extend_over_closer(clean, kind, i, texts[0]), end
+        if lines_after(i) <= 2 and len(c) <= _MAX_SHORT_LINE and _MOBILE_RE.fullmatch(c):
+            start = _extend_over_closer(clean, kind, i, texts[0])
+            above = start - 1
+            while above > texts[0] and kind[above] == _BLANK:
+                above -= 1
+            # A rule line right above the footer ("-----\nSent via Bell Mobility") belongs to it.
+            return (above if above > texts[0] and kind[above] == _DECOR else start), run_end[i]
     # 3. A rule line after a blank line, followed by a few short lines to the end of its run.
-    for i in range(limit):
-        if kind[i] != _DECOR or len(clean[i]) < 3 or (i > 0 and kind[i - 1] != _BLANK):
-            continue
-        end = _run_end(kind, i, limit)
-        after = [k for k in range(i + 1, end) if kind[k] != _BLANK]
-        if texts and texts[0] < i and 1 <= len(after) <= 12 and all(len(clean[k]) <= 80 for k in after):
-            return i, end
+    for i in range(texts[0] + 1 if texts else limit, limit):
+        if kind[i] == _DECOR and len(clean[i]) >= 3 and kind[i - 1] == _BLANK and short_lines_after(i, 12, 80):
+            return i, run_end[i]
     if not texts:
         return None
     # 4. A closer followed by a name ("Best regards,\nAna"), in the run holding the last text line.
     last = texts[-1]
+    end = run_end[last]
     run_start = last
     while run_start > 0 and kind[run_start - 1] not in (_QUOTE, _HEADER):
         run_start -= 1
-    end = _run_end(kind, last, limit)
     for i in range(max(run_start, texts[0] + 1), end):
-        if kind[i] != _TEXT or len(clean[i]) > 60 or not _CLOSER_RE.fullmatch(clean[i]):
+        if kind[i] != _TEXT or lines_after(i) > 10 or len(clean[i]) > 60 or not _CLOSER_RE.fullmatch(clean[i]):
             continue
-        after = [k for k in range(i + 1, end) if kind[k] != _BLANK]
-        if 1 <= len(after) <= 10 and _is_name(clean[after[0]]) and all(len(clean[k]) <= 80 for k in after):
+        first_after = next(k for k in range(i + 1, end) if kind[k] != _BLANK) if lines_after(i) else None
+        if first_after is not None and _is_name(clean[first_after]) and short_lines_after(i, 10, 80):
             return i, end
     # 5. A trailing paragraph of contact lines: name, title, e-mail, phone, web site.
     para = last
-    while para > run_start and kind[para - 1] != _BLANK:
+    while para > run_start and kind[para - 1] != _BLANK and last - para < 8:
         para -= 1
     block = [k for k in range(para, end) if kind[k] != _BLANK]
     if (
         para > texts[0]
+        and kind[para - 1] == _BLANK
         and 2 <= len(block) <= 8
         and all(len(clean[k]) <= 60 and len(clean[k].split()) <= 7 for k in block)
-        and not any(clean[k][-1] in "?:" for k in block)
+        and not any(clean[k][-1] in "?:;" or _LABEL_LIKE_RE.match(clean[k]) for k in block)
         and any(_is_contact(clean[k]) for k in block)
     ):
         return para, end
@@ -560,22 +603,31 @@ def _signature(clean: list[str], kind: list[int], limit: int, explicit: list[int
 def _extend_over_closer(clean: list[str], kind: list[int], i: int, first_text: int) -> int:
     """Move a mobile footer's start up over the name and closer the sender typed right above it."""
     start = i
-    while start - 1 > first_text and kind[start - 1] == _TEXT and _is_name_or_closer(clean[start - 1]):
+    while i - start < 4 and start - 1 > first_text and kind[start - 1] == _TEXT:
+        if not _is_name_or_closer(clean[start - 1]):
+            break
         start -= 1
     above = start - 1
     while above > first_text and kind[above] == _BLANK:
         above -= 1
     para = above
-    while para - 1 > first_text and kind[para - 1] == _TEXT:
+    while above - para < 4 and para - 1 > first_text and kind[para - 1] == _TEXT:
         para -= 1
-    if para > first_text and above >= para and _CLOSER_RE.fullmatch(clean[para]):
-        if all(_is_name(clean[k]) for k in range(para + 1, above + 1)):
-            return para
-    return start
+    closer_block = (
+        para > first_text
+        and above >= para
+        and _CLOSER_RE.fullmatch(clean[para]) is not None
+        and all(_is_name(clean[k]) for k in range(para + 1, above + 1))
+    )
+    return para if closer_block else start
 
 
 def _is_name(c: str) -> bool:
-    return len(c) <= 40 and not c[0].islower() and c[-1] not in "!?:;" and _NAME_RE.fullmatch(c) is not None
+    """A person's or team's name: short, capitalised words ("Ana Lima", "John E. Doe, Ph.D.", "van der Berg")."""
+    if len(c) > 40 or c[-1] in "!?:;" or _NAME_RE.fullmatch(c) is None:
+        return False
+    # Long lowercase words make a sentence ("I'll check tomorrow."), not a name; short ones are particles.
+    return not any(len(word) > 3 and word[0].islower() for word in c.split())
 
 
 def _is_name_or_closer(c: str) -> bool:
@@ -583,7 +635,10 @@ def _is_name_or_closer(c: str) -> bool:
 
 
 def _is_contact(c: str) -> bool:
-    return bool(_EMAIL_RE.search(c) or _URL_RE.search(c) or _PHONE_RE.search(c))
+    if _EMAIL_RE.search(c) or _URL_RE.search(c):
+        return True
+    # A phone line is mostly digits ("t. 555-931-0702", "Mobil: +12 345 6789"), not a log line with numbers.
+    return _PHONE_RE.search(c) is not None and sum(ch.isalpha() for ch in c) <= 12
 
 
 def _assign_region(kind: list[int], segment: list[int], limit: int, *, quote_only: bool) -> None:
@@ -640,7 +695,9 @@ def _collect(lines: list[str], kind: list[int], segment: list[int]) -> Segments:
 
 # --- HTML → tagged lines -----------------------------------------------------------------------------
 
-_VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track", "embed"})
+_VOID = frozenset(
+    {"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base", "source", "track", "embed"}
+)
 _SKIP = frozenset({"script", "style", "head", "title", "template"})
 _BLOCK = frozenset(
     {"p", "div", "tr", "li", "ul", "ol", "table", "blockquote", "pre", "section", "article", "header", "footer",
@@ -759,12 +816,12 @@ class _HtmlLines(HTMLParser):
 
     @staticmethod
     def _marks_cut(attrs: list[tuple[str, str | None]]) -> bool:
-        for name, value in attrs:
-            if not value or name not in ("id", "class"):
+        for attribute, value in attrs:
+            if not value or attribute not in ("id", "class"):
                 continue
             for token in value.lower().split():
-                token = token.removeprefix("x_")
-                if token in _CUT_IDS or token.startswith("yahoo_quoted"):
+                name = token.removeprefix("x_")  # Outlook web prefixes ids in replies it renders again
+                if name in _CUT_IDS or name.startswith("yahoo_quoted"):
                     return True
         return False
 

@@ -1,0 +1,578 @@
+"""New text / quoted / signature / forwarded: one small fixture per rule, and the nothing-is-lost property."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inboxcrm.core.segments import Segments, split_html, split_text
+
+PRIYA = "Priya Raman <priya@globex.example>"
+
+
+@dataclass(frozen=True)
+class Case:
+    """`body` must split into exactly `new` and `signature`; `quoted` / `forwarded` must start with the given text."""
+
+    name: str
+    body: str
+    new: str
+    quoted: str = ""
+    signature: str = ""
+    forwarded: str = ""
+
+
+def non_blank_lines(*texts: str) -> Counter[str]:
+    lines: Counter[str] = Counter()
+    for text in texts:
+        lines.update(s for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if (s := line.strip()))
+    return lines
+
+
+def assert_nothing_lost(body: str, result: Segments) -> None:
+    parts = (result.new_text, result.quoted, result.signature, result.forwarded)
+    assert non_blank_lines(*parts) == non_blank_lines(body)
+
+
+def check(case: Case, result: Segments) -> None:
+    assert result.new_text == case.new
+    assert result.signature == case.signature
+    assert result.quoted.startswith(case.quoted) and bool(result.quoted) == bool(case.quoted), result.quoted
+    assert result.forwarded.startswith(case.forwarded) and bool(result.forwarded) == bool(case.forwarded)
+
+
+QUOTE_HEADERS = [
+    Case(
+        "english",
+        f"Thanks, will do.\n\nOn Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n\n> Ship Tuesday?\n",
+        "Thanks, will do.",
+        quoted="On Mon, Nov 2, 2026 at 9:12 AM",
+    ),
+    Case(
+        "english wrapped after '<'",
+        "Sounds good.\n\nOn Mon, Nov 2, 2026 at 9:12 AM Priya Raman <\npriya@globex.example> wrote:\n\n> Ship?\n",
+        "Sounds good.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "english wrapped before 'wrote:'",
+        f"Sounds good.\n\nOn Mon, Nov 2, 2026 at 9:12 AM {PRIYA}\nwrote:\n> Ship?\n",
+        "Sounds good.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "german",
+        f"Passt.\n\nAm Mo., 2. Nov. 2026 um 09:12 Uhr schrieb {PRIYA}:\n> Geht Dienstag?\n",
+        "Passt.",
+        quoted="Am Mo., 2. Nov.",
+    ),
+    Case(
+        "german, 'schrieb am' wrapped",
+        f"Passt.\n\n{PRIYA} schrieb am Mo., 2.\nNov. 2026 um 09:12 Uhr:\n\n> Dienstag?\n",
+        "Passt.",
+        quoted="Priya Raman <priya@globex.example> schrieb am",
+    ),
+    Case(
+        "french",
+        f"Parfait.\n\nLe lun. 2 nov. 2026 à 09:12, {PRIYA} a écrit :\n> Mardi ?\n",
+        "Parfait.",
+        quoted="Le lun. 2 nov.",
+    ),
+    Case(
+        "spanish",
+        "Perfecto.\n\nEl lun, 2 nov 2026 a las 9:12, Priya Raman (<priya@globex.example>) escribió:\n> ¿El martes?\n",
+        "Perfecto.",
+        quoted="El lun, 2 nov",
+    ),
+    Case(
+        "italian",
+        f"Va bene.\n\nIl giorno lun 2 nov 2026 alle ore 09:12 {PRIYA} ha scritto:\n> Martedì?\n",
+        "Va bene.",
+        quoted="Il giorno",
+    ),
+    Case("dutch", f"Prima.\n\nOp ma 2 nov. 2026 om 09:12 schreef {PRIYA}:\n> Dinsdag?\n", "Prima.", quoted="Op ma"),
+    Case("swedish", f"Fint.\n\nDen mån 2 nov. 2026 kl 09:12 skrev {PRIYA}:\n> Tisdag?\n", "Fint.", quoted="Den mån"),
+    Case("polish", "Dobrze.\n\nW dniu 2.11.2026 o 09:12, Priya Raman pisze:\n> Wtorek?\n", "Dobrze.", quoted="W dniu"),
+    Case(
+        "russian",
+        f"Хорошо.\n\n2 нояб. 2026 г., в 9:12, {PRIYA} написал(а):\n> Во вторник?\n",
+        "Хорошо.",
+        quoted="2 нояб. 2026",
+    ),
+    Case(
+        "russian, wrapped address",
+        'Hello\n02.04.2012 14:20 пользователь "bob@example.com" <\nbob@example.com> написал:\n\n> Hi\n',
+        "Hello",
+        quoted="02.04.2012 14:20",
+    ),
+    Case(
+        "portuguese",
+        f"Ok.\n\nEm seg., 2 de nov. de 2026 às 09:12, {PRIYA} escreveu:\n> Terça?\n",
+        "Ok.",
+        quoted="Em seg.",
+    ),
+    Case(
+        "japanese",
+        f"了解しました。\n\n2026年11月2日(月) 9:12 {PRIYA}:\n> 火曜日は？\n",
+        "了解しました。",
+        quoted="2026年11月2日",
+    ),
+    Case("chinese", f"好的。\n\n在 2026年11月2日 上午9:12，{PRIYA} 写道：\n> 星期二？\n", "好的。", quoted="在 2026年"),
+    Case(
+        "gmail dated, no verb",
+        "Before\n\n2016-03-03 17:21 GMT+01:00 Some One\n\nAfter\n",
+        "Before",
+        quoted="2016-03-03 17:21",
+    ),
+    Case(
+        "someone <address> wrote",
+        f"Yes.\n\n{PRIYA} wrote:\n\nEarlier text, not marked with '>'.\n",
+        "Yes.",
+        quoted="Priya Raman <priya@globex.example> wrote:",
+    ),
+    Case(
+        "header with no '>' after it: the rest is quoted",
+        f"Third.\n\nOn Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n\nSecond.\n\nOn Sun, Nov 1, 2026 at 8:00 AM "
+        f"{PRIYA} wrote:\n\nFirst.\n",
+        "Third.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "no header: 'On …' in prose",
+        "On Monday I wrote the spec.\nIt is done.\n",
+        "On Monday I wrote the spec.\nIt is done.",
+    ),
+]
+
+OUTLOOK = [
+    Case(
+        "outlook english",
+        f"See below.\n\nFrom: {PRIYA}\nSent: Monday, November 2, 2026 9:12 AM\nTo: Ana Lima\n"
+        "Subject: RE: order\n\nOld text\n",
+        "See below.",
+        forwarded="From: Priya Raman",
+    ),
+    Case(
+        "outlook german",
+        f"Siehe unten.\n\nVon: {PRIYA}\nGesendet: Montag, 2. November 2026 09:12\nAn: Ana Lima\n"
+        "Betreff: AW: Bestellung\n\nAlter Text\n",
+        "Siehe unten.",
+        forwarded="Von: Priya Raman",
+    ),
+    Case(
+        "outlook french",
+        f"Voir plus bas.\n\nDe : {PRIYA}\nEnvoyé : lundi 2 novembre 2026 09:12\nÀ : Ana Lima\n"
+        "Objet : RE: commande\n\nAncien texte\n",
+        "Voir plus bas.",
+        forwarded="De : Priya Raman",
+    ),
+    Case(
+        "outlook italian",
+        f"Vedi sotto.\n\nDa: {PRIYA}\nInviato: lunedì 2 novembre 2026 09:12\nA: Ana Lima\n"
+        "Oggetto: R: ordine\n\nVecchio\n",
+        "Vedi sotto.",
+        forwarded="Da: Priya Raman",
+    ),
+    Case(
+        "outlook dutch",
+        f"Zie hieronder.\n\nVan: {PRIYA}\nVerzonden: maandag 2 november 2026 09:12\nAan: Ana Lima\n"
+        "Onderwerp: RE: bestelling\n\nOud\n",
+        "Zie hieronder.",
+        forwarded="Van: Priya Raman",
+    ),
+    Case(
+        "outlook swedish",
+        f"Se nedan.\n\nFrån: {PRIYA}\nSkickat: den 2 november 2026 09:12\nTill: Ana Lima\nÄmne: SV: order\n\nGammal\n",
+        "Se nedan.",
+        forwarded="Från: Priya Raman",
+    ),
+    Case(
+        "outlook bold markdown labels",
+        "Reply from Outlook!\n\n ----------\n\n*From:* Outlook user\n*Sent:* 2016-01-27\n"
+        "*To:* info@example.com\n*Subject:* Hello\n\nOld\n",
+        "Reply from Outlook!",
+        forwarded="----------",
+    ),
+    Case(
+        "-----Original Message-----",
+        "Noted.\n\n-----Original Message-----\nFrom: Priya [mailto:priya@globex.example]\n"
+        "Sent: Monday\nTo: Ana\nSubject: order\n\nOld\n",
+        "Noted.",
+        forwarded="-----Original Message-----",
+    ),
+    Case(
+        "-----Ursprüngliche Nachricht-----",
+        "Gruß Ana\n\n-----Ursprüngliche Nachricht-----\nVon: Priya\n\nAlt\n",
+        "Gruß Ana",
+        forwarded="-----Ursprüngliche Nachricht-----",
+    ),
+    Case(
+        "outlook web rule line",
+        f"FYI\n\n________________________________\nFrom: {PRIYA}\nSent: Monday, November 2, 2026\n"
+        "To: Ana Lima\nSubject: Broken order\n\nOur order arrived broken.\n",
+        "FYI",
+        forwarded="_____",
+    ),
+    Case("a lone 'From:' line is text", "From: the whole team, thanks!\nBye\n", "From: the whole team, thanks!\nBye"),
+]
+
+QUOTES = [
+    Case(
+        "bottom-posted",
+        f"On Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n> Ship Tuesday?\n\nYes, Tuesday works.\n",
+        "Yes, Tuesday works.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "inline replies keep the questions they answer",
+        f"On Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n> Ship Tuesday?\n\nYes.\n\n> And the invoice?\n\nAttached.\n\n"
+        "> Thanks, Priya\n",
+        "Yes.\n\n> And the invoice?\n\nAttached.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "top-posted, quote then trailing text: the text belongs to the quote",
+        f"Before.\n\nOn Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n\n> Quoted.\n\nTheir footer.\n",
+        "Before.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "quote without a header",
+        "Hello\n\n> Subject: Test\n> From: bob@example.com\n>\n> Hi\n",
+        "Hello",
+        quoted="> Subject: Test",
+    ),
+    Case(
+        "supercite quoting",
+        "Ok.\n\nOn Mon, Nov 2, 2026 at 9:12 AM, Priya wrote:\nPriya> Tuesday?\nPriya> Or not?\n",
+        "Ok.",
+        quoted="On Mon, Nov 2, 2026",
+    ),
+    Case(
+        "a quoted header stays quoted",
+        f"Hello\n> On 22 Aug 2015, at 19:21, {PRIYA} wrote:\n>\n> Hi there!\n",
+        "Hello",
+        quoted="> On 22 Aug 2015",
+    ),
+    Case("only a quote: it is what the sender sent", "> Email with only quote.\n", "> Email with only quote."),
+    Case("'x > y' is not a quote", "x > y holds\nand y > z\n", "x > y holds\nand y > z"),
+]
+
+SIGNATURES = [
+    Case(
+        "'-- ' delimiter",
+        "See you then.\n\n-- \nAna Lima\nNorthwind Tools\n",
+        "See you then.",
+        signature="-- \nAna Lima\nNorthwind Tools",
+    ),
+    Case(
+        "'--' below the quote",
+        f"Reply.\n\nOn Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n> Old\n\n--\nAna\n",
+        "Reply.",
+        quoted="On Mon",
+        signature="--\nAna",
+    ),
+    Case("sent from my iPhone", "Ok\n\nSent from my iPhone\n", "Ok", signature="Sent from my iPhone"),
+    Case("envoyé de mon iPhone", "D'accord\n\nEnvoyé de mon iPhone\n", "D'accord", signature="Envoyé de mon iPhone"),
+    Case(
+        "von meinem iPhone gesendet",
+        "Gut\n\nVon meinem iPhone gesendet\n",
+        "Gut",
+        signature="Von meinem iPhone gesendet",
+    ),
+    Case("enviado desde mi iPhone", "Vale\n\nEnviado desde mi iPhone\n", "Vale", signature="Enviado desde mi iPhone"),
+    Case("get outlook for iOS", "Ok\n\nGet Outlook for iOS\n", "Ok", signature="Get Outlook for iOS"),
+    Case(
+        "mobile footer above the quote",
+        f"Hello\n\nSent from my iPhone\n\nOn Apr 3, 2012, at 4:19 PM, {PRIYA} wrote:\n\n> Hi\n",
+        "Hello",
+        quoted="On Apr 3, 2012",
+        signature="Sent from my iPhone",
+    ),
+    Case(
+        "closer and mobile footer",
+        "We ship Tuesday.\n\nThanks,\nAna\n\nSent from my iPhone\n",
+        "We ship Tuesday.",
+        signature="Thanks,\nAna\n\nSent from my iPhone",
+    ),
+    Case(
+        "name right above 'via mobile'",
+        "Thanks, I'll look.\n\nStavros Xxxxxx\nvia mobile\n",
+        "Thanks, I'll look.",
+        signature="Stavros Xxxxxx\nvia mobile",
+    ),
+    Case(
+        "best regards and a name",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima\nSupport Lead\n+1 555 0100\n",
+        "We can ship Tuesday.",
+        signature="Best regards,\nAna Lima\nSupport Lead\n+1 555 0100",
+    ),
+    Case(
+        "mit freundlichen Grüßen",
+        "Wir liefern Dienstag.\n\nMit freundlichen Grüßen\nAna Lima\n",
+        "Wir liefern Dienstag.",
+        signature="Mit freundlichen Grüßen\nAna Lima",
+    ),
+    Case(
+        "closer before a quote",
+        f"Fine.\n\nCordialement,\nAna\n\nLe 2 nov. 2026 à 09:12, {PRIYA} a écrit :\n> ?\n",
+        "Fine.",
+        quoted="Le 2 nov.",
+        signature="Cordialement,\nAna",
+    ),
+    Case(
+        "contact lines",
+        "We can ship Tuesday.\n\nAna Lima\nana@northwind.example\n+1 555 0100\n",
+        "We can ship Tuesday.",
+        signature="Ana Lima\nana@northwind.example\n+1 555 0100",
+    ),
+    Case(
+        "rule line and short lines",
+        "Body text here.\n\n----------------\n\nAna Lima\n\nt. 555-931-0702\n",
+        "Body text here.",
+        signature="----------------\n\nAna Lima\n\nt. 555-931-0702",
+    ),
+    Case("decoration above the delimiter", "Text.\n\nᐧ\n--\n***\n", "Text.", signature="ᐧ\n--\n***"),
+    Case(
+        "a closer followed by a sentence is text",
+        "Done.\n\nThanks,\nI'll check tomorrow.\n",
+        "Done.\n\nThanks,\nI'll check tomorrow.",
+    ),
+    Case("a closer alone is text", "Done.\n\nCheers\n", "Done.\n\nCheers"),
+    Case("a closer and a name are not the whole message", "Gruß Ana\n", "Gruß Ana"),
+    Case("setext underline is not a signature rule", "Summary\n-------\nShort line\n", "Summary\n-------\nShort line"),
+]
+
+FORWARDS = [
+    Case(
+        "gmail",
+        f"Can someone take this?\n\n---------- Forwarded message ---------\nFrom: {PRIYA}\n"
+        "Date: Mon, 2 Nov 2026 at 09:12\nSubject: Broken order\nTo: Ana\n\nOur order arrived broken.\n",
+        "Can someone take this?",
+        forwarded="---------- Forwarded message ---------",
+    ),
+    Case(
+        "gmail german",
+        f"Bitte übernehmen.\n\n---------- Weitergeleitete Nachricht ---------\nVon: {PRIYA}\n\nKaputt.\n",
+        "Bitte übernehmen.",
+        forwarded="---------- Weitergeleitete Nachricht",
+    ),
+    Case(
+        "apple mail",
+        f"FYI\n\nBegin forwarded message:\n\nFrom: {PRIYA}\nSubject: Broken order\nDate: 2 November 2026\n"
+        "To: Ana\n\nOur order arrived broken.\n",
+        "FYI",
+        forwarded="Begin forwarded message:",
+    ),
+    Case(
+        "thunderbird",
+        f"FYI\n\n-------- Forwarded Message --------\nSubject: \tBroken\nDate: \tMon, 2 Nov 2026\n"
+        f"From: \t{PRIYA}\nTo: \tAna\n\nBroken.\n",
+        "FYI",
+        forwarded="-------- Forwarded Message --------",
+    ),
+    Case(
+        "signature before the forward",
+        f"FYI\n\n-- \nAna\n\n---------- Forwarded message ---------\nFrom: {PRIYA}\n\nX\n",
+        "FYI",
+        signature="-- \nAna",
+        forwarded="---------- Forwarded message",
+    ),
+    Case(
+        "nothing but a forward",
+        f"---------- Forwarded message ---------\nFrom: {PRIYA}\nDate: Mon\n\nBroken.\n",
+        "",
+        forwarded="---------- Forwarded message",
+    ),
+    Case(
+        "a quoted forward is quoted",
+        f"Ok\n\nOn Mon, Nov 2, 2026 at 9:12 AM {PRIYA} wrote:\n"
+        "> ---------- Forwarded message ---------\n> From: Bob <bob@example.com>\n",
+        "Ok",
+        quoted="On Mon",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", QUOTE_HEADERS + OUTLOOK + QUOTES + SIGNATURES + FORWARDS, ids=lambda c: c.name)
+def test_split_text(case: Case) -> None:
+    result = split_text(case.body)
+    check(case, result)
+    assert_nothing_lost(case.body, result)
+
+
+def test_windows_and_old_mac_line_endings() -> None:
+    body = "Reply\r\n\r\nOn Mon, Nov 2, 2026 at 9:12 AM Bob <bob@example.com> wrote:\r\n> Old\r> older\r\n"
+    result = split_text(body)
+    assert result.new_text == "Reply"
+    assert result.quoted == "On Mon, Nov 2, 2026 at 9:12 AM Bob <bob@example.com> wrote:\n> Old\n> older"
+    assert_nothing_lost(body, result)
+
+
+def test_empty_and_blank_bodies() -> None:
+    assert split_text("") == Segments("", "", "", "")
+    assert split_text(" \n\t\n") == Segments("", "", "", "")
+    assert split_html("") == Segments("", "", "", "")
+
+
+GMAIL_HTML = (
+    '<div dir="ltr">Sounds good, Tuesday.<br clear="all"><div><br></div>-- <br><div dir="ltr" class="gmail_signature">'
+    'Ana Lima<br>Northwind Tools</div></div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+    'On Mon, Nov 2, 2026 at 9:12 AM Priya Raman &lt;<a href="mailto:priya@globex.example">priya@globex.example</a>&gt;'
+    ' wrote:<br></div><blockquote class="gmail_quote" style="margin:0 0 0 .8ex;border-left:1px #ccc solid">'
+    '<div dir="ltr">Can you ship Tuesday?</div></blockquote></div>'
+)
+HTML_CASES = [
+    Case(
+        "gmail reply with signature",
+        GMAIL_HTML,
+        "Sounds good, Tuesday.",
+        quoted="On Mon, Nov 2, 2026",
+        signature="--\nAna Lima\nNorthwind Tools",
+    ),
+    Case(
+        "gmail forward",
+        '<div dir="ltr">Take this?<br><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">'
+        "---------- Forwarded message ---------<br>From: Priya &lt;priya@globex.example&gt;<br>Date: Mon, 2 Nov 2026"
+        "<br>Subject: Broken<br>To: Ana<br></div><br><div>Broken.</div></div></div>",
+        "Take this?",
+        forwarded="---------- Forwarded message",
+    ),
+    Case(
+        "outlook web divRplyFwdMsg",
+        '<div>Please see below.</div><div id="appendonsend"></div><hr>'
+        '<div id="divRplyFwdMsg"><b>From:</b> Priya &lt;priya@globex.example&gt;<br><b>Sent:</b> Monday<br>'
+        "<b>To:</b> Ana<br><b>Subject:</b> order</div><div>Old text</div>",
+        "Please see below.",
+        forwarded="From: Priya",
+    ),
+    Case(
+        "outlook web marker without a header block",
+        '<div>Reply here</div><div id="x_divRplyFwdMsg"></div><div>Old text</div>',
+        "Reply here",
+        quoted="Old text",
+    ),
+    Case(
+        "OutlookMessageHeader",
+        '<div>Noted.</div><div class="OutlookMessageHeader"><b>From:</b> Priya<br>'
+        "<b>Sent:</b> Monday<br><b>To:</b> Ana<br><b>Subject:</b> x</div><div>Old</div>",
+        "Noted.",
+        forwarded="From: Priya",
+    ),
+    Case(
+        "apple mail blockquote",
+        '<body>Works for me.<div><br><blockquote type="cite">On 2 Nov 2026, at 09:12, '
+        'Priya &lt;priya@globex.example&gt; wrote:<br><br></blockquote></div><blockquote type="cite">'
+        "<div>Tuesday?</div></blockquote></body>",
+        "Works for me.",
+        quoted="On 2 Nov 2026",
+    ),
+    Case(
+        "thunderbird moz-cite-prefix and moz-signature",
+        '<p>Fine by me.</p><div class="moz-cite-prefix">'
+        'On 02/11/2026 09:12, Priya Raman\n wrote:<br></div><blockquote type="cite">Tuesday?</blockquote>'
+        '<pre class="moz-signature" cols="72">-- \nAna Lima</pre>',
+        "Fine by me.",
+        quoted="On 02/11/2026 09:12",
+        signature="--\nAna Lima",
+    ),
+    Case(
+        "gmail indent is the sender's text",
+        '<div>Plan:</div><blockquote style="margin:0 0 0 40px;border:none;'
+        'padding:0px"><div>Step one</div></blockquote><div>Done.</div>',
+        "Plan:\nStep one\nDone.",
+    ),
+    Case(
+        "yahoo_quoted",
+        '<div>Yes</div><div id="yahoo_quoted_123" class="yahoo_quoted"><div>On Monday, November 2, '
+        "2026, 09:12 AM GMT, Priya &lt;priya@globex.example&gt; wrote:</div><div>Tuesday?</div></div>",
+        "Yes",
+        quoted="On Monday, November 2",
+    ),
+    Case(
+        "scripts and styles are not text",
+        "<html><head><style>p{}</style><script>var x = 1;</script></head><body><p>Hi &amp; bye</p></body></html>",
+        "Hi & bye",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", HTML_CASES, ids=lambda c: c.name)
+def test_split_html(case: Case) -> None:
+    check(case, split_html(case.body))
+
+
+def test_html_never_raises_on_broken_markup() -> None:
+    for html in ("<div><p>Hello<blockquote>quoted<p>still</div>after", "<!", "<![CDATA[x", "<a href='x", "</b></i>x"):
+        split_html(html)
+
+
+# Lines that exercise every rule, shuffled together by hypothesis.
+INTERESTING_LINES = [
+    "",
+    " ",
+    "Hello there",
+    "Thanks,",
+    "Ana Lima",
+    "Best regards,",
+    "-- ",
+    "--",
+    "-----",
+    "ᐧ",
+    "> quoted",
+    ">",
+    "Bob> supercite",
+    "On Mon, Nov 2, 2026 at 9:12 AM Bob <bob@example.com> wrote:",
+    "On Mon, Nov 2, 2026 at 9:12 AM",
+    "Bob <bob@example.com>",
+    "wrote:",
+    "> wrote:",
+    "Am 02.11.2026 um 09:12 schrieb Bob <bob@example.com>:",
+    "---------- Forwarded message ---------",
+    "-----Original Message-----",
+    "Begin forwarded message:",
+    "From: Bob <bob@example.com>",
+    "Sent: Monday, November 2, 2026",
+    "To: Ana",
+    "Subject: order",
+    "Sent from my iPhone",
+    "bob@example.com",
+    "+1 555 0100",
+    "2016-03-03 17:21 GMT+01:00 Some One",
+    "\t> tabbed",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(INTERESTING_LINES), st.text(max_size=30)), max_size=40))
+def test_nothing_is_thrown_away(lines: list[str]) -> None:
+    body = "\n".join(lines)
+    assert_nothing_lost(body, split_text(body))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=400))
+def test_nothing_is_thrown_away_on_any_text(body: str) -> None:
+    assert_nothing_lost(body, split_text(body))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "a 1:",  # every line a header candidate
+        "On Mon 5 Jan 2016 Bob <b@x.com> wrote:",
+        "Thanks,\nBob",  # every line a closer candidate
+        "-----\nshort",  # every rule line a signature candidate
+        "From: a\nTo: b",  # an endless header block that never qualifies
+        "> q\nanswer",
+    ],
+)
+def test_hostile_repetitive_bodies_split_without_losing_a_line(line: str) -> None:
+    # Shapes where every line is a candidate header, closer or signature: the worst case for the
+    # splitter. Their speed on 2 MB is measured in bench/replies.py (no timed assertions in tests).
+    body = (line + "\n") * (200_000 // (len(line) + 1))
+    assert_nothing_lost(body, split_text(body))
