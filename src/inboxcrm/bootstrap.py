@@ -61,7 +61,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock, reader),
+        ingest=IngestService(store, team, clock, reader, settings.reply_secret(os.environ)),
         quarantine=QuarantineService(store, team, profiles, clock),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),

@@ -142,6 +142,11 @@ class MailboxSettings(_Strict):
         return MailboxProfile(name=self.name, kind=self.kind, addresses=frozenset(self.addresses))
 
 
+class SecuritySettings(_Strict):
+    # The environment variable holding the secret that signs reply tokens (support+<token>@…).
+    secret_env: str | None = None
+
+
 class IngestSettings(_Strict):
     parse_workers: int = Field(default=0, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
@@ -160,6 +165,7 @@ class Settings(_Strict):
     team: TeamSettings = TeamSettings()
     mailboxes: tuple[MailboxSettings, ...] = ()
     ingest: IngestSettings = IngestSettings()
+    security: SecuritySettings = SecuritySettings()
     logging: LoggingSettings = LoggingSettings()
     base_dir: str = "."
 
@@ -195,6 +201,11 @@ class Settings(_Strict):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(self.resolve(url[len(prefix) :]))
         return url
+
+    def reply_secret(self, environ: Mapping[str, str]) -> bytes | None:
+        """The key that signs reply tokens, or None when none is configured."""
+        value = environ.get(self.security.secret_env or "") if self.security.secret_env else None
+        return value.encode() if value else None
 
     def api_tokens(self, environ: Mapping[str, str]) -> dict[str, str]:
         """Token value → token name, reading `value_env` tokens from `environ`."""
@@ -270,6 +281,10 @@ def _environment_problems(
                     f"no Maildir at {settings.resolve(mailbox.path)}",
                 )
             )
+    secret = settings.security.secret_env
+    if secret and not environ.get(secret):
+        loc = ("security", "secret_env")
+        problems.append(Problem(file, _locate(lines, loc), _dotted(loc), f"environment variable {secret} is not set"))
     for index, token in enumerate(settings.api.tokens):
         loc = ("api", "tokens", index)
         if token.value_env and not environ.get(token.value_env):

@@ -48,3 +48,30 @@ def test_ticket_opening_and_reopening() -> None:
     assert after_customer_reply(TicketStatus.PENDING) is TicketStatus.OPEN
     assert after_customer_reply(TicketStatus.NEW) is TicketStatus.NEW
     assert after_customer_reply(TicketStatus.CLOSED) is TicketStatus.CLOSED
+
+
+def test_the_maintained_free_mail_list_is_used() -> None:
+    for provider in ("yandex.ru", "protonmail.com", "gmx.net", "zoho.com"):
+        assert company_domain(f"someone@{provider}") is None
+
+
+def test_reply_tokens_are_signed() -> None:
+    from inboxcrm.core.reply_tokens import base_address, reply_address, thread_in_recipients, thread_of_token
+
+    secret = b"s3cret"
+    address = reply_address("support@northwind.example", 4242, secret)
+    local = address.split("@")[0]
+    assert local.startswith("support+") and base_address(address) == "support@northwind.example"
+    token = local.split("+", 1)[1]
+    assert thread_of_token(token, secret) == 4242
+    assert thread_of_token(token, b"other secret") is None
+    forged = (
+        token.split(".")[0][:-1]
+        + ("b" if token[len(token.split(".")[0]) - 1] != "b" else "c")
+        + "."
+        + token.split(".")[1]
+    )
+    assert thread_of_token(forged, secret) is None
+    shared = frozenset({"support@northwind.example"})
+    assert thread_in_recipients(["carol@x.example", address], shared, secret) == 4242
+    assert thread_in_recipients([address.replace("northwind", "elsewhere")], shared, secret) is None

@@ -190,3 +190,23 @@ def test_outlook_thread_index_joins_without_references(app: App) -> None:
         ),
     )
     assert len(app.reads.all_threads()) == 1
+
+
+def test_a_signed_reply_address_joins_its_thread_and_is_never_a_contact(app: App) -> None:
+    from inboxcrm.adapters.db.store import SqlStore
+    from inboxcrm.core.reply_tokens import reply_address
+    from inboxcrm.services.ingest import IngestService
+
+    secret = b"a long random secret"
+    service = IngestService(SqlStore(app.engine), app.settings.team_profile(), app.clock, reply_secret=secret)
+    service.ingest_batch(SUPPORT, "INBOX", 7, [FetchedMessage(1, mail(message_id="q@acme-corp.example"))])
+    ((thread_id, _, _),) = app.reads.all_threads()
+    to = reply_address("support@northwind.example", thread_id, secret)
+    service.ingest_batch(SUPPORT, "INBOX", 7, [
+        FetchedMessage(2, mail(message_id="r@acme-corp.example", subject="no references at all", to=to)),
+        FetchedMessage(3, mail(message_id="f@acme-corp.example", subject="forged",
+                               to=to.replace(to.split("+")[1][:3], "zzz"))),
+    ])  # fmt: skip
+    threads = {tuple(ids) for _, _, ids in app.reads.all_threads()}
+    assert threads == {("q@acme-corp.example", "r@acme-corp.example"), ("f@acme-corp.example",)}
+    assert [c.email for c in app.reads.contacts().items] == ["carol@acme-corp.example"]

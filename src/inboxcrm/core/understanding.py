@@ -8,6 +8,7 @@ from datetime import datetime
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.classify import Kind
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team
+from inboxcrm.core.reply_tokens import base_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +28,10 @@ class Understanding:
 
 
 def is_ours(email: str, mailbox: MailboxProfile, team: Team) -> bool:
-    """True for a shared address or a team member: these never become contacts."""
-    return email in mailbox.addresses or team.includes(email)
+    """True for a shared address (plus addresses such as support+token@ included) or a team member:
+    these never become contacts."""
+    base = base_address(email)
+    return base in mailbox.addresses or team.includes(email) or team.includes(base)
 
 
 def _sent_at(message: Message, received_at: datetime) -> datetime:

@@ -30,6 +30,7 @@ from inboxcrm.core.ports import (
     Store,
 )
 from inboxcrm.core.reading import Reading, read_many
+from inboxcrm.core.reply_tokens import thread_in_recipients
 from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import after_customer_reply, opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
@@ -74,11 +75,14 @@ def _pair(batch: Sequence[FetchedMessage], readings: Sequence[Reading]) -> list[
 class IngestService:
     """Stores batches of fetched messages and understands them."""
 
-    def __init__(self, store: Store, team: Team, clock: Clock, reader: Reader | None = None) -> None:
+    def __init__(
+        self, store: Store, team: Team, clock: Clock, reader: Reader | None = None, reply_secret: bytes | None = None
+    ) -> None:
         self._store = store
         self._team = team
         self._clock = clock
         self._reader = reader or Reader()
+        self._reply_secret = reply_secret
 
     def sync_folder(
         self,
@@ -197,7 +201,7 @@ class IngestService:
                     result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
                     continue
                 understood.append((raw_id, p.message, p.analysis))
-            record_messages(tx, mailbox, self._team, understood, now)
+            record_messages(tx, mailbox, self._team, understood, now, self._reply_secret)
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
             if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:
@@ -211,6 +215,7 @@ def record_messages(
     team: Team,
     items: Sequence[tuple[int, Message, Analysis | None]],
     now: datetime,
+    reply_secret: bytes | None = None,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch. Returns the new message ids."""
@@ -223,7 +228,9 @@ def record_messages(
             people.setdefault(person.email, person)
     contact_ids = tx.ensure_contacts(list(people.values()), now)
 
-    thread_of = _assign_threads(tx, mailbox, [(raw_id, message) for raw_id, message, _ in items], meanings, contact_ids)
+    thread_of = _assign_threads(
+        tx, mailbox, [(raw_id, message) for raw_id, message, _ in items], meanings, contact_ids, reply_secret
+    )
     rows = [
         NewMessage(
             raw_id,
@@ -346,9 +353,11 @@ def _assign_threads(
     items: Sequence[tuple[int, Message]],
     meanings: Sequence[Understanding],
     contact_ids: Mapping[str, int],
+    reply_secret: bytes | None,
 ) -> dict[int, int]:
-    """Item index → thread id, JWZ-style (see core/conversations.py), with two fallbacks for a message that
-    names no known message: a ticket token in the subject, then the same normalised reply subject within
+    """Item index → thread id, JWZ-style (see core/conversations.py), with fallbacks for a message that
+    names no known message: a signed reply token in a plus address of the shared address (trusted: it is
+    signed), a ticket token in the subject, then the same normalised reply subject within
     `SUBJECT_WINDOW` — both only in threads the sender already takes part in, so an outsider who quotes a
     subject never joins someone else's ticket. New threads are created in one statement."""
     keys = [thread_keys(message) for _, message in items]
@@ -363,6 +372,11 @@ def _assign_threads(
         hits = [known[key] for key in keys[index] if key in known]
         contact_id = contact_ids.get(meaning.contact.email) if meaning.contact else None
         subject_key = normalise_subject(message.subject)[:255]
+        if not hits and reply_secret is not None:
+            recipients = [a.email for a in message.to + message.cc]
+            signed = thread_in_recipients(recipients, mailbox.addresses, reply_secret)
+            if signed is not None and tx.thread_exists(signed):
+                hits = [signed]
         if not hits and contact_id is not None:
             token = ticket_token(message.subject)
             found = tx.thread_of_ticket(token, contact_id) if token is not None else None

@@ -334,6 +334,9 @@ class SqlTransaction:
                 self.connection.execute(update(table).where(table.c.thread_id == old).values(thread_id=new))
             self.connection.execute(t.threads.delete().where(t.threads.c.id == old))
 
+    def thread_exists(self, thread_id: int) -> bool:
+        return self.connection.execute(select(t.threads.c.id).where(t.threads.c.id == thread_id)).first() is not None
+
     def _thread_has_contact(self, thread_id: Any, contact_id: int) -> Any:
         return (
             select(t.messages.c.id)
