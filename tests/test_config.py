@@ -96,3 +96,10 @@ def test_shipped_configs_are_valid() -> None:
 )
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
+
+
+def test_ca_file_must_exist_and_needs_tls(tmp_path: Path) -> None:
+    found = problems(GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nca_file = "missing.pem"'))
+    assert len(found) == 1 and "mailboxes[0].ca_file: no CA certificate at" in found[0]
+    plain = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nsecurity = "none"\nca_file = "x.pem"')
+    assert any('ca_file needs security = "tls" or "starttls"' in p for p in problems(plain))

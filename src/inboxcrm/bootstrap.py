@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -82,8 +83,14 @@ def prepare_database(app: App) -> None:
         )
 
 
-def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str]) -> ImapAccount:
+def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings: Settings | None = None) -> ImapAccount:
+    """The IMAP account of `mailbox`; its `ca_file` (resolved against the config file) replaces the
+    system CAs for that server's certificate."""
     assert mailbox.host and mailbox.user and mailbox.password_env  # guaranteed by config validation
+    context = None
+    if mailbox.ca_file:
+        ca_file = settings.resolve(mailbox.ca_file) if settings else Path(mailbox.ca_file)
+        context = ssl.create_default_context(cafile=str(ca_file))
     return ImapAccount(
         host=mailbox.host,
         port=mailbox.imap_port,
@@ -93,6 +100,7 @@ def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str]) -> ImapAc
         timeout=mailbox.timeout,
         mark_seen=mailbox.mark_seen,
         move_to=mailbox.move_to,
+        ssl_context=context,
     )
 
 
@@ -111,7 +119,7 @@ def source_opener(
 
         return open_maildir
 
-    account = imap_account(mailbox, env)
+    account = imap_account(mailbox, env, settings)
 
     @contextmanager
     def open_imap() -> Iterator[MailSource]:

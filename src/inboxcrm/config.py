@@ -98,6 +98,8 @@ class MailboxSettings(_Strict):
     host: str | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     security: Literal["tls", "starttls", "none"] = "tls"
+    # A CA certificate (PEM) to trust instead of the system's, for servers with a private CA.
+    ca_file: str | None = None
     user: str | None = None
     password_env: str | None = None
     folders: tuple[str, ...] = ("INBOX",)
@@ -128,6 +130,8 @@ class MailboxSettings(_Strict):
             missing = [k for k in ("host", "user", "password_env") if getattr(self, k) in (None, "")]
             if missing:
                 raise ValueError(f"an imap mailbox needs {', '.join(missing)}")
+            if self.ca_file and self.security == "none":
+                raise ValueError('ca_file needs security = "tls" or "starttls"')
         elif not self.path:
             raise ValueError("a maildir mailbox needs `path`")
         return self
@@ -270,6 +274,15 @@ def _environment_problems(
                     _locate(lines, (*loc, "password_env")),
                     _dotted((*loc, "password_env")),
                     f"environment variable {mailbox.password_env} is not set",
+                )
+            )
+        if mailbox.ca_file and not settings.resolve(mailbox.ca_file).is_file():
+            problems.append(
+                Problem(
+                    file,
+                    _locate(lines, (*loc, "ca_file")),
+                    _dotted((*loc, "ca_file")),
+                    f"no CA certificate at {settings.resolve(mailbox.ca_file)}",
                 )
             )
         if mailbox.source == "maildir" and mailbox.path and not settings.resolve(mailbox.path).is_dir():

@@ -3,8 +3,11 @@
 `start_dovecot(base_dir)` writes a minimal dovecot.conf under `base_dir` (its own base_dir, state_dir,
 log file, passwd-file and Maildir), runs `dovecot -F` as a child process and waits until it greets.
 Every pytest-xdist worker gets its own server on its own free port, so nothing is shared with the
-system instance or with other workers. A missing `dovecot` binary is installed with apt-get; if that
-fails, the error says why. Nothing here ever skips.
+system instance or with other workers. That server is plain text only (no STARTTLS); with
+`start_dovecot(base_dir, tls=True)` it also has a self-signed certificate for 127.0.0.1/localhost
+(`ca_file`, the file a client must trust), offers STARTTLS on `port` and implicit TLS on `tls_port`.
+A missing `dovecot` binary is installed with apt-get; if that fails, the error says why. Nothing here
+ever skips.
 
 Dovecot as root (what the test machines run as) needs three things that a stock config does not say:
 - mail processes never run as uid 0 ("Mail access not allowed for root", whatever first_valid_uid
@@ -29,6 +32,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -112,7 +116,27 @@ class Dovecot:
     user: str = "inboxcrm"
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     host: str = HOST
+    tls_port: int | None = None  # implicit TLS (imaps) here, and STARTTLS on `port`; None: plain text only
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_port is not None
+
+    @property
+    def ca_file(self) -> Path:
+        """The server's self-signed certificate: what a client must trust (`tls_port` servers only)."""
+        if not self.tls:
+            raise DovecotError("this Dovecot was started without tls=True: it has no certificate")
+        return self.root / "tls" / "cert.pem"
+
+    @property
+    def key_file(self) -> Path:
+        return self.root / "tls" / "key.pem"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A default (verifying) client context that trusts this server's certificate and nothing else."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     @property
     def conf_path(self) -> Path:
@@ -152,8 +176,48 @@ class Dovecot:
         link.symlink_to(short)
         return short
 
+    def _make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1 and localhost, made once (a restart keeps it).
+
+        The `openssl` CLI, since the `cryptography` package is not a dependency. The extensions are
+        the ones Python 3.13's stricter default context (VERIFY_X509_STRICT) also wants.
+        """
+        if self.ca_file.exists() and self.key_file.exists():
+            return
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise DovecotError("tls=True needs the `openssl` command to make a certificate; it is not installed")
+        self.ca_file.parent.mkdir(parents=True, exist_ok=True)
+        command = [
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(self.key_file), "-out", str(self.ca_file), "-days", "30", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
+            "-addext", "extendedKeyUsage=serverAuth",
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        if done.returncode != 0:
+            raise DovecotError(f"openssl could not make a certificate (exit {done.returncode}):\n{done.stderr}")
+        self.key_file.chmod(0o600)
+
+    def _tls_config(self) -> tuple[str, str]:
+        """(global settings, imaps listener settings) for the config: TLS on, or off as before."""
+        if not self.tls:
+            return "ssl = no\n", "    port = 0\n"
+        self._make_certificate()
+        settings = f"""ssl = yes
+ssl_cert = <{self.ca_file}
+ssl_key = <{self.key_file}
+"""
+        listener = f"""    address = {self.host}
+    port = {self.tls_port}
+    ssl = yes
+"""
+        return settings, listener
+
     def _write_config(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        ssl_settings, imaps_listener = self._tls_config()
         run_dir = self._run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
         (self.root / "state").mkdir(exist_ok=True)
@@ -198,8 +262,7 @@ state_dir = {self.root / "state"}
 instance_name = inboxcrm-test-{self.port}
 protocols = imap
 listen = {self.host}
-ssl = no
-disable_plaintext_auth = no
+{ssl_settings}disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
 auth_verbose = yes
@@ -230,8 +293,7 @@ service imap-login {{
     port = {self.port}
   }}
   inet_listener imaps {{
-    port = 0
-  }}
+{imaps_listener}  }}
 }}
 """)
 
@@ -268,6 +330,8 @@ service imap-login {{
                 with socket.create_connection((self.host, self.port), timeout=2.0) as sock:
                     greeting = sock.makefile("rb").readline()
                 if greeting.startswith(b"* OK"):
+                    if self.tls_port is not None:
+                        self._check_tls_greeting()
                     return
                 last = greeting
             except OSError as exc:
@@ -277,6 +341,21 @@ service imap-login {{
             f"dovecot did not greet on {self.host}:{self.port} within {START_TIMEOUT:.0f}s "
             f"(last: {last!r})\n{self.diagnostics()}"
         )
+
+    def _check_tls_greeting(self) -> None:
+        """The imaps listener greets over TLS with our certificate (the listeners open together)."""
+        assert self.tls_port is not None
+        try:
+            with (
+                socket.create_connection((self.host, self.tls_port), timeout=5.0) as raw,
+                self.ssl_context().wrap_socket(raw, server_hostname=self.host) as sock,
+            ):
+                greeting = sock.makefile("rb").readline()
+        except OSError as exc:  # ssl.SSLError is an OSError
+            where = f"{self.host}:{self.tls_port}"
+            raise DovecotError(f"no TLS greeting on {where}: {exc!r}\n{self.diagnostics()}") from exc
+        if not greeting.startswith(b"* OK"):
+            raise DovecotError(f"unexpected TLS greeting on {self.host}:{self.tls_port}: {greeting!r}")
 
     def stop(self) -> None:
         """Stop the server (its IMAP sessions are cut); the port, config and mail stay for `start()`."""
@@ -376,14 +455,21 @@ service imap-login {{
         raise DovecotError(f"re-creating {folder} kept UIDVALIDITY {old}")
 
 
-def start_dovecot(base_dir: Path) -> Dovecot:
+def start_dovecot(base_dir: Path, tls: bool = False) -> Dovecot:
     """Configure and start a private Dovecot under `base_dir` on a free loopback port.
 
-    A port taken by someone else between choosing and binding it is retried with another port.
+    With `tls`, the server has a self-signed certificate (`ca_file`), offers STARTTLS on `port` and
+    implicit TLS on a second free port, `tls_port`; plain-text logins on `port` stay allowed, so the
+    helpers (`client()`, `append()` …) work the same. Without it nothing changes: plain text, no STARTTLS.
+    A port taken by someone else between choosing and binding it is retried with other ports.
     """
     last: DovecotError | None = None
     for _ in range(3):
-        server = Dovecot(root=Path(base_dir), port=free_port())
+        port = free_port()
+        tls_port = None
+        while tls and tls_port in (None, port):
+            tls_port = free_port()
+        server = Dovecot(root=Path(base_dir), port=port, tls_port=tls_port)
         try:
             server.start()
         except DovecotError as exc:
