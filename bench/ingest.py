@@ -30,6 +30,7 @@ from inboxcrm import bootstrap  # noqa: E402
 from inboxcrm.adapters.imap import ImapSource  # noqa: E402
 from inboxcrm.config import parse_settings  # noqa: E402
 from inboxcrm.core.parsing import parse_message  # noqa: E402
+from inboxcrm.core.reading import read_many  # noqa: E402
 from tests.support.dovecot import Dovecot, sample_messages, start_dovecot  # noqa: E402
 
 FOLDER = "Bench"
@@ -138,11 +139,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = best_of(args.repeat, lambda: [email.message_from_bytes(r, policy=email.policy.default) for r in raws])
     compat = best_of(args.repeat, lambda: [email.message_from_bytes(r, policy=email.policy.compat32) for r in raws])
     ours = best_of(args.repeat, lambda: [parse_message(r) for r in raws])
+    reading = best_of(args.repeat, lambda: read_many(raws))
 
     rows = [
         ("stdlib parse, policy.default", default),
         ("stdlib parse, compat32", compat),
         ("inboxcrm parse_message", ours),
+        ("inboxcrm read (parse+classify+split+fwd)", reading),
         ("IMAP fetch only, imaplib debug=0", fetch_0),
         ("IMAP fetch only, imaplib debug=5", fetch_5),
         ("real ingest: IMAP → SQLite, parse inline", ingest_inline),

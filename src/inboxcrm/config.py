@@ -152,7 +152,7 @@ class SecuritySettings(_Strict):
 
 
 class IngestSettings(_Strict):
-    parse_workers: int = Field(default=0, ge=0, le=64)
+    parse_workers: int = Field(default=2, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
 
 
