@@ -15,16 +15,18 @@ from sqlalchemy import Engine
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.store import SqlStore, make_engine
-from inboxcrm.adapters.files import MaildirSource
+from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.ports import MailSource
+from inboxcrm.core.rules import Vocabulary
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.polling import MailboxPoller
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
 from inboxcrm.services.reports import ReadService
+from inboxcrm.services.rulebook import RuleBook
 
 
 def utc_now() -> datetime:
@@ -146,3 +148,25 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
             )
         )
     return out
+
+
+def vocabulary(settings: Settings) -> Vocabulary:
+    """The names rules may refer to, from the config."""
+    mailboxes = frozenset(m.name for m in settings.mailboxes)
+    return Vocabulary(
+        templates=frozenset(settings.rules.templates),
+        campaigns=frozenset(settings.rules.campaigns),
+        agents=frozenset(a.name for a in settings.agents),
+        stages=settings.lifecycle.stages,
+        queues=frozenset(settings.rules.queues) | mailboxes,
+        deal_stages=settings.pipeline.stages,
+        mailboxes=mailboxes,
+    )
+
+
+def rulebook(settings: Settings, rules_dir: Path | None = None) -> RuleBook:
+    """The rule files in `rules_dir` (default: the config's `[rules] dir`), checked against the config."""
+    directory = rules_dir or settings.resolve(settings.rules.dir)
+    return RuleBook(
+        lambda: read_rule_files(directory), vocabulary(settings), settings.team_profile(), settings.rules.timezone
+    )

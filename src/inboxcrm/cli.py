@@ -17,6 +17,9 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.files import discover
 from inboxcrm.config import ConfigError, Settings, load_settings
 from inboxcrm.core.model import MailboxKind, MailboxProfile
+from inboxcrm.core.reading import read_raw
+from inboxcrm.core.rules import RuleSet, RulesInvalid
+from inboxcrm.core.rules import explain as explain_decision
 from inboxcrm.logs import configure_logging
 from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
@@ -65,11 +68,24 @@ def main(ctx: click.Context, config: str) -> None:
     ctx.obj["config"] = config
 
 
+def _rules(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
+    """The compiled rules, or every problem printed as file:line and exit 2."""
+    try:
+        return bootstrap.rulebook(settings, rules_dir).compile()
+    except RulesInvalid as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in the rules; nothing was started.", err=True)
+        sys.exit(2)
+
+
 @main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Validate the config; print every problem with file:line; exit non-zero on any."""
+    """Validate the config and the rules; print every problem with file:line; exit non-zero on any."""
     settings = _settings(ctx)
+    rules = _rules(settings)
+    click.echo(f"{settings.resolve(settings.rules.dir)}: ok ({len(rules.rules)} rule(s) in {len(rules.files)} file(s))")
     click.echo(
         f"{ctx.obj['config']}: ok ({len(settings.mailboxes)} mailbox(es), "
         f"database {settings.database_url().split('@')[-1]})"
@@ -83,6 +99,7 @@ def check(ctx: click.Context) -> None:
 def run(ctx: click.Context, api: bool, once: bool) -> None:
     """Poll the configured mailboxes and serve the API until stopped (Ctrl-C)."""
     app = _app(ctx)
+    _rules(app.settings)  # a bad rule file stops the start, with the same messages as `check`
     pollers = bootstrap.pollers(app)
     if once:
         for poller in pollers:
@@ -350,3 +367,44 @@ def _human(result: dict[str, Any]) -> str:
     if result["signature"]:
         lines.append("signature:\n  " + "\n  ".join(result["signature"].splitlines()))
     return "\n".join(lines)
+
+
+@main.group()
+def rules() -> None:
+    """The team's rules (rules/*.toml)."""
+
+
+@rules.command(name="explain")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Rule folder to use instead of the config's [rules] dir.",
+)
+@click.option("--mailbox", "mailbox_name", default=None, help="The mailbox the mail arrives on (default: the first).")
+@click.pass_context
+def rules_explain(
+    ctx: click.Context, files: tuple[Path, ...], rules_dir: Path | None, mailbox_name: str | None
+) -> None:
+    """Which rules match each message file, which condition made each match, and what they would do."""
+    settings = _settings(ctx, check_environment=False)
+    compiled = _rules(settings, rules_dir)
+    if mailbox_name:
+        try:
+            mailbox = settings.mailbox(mailbox_name).profile()
+        except KeyError:
+            raise click.BadParameter(
+                f"no mailbox named {mailbox_name!r} in the config", param_hint="--mailbox"
+            ) from None
+    elif settings.mailboxes:
+        mailbox = settings.mailboxes[0].profile()
+    else:
+        raise click.UsageError("the config has no mailbox; name one with --mailbox")
+    book = bootstrap.rulebook(settings, rules_dir)
+    for file in files:
+        decision = book.decide(compiled, read_raw(file.read_bytes()), mailbox, bootstrap.utc_now())
+        click.echo(f"== {file} (on mailbox {mailbox.name})")
+        for line in explain_decision(decision):
+            click.echo(f"  {line}")

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -146,6 +147,35 @@ class MailboxSettings(_Strict):
         return MailboxProfile(name=self.name, kind=self.kind, addresses=frozenset(self.addresses))
 
 
+class AgentSettings(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    addresses: tuple[str, ...] = Field(min_length=1)
+    queues: tuple[str, ...] = ()
+
+
+class RulesSettings(_Strict):
+    dir: str = "rules"
+    timezone: str = "UTC"
+    queues: tuple[str, ...] = ()
+    # Names rules may enrol in / reply with, until campaign files and templates are loaded from their
+    # own folders by the campaign and support-desk features.
+    campaigns: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+
+class StagesSettings(_Strict):
+    stages: tuple[str, ...] = ()
+
+
 class SecuritySettings(_Strict):
     # The environment variable holding the secret that signs reply tokens (support+<token>@…).
     secret_env: str | None = None
@@ -170,6 +200,10 @@ class Settings(_Strict):
     mailboxes: tuple[MailboxSettings, ...] = ()
     ingest: IngestSettings = IngestSettings()
     security: SecuritySettings = SecuritySettings()
+    agents: tuple[AgentSettings, ...] = ()
+    rules: RulesSettings = RulesSettings()
+    lifecycle: StagesSettings = StagesSettings(stages=("subscriber", "lead", "mql", "sql", "customer"))
+    pipeline: StagesSettings = StagesSettings(stages=("qualified", "proposal", "won", "lost"))
     logging: LoggingSettings = LoggingSettings()
     base_dir: str = "."
 
@@ -183,8 +217,9 @@ class Settings(_Strict):
 
     def team_profile(self) -> Team:
         shared = {a for m in self.mailboxes for a in m.addresses}
+        agents = {a for agent in self.agents for a in agent.addresses}
         return Team(
-            addresses=frozenset({a.lower() for a in self.team.addresses} | shared),
+            addresses=frozenset({a.lower() for a in (*self.team.addresses, *agents)} | shared),
             domains=frozenset(d.lower() for d in self.team.domains),
         )
 

@@ -177,3 +177,26 @@ def test_parse_prints_one_json_line_per_file_in_order(tmp_path: Path, corpora: P
     # without --json: the same, for a person
     code, out, _ = invoke(str(team), "parse", str(forward))
     assert "original:  Priya Raman <priya@globex.example> (forwarded by Ana Lima <ana@northwind.example>" in out
+
+
+def test_check_and_run_refuse_bad_rules_with_file_and_line(tmp_path: Path) -> None:
+    config = config_file(tmp_path, f"sqlite:///{tmp_path / 'x.db'}")
+    (tmp_path / "rules").mkdir()
+    bad = tmp_path / "rules" / "10-routing.toml"
+    bad.write_text('[[rule]]\nname = "Billing"\nwhen.subjct.contains = "invoice"\nthen.queue = "billing"\n')
+    code, _, err = invoke(config, "check")
+    assert code == 2
+    assert f"{bad}:3: unknown condition 'subjct' (did you mean 'subject'?)" in err
+    assert "unknown queue 'billing'" in err  # every problem at once
+    code, _, err = invoke(config, "run", "--once")
+    assert code == 2 and "unknown condition 'subjct'" in err
+
+
+def test_rules_explain_shows_matches_reasons_and_effects() -> None:
+    demo = ROOT / "demo"
+    invoice = next(p for p in (demo / "maildir" / "support" / "new").iterdir() if b"Invoice 1042" in p.read_bytes())
+    code, out, err = invoke(str(demo / "inboxcrm.toml"), "rules", "explain", str(invoice), "--mailbox", "support")
+    assert code == 0, err
+    assert "✓ Invoices, refunds and VAT go to billing" in out
+    assert "because subject contains the word 'invoice' and 'vat'" in out
+    assert "queue: billing" in out and "assignee: ben" in out

@@ -160,3 +160,10 @@ def discover(path: Path) -> list[FileSource]:
     if emls:
         sources.insert(0, EmlFilesSource(emls, str(path.resolve())))
     return sources
+
+
+def read_rule_files(directory: Path) -> list[tuple[str, str]]:
+    """(path, text) of every `*.toml` under `directory`, in name order; an absent folder has no rules."""
+    if not directory.is_dir():
+        return []
+    return [(str(p), p.read_text(encoding="utf-8")) for p in sorted(directory.glob("*.toml")) if p.is_file()]
