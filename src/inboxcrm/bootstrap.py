@@ -19,14 +19,15 @@ from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.ports import MailSource
-from inboxcrm.core.rules import Vocabulary
+from inboxcrm.core.rules import RuleSet, Vocabulary
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.polling import MailboxPoller
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
 from inboxcrm.services.reports import ReadService
-from inboxcrm.services.rulebook import RuleBook
+from inboxcrm.services.routing import Routing
+from inboxcrm.services.rulebook import LiveRules, RuleBook
 
 
 def utc_now() -> datetime:
@@ -45,6 +46,7 @@ class App:
     reads: ReadService
     clock: Callable[[], datetime]
     reader: Reader
+    rules: LiveRules
 
     def close(self) -> None:
         self.reader.close()
@@ -61,15 +63,17 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     team = settings.team_profile()
     profiles = {m.name: m.profile() for m in settings.mailboxes}
     reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from)
+    rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock, reader, settings.reply_secret(os.environ)),
+        ingest=IngestService(store, team, clock, reader, settings.reply_secret(os.environ), rules.current),
         quarantine=QuarantineService(store, team, profiles, clock),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
         clock=clock,
         reader=reader,
+        rules=rules,
     )
 
 
@@ -169,4 +173,18 @@ def rulebook(settings: Settings, rules_dir: Path | None = None) -> RuleBook:
     directory = rules_dir or settings.resolve(settings.rules.dir)
     return RuleBook(
         lambda: read_rule_files(directory), vocabulary(settings), settings.team_profile(), settings.rules.timezone
+    )
+
+
+def routing(settings: Settings, rules: RuleSet) -> Routing:
+    """Compiled rules with the agents who work each queue (for round-robin assignment)."""
+    by_queue: dict[str, list[str]] = {}
+    for agent in settings.agents:
+        for queue in agent.queues:
+            by_queue.setdefault(queue, []).append(agent.name)
+    return Routing(
+        rules,
+        settings.rules.timezone,
+        {queue: tuple(names) for queue, names in by_queue.items()},
+        tuple(a.name for a in settings.agents),
     )

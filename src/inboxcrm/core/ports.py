@@ -50,6 +50,8 @@ class NewMessage:
     meaning: Understanding
     analysis: Analysis | None
     received_at: datetime
+    decision: Mapping[str, object] | None = None
+    ignored: bool = False
 
     @property
     def direction(self) -> Direction:
@@ -75,6 +77,18 @@ class NewTicket:
     contact_id: int | None
     subject: str
     at: datetime
+    queue: str | None = None
+    priority: str = "normal"
+    assignee: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactState:
+    """What rules may test about a contact before a message is applied."""
+
+    tags: frozenset[str]
+    score: float
+    stage: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +125,13 @@ class IngestTransaction(Protocol):
     def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]: ...
     def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]: ...
     def mark_undeliverable(self, emails: Sequence[str]) -> None: ...
+    def contact_states(self, contact_ids: Iterable[int]) -> dict[int, ContactState]: ...
+    def change_tags(self, contact_id: int, added: Iterable[str], removed: Iterable[str]) -> None: ...
+    def add_score_changes(
+        self, contact_id: int, at: datetime, changes: Sequence[tuple[float, str]], message_id: int | None
+    ) -> None: ...
+    def set_stage(self, contact_id: int, stage: str) -> str | None: ...
+    def open_ticket_load(self, agents: Sequence[str]) -> dict[str, int]: ...
     def contact_id_for(self, email: str) -> int | None: ...
     def merge_contacts(self, keep_id: int, other_id: int, now: datetime) -> None: ...
     def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]: ...

@@ -26,6 +26,8 @@ class ContactView:
     company: CompanyView | None
     undeliverable: bool
     created_at: datetime
+    score: float = 0.0
+    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,9 @@ class TicketView:
     status: str
     created_at: datetime
     updated_at: datetime
+    queue: str | None = None
+    priority: str = "normal"
+    assignee: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

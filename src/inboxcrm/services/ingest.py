@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from inboxcrm.core.analysis import Analysis
@@ -31,10 +31,12 @@ from inboxcrm.core.ports import (
 )
 from inboxcrm.core.reading import Reading, read_many
 from inboxcrm.core.reply_tokens import thread_in_recipients
+from inboxcrm.core.rules import Decision
 from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import after_customer_reply, opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services.reading import Pending, Reader
+from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +78,20 @@ class IngestService:
     """Stores batches of fetched messages and understands them."""
 
     def __init__(
-        self, store: Store, team: Team, clock: Clock, reader: Reader | None = None, reply_secret: bytes | None = None
+        self,
+        store: Store,
+        team: Team,
+        clock: Clock,
+        reader: Reader | None = None,
+        reply_secret: bytes | None = None,
+        routing: Callable[[], Routing | None] = lambda: None,
     ) -> None:
         self._store = store
         self._team = team
         self._clock = clock
         self._reader = reader or Reader()
         self._reply_secret = reply_secret
+        self._routing = routing  # asked per batch, so a reloaded rule set applies from the next batch
 
     def sync_folder(
         self,
@@ -201,7 +210,7 @@ class IngestService:
                     result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
                     continue
                 understood.append((raw_id, p.message, p.analysis))
-            record_messages(tx, mailbox, self._team, understood, now, self._reply_secret)
+            record_messages(tx, mailbox, self._team, understood, now, self._reply_secret, self._routing())
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
             if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:
@@ -216,6 +225,7 @@ def record_messages(
     items: Sequence[tuple[int, Message, Analysis | None]],
     now: datetime,
     reply_secret: bytes | None = None,
+    routing: Routing | None = None,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch. Returns the new message ids."""
@@ -244,6 +254,13 @@ def record_messages(
         )
         for i, ((raw_id, message, analysis), meaning) in enumerate(zip(items, meanings, strict=True))
     ]
+    decisions: list[Decision | None] = [None] * len(rows)
+    if routing is not None:
+        decisions = list(decide(tx, routing, mailbox, rows))
+        rows = [
+            replace(row, decision=as_record(d), ignored=d.ignore) if d is not None else row
+            for row, d in zip(rows, decisions, strict=True)
+        ]
     message_ids = tx.add_messages(rows)
     tx.mark_undeliverable(
         sorted(
@@ -262,19 +279,34 @@ def record_messages(
     openers: dict[int, int] = {}  # thread id → index of the row that opens its ticket
     for index, row in enumerate(rows):
         starts = row.thread_id in new_thread_ids and row.thread_id not in openers
-        if row.thread_id not in tickets and opens_ticket(mailbox.kind, row.direction, starts) and not _automatic(row):
+        wanted = opens_ticket(mailbox.kind, row.direction, starts)
+        ruled = decisions[index]
+        if ruled is not None and ruled.open_ticket is not None:
+            # a rule may open a ticket on any mailbox, or keep one closed; only a new inbound conversation
+            wanted = ruled.open_ticket and starts and row.direction is Direction.INBOUND
+        if row.thread_id not in tickets and wanted and not _automatic(row) and not row.ignored:
             openers[row.thread_id] = index
         new_thread_ids.discard(row.thread_id)
-    opened = tx.open_tickets(
-        [
-            NewTicket(rows[i].thread_id, mailbox.name, rows[i].contact_id, _summary(rows[i]), rows[i].sent_at)
-            for i in openers.values()
-        ]
-    )
+    assigner = Assigner(tx, routing) if routing is not None else None
+    new_tickets = []
+    for i in openers.values():
+        ruled = decisions[i]
+        queue = (ruled.queue if ruled else None) or mailbox.name
+        assignee = assigner.assign(queue, ruled.assignee) if assigner and ruled else None
+        priority = (ruled.priority if ruled else None) or "normal"
+        row = rows[i]
+        new_tickets.append(
+            NewTicket(
+                row.thread_id, mailbox.name, row.contact_id, _summary(row), row.sent_at, queue, priority, assignee
+            )
+        )
+    opened = tx.open_tickets(new_tickets)
     opened_at = dict(zip(openers.values(), opened, strict=True))
 
-    events: list[NewEvent] = []
+    events: list[NewEvent] = contact_effects(tx, rows, message_ids, decisions) if routing is not None else []
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
+        if row.ignored:
+            continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention
         summary = _summary(row)
         events.extend(
             NewEvent(

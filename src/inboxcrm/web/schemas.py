@@ -32,6 +32,8 @@ class ContactOut(BaseModel):
     company: CompanyOut | None
     undeliverable: bool
     created_at: datetime
+    score: float
+    stage: str | None
 
     @classmethod
     def of(cls, contact: ContactView) -> ContactOut:
@@ -42,6 +44,8 @@ class ContactOut(BaseModel):
             name=contact.name,
             undeliverable=contact.undeliverable,
             created_at=contact.created_at,
+            score=contact.score,
+            stage=contact.stage,
             company=CompanyOut(id=company.id, domain=company.domain, name=company.name) if company else None,
         )
 
@@ -125,6 +129,9 @@ class TicketOut(BaseModel):
     status: str
     created_at: datetime
     updated_at: datetime
+    queue: str | None
+    priority: str
+    assignee: str | None
 
     @classmethod
     def of(cls, t: TicketView) -> TicketOut:
@@ -137,6 +144,9 @@ class TicketOut(BaseModel):
             status=t.status,
             created_at=t.created_at,
             updated_at=t.updated_at,
+            queue=t.queue,
+            priority=t.priority,
+            assignee=t.assignee,
         )
 
 

@@ -50,6 +50,9 @@ def _ticket(row: Any) -> TicketView:
         row.status,
         aware(row.created_at),
         aware(row.updated_at),
+        row.queue,
+        row.priority,
+        row.assignee,
     )
 
 
@@ -114,7 +117,9 @@ class SqlReads:
     @staticmethod
     def _contact(row: Any) -> ContactView:
         company = CompanyView(row.company_id, row.company_domain, row.company_name) if row.company_id else None
-        return ContactView(row.id, row.email, row.name, company, row.undeliverable, aware(row.created_at))
+        return ContactView(
+            row.id, row.email, row.name, company, row.undeliverable, aware(row.created_at), row.score, row.stage
+        )
 
     def timeline(self, contact_id: int, before: tuple[datetime, int] | None, limit: int) -> list[TimelineEntry]:
         """Events of one contact, newest first, strictly before `before` = (at, id)."""

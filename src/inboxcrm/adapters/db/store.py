@@ -10,13 +10,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.addresses import company_domain, company_name
 from inboxcrm.core.model import Address, TicketStatus
 from inboxcrm.core.ports import (
+    ContactState,
     FolderCursor,
     NewEvent,
     NewMessage,
@@ -242,6 +243,65 @@ class SqlTransaction:
                 update(t.contacts).where(t.contacts.c.email.in_(list(emails))).values(undeliverable=True)
             )
 
+    def contact_states(self, contact_ids: Iterable[int]) -> dict[int, ContactState]:
+        wanted = list(set(contact_ids))
+        tags: dict[int, set[str]] = {i: set() for i in wanted}
+        found: dict[int, ContactState] = {}
+        for chunk in _chunks(wanted):
+            for row in self.connection.execute(
+                select(t.contact_tags.c.contact_id, t.contact_tags.c.tag).where(t.contact_tags.c.contact_id.in_(chunk))
+            ):
+                tags[row.contact_id].add(row.tag)
+            for contact in self.connection.execute(
+                select(t.contacts.c.id, t.contacts.c.score, t.contacts.c.stage).where(t.contacts.c.id.in_(chunk))
+            ):
+                found[contact.id] = ContactState(frozenset(tags[contact.id]), float(contact.score), contact.stage)
+        return found
+
+    def change_tags(self, contact_id: int, added: Iterable[str], removed: Iterable[str]) -> None:
+        gone = list(removed)
+        if gone:
+            self.connection.execute(
+                t.contact_tags.delete().where(t.contact_tags.c.contact_id == contact_id, t.contact_tags.c.tag.in_(gone))
+            )
+        new = [{"contact_id": contact_id, "tag": tag} for tag in added]
+        if new:
+            self.connection.execute(self._insert_ignore(t.contact_tags), new)
+
+    def add_score_changes(
+        self, contact_id: int, at: datetime, changes: Sequence[tuple[float, str]], message_id: int | None
+    ) -> None:
+        self.connection.execute(
+            insert(t.score_changes),
+            [
+                {"contact_id": contact_id, "at": at, "points": points, "reason": reason, "message_id": message_id}
+                for points, reason in changes
+            ],
+        )
+        total = sum(points for points, _ in changes)
+        self.connection.execute(
+            update(t.contacts).where(t.contacts.c.id == contact_id).values(score=t.contacts.c.score + total)
+        )
+
+    def set_stage(self, contact_id: int, stage: str) -> str | None:
+        previous = self.connection.execute(select(t.contacts.c.stage).where(t.contacts.c.id == contact_id)).scalar()
+        if previous != stage:
+            self.connection.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(stage=stage))
+        return str(previous) if previous is not None else None
+
+    def open_ticket_load(self, agents: Sequence[str]) -> dict[str, int]:
+        if not agents:
+            return {}
+        rows = self.connection.execute(
+            select(t.tickets.c.assignee, func.count())
+            .where(
+                t.tickets.c.assignee.in_(list(agents)),
+                t.tickets.c.status.in_([TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.PENDING.value]),
+            )
+            .group_by(t.tickets.c.assignee)
+        )
+        return {row[0]: int(row[1]) for row in rows}
+
     def contact_id_for(self, email: str) -> int | None:
         """The contact an address belongs to, directly or as an alias of a merged contact."""
         found = self.connection.execute(select(t.contacts.c.id).where(t.contacts.c.email == email)).scalar()
@@ -398,6 +458,8 @@ class SqlTransaction:
                     "headers": [[k, v] for k, v in m.headers],
                     "defects": list(m.defects),
                     **_analysis_columns(row),
+                    "decision": dict(row.decision) if row.decision is not None else None,
+                    "ignored": row.ignored,
                 }
             )
         result = self.connection.execute(
@@ -433,6 +495,9 @@ class SqlTransaction:
                     "status": TicketStatus.NEW.value,
                     "created_at": n.at,
                     "updated_at": n.at,
+                    "queue": n.queue,
+                    "priority": n.priority,
+                    "assignee": n.assignee,
                 }
                 for n in tickets
             ],

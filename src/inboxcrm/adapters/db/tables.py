@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -87,6 +88,27 @@ contacts = Table(
     Column("company_id", Id, ForeignKey("companies.id"), nullable=True, index=True),
     Column("undeliverable", Boolean, nullable=False, default=False),
     Column("created_at", TS, nullable=False),
+    # Lead score (points from rules) and lifecycle stage.
+    Column("score", Float, nullable=False, server_default="0"),
+    Column("stage", String(40), nullable=True),
+)
+
+contact_tags = Table(
+    "contact_tags",
+    metadata,
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
+)
+
+score_changes = Table(
+    "score_changes",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("at", TS, nullable=False),
+    Column("points", Float, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
 )
 
 contact_aliases = Table(
@@ -151,6 +173,9 @@ messages = Table(
     Column("original_from_email", String(320), nullable=True),
     Column("forwarded_by", String(320), nullable=True),
     Column("forward_confidence", Float, nullable=True),
+    # What the rules decided for this message: matched rules and effects (for explain and backtest).
+    Column("decision", JSON, nullable=True),
+    Column("ignored", Boolean, nullable=False, server_default=false()),
 )
 
 tickets = Table(
@@ -165,6 +190,9 @@ tickets = Table(
     Column("status", String(16), nullable=False, index=True),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    Column("queue", String(100), nullable=True, index=True),
+    Column("priority", String(16), nullable=False, server_default="normal"),
+    Column("assignee", String(100), nullable=True, index=True),
 )
 
 timeline_events = Table(
