@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,13 @@ import click
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.files import discover
-from inboxcrm.config import ConfigError, Settings, load_settings
+from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.reading import read_raw
 from inboxcrm.core.rules import RuleSet, RulesInvalid
 from inboxcrm.core.rules import explain as explain_decision
 from inboxcrm.logs import configure_logging
+from inboxcrm.services.backtest import backtest
 from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
 from inboxcrm.services.inspect import describe
@@ -408,3 +410,41 @@ def rules_explain(
         click.echo(f"== {file} (on mailbox {mailbox.name})")
         for line in explain_decision(decision):
             click.echo(f"  {line}")
+
+
+@rules.command(name="backtest")
+@click.option("--since", default="30d", show_default=True, help="How far back: e.g. 7d, 30d, 12h.")
+@click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Rule folder to try instead of the config's [rules] dir (e.g. a branch's checkout).",
+)
+@click.option("--show", default=50, show_default=True, help="Differences to print (the counts cover all).")
+@click.pass_context
+def rules_backtest(ctx: click.Context, since: str, rules_dir: Path | None, show: int) -> None:
+    """Replay stored mail through a rule set, without side effects, and print what would differ from what
+    happened: routing, tickets, tags, scores, stages, enrolments, auto-replies, deals."""
+    try:
+        seconds = parse_duration(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    app = _app(ctx)
+    compiled = _rules(app.settings, rules_dir)
+    report = backtest(
+        app.reads.source,
+        bootstrap.rulebook(app.settings, rules_dir),
+        compiled,
+        app.clock() - timedelta(seconds=seconds),
+        {m.name: m.profile() for m in app.settings.mailboxes},
+    )
+    for difference in report.differences[:show]:
+        click.echo(
+            f"#{difference.message_id} [{difference.mailbox}] {difference.sent_at:%Y-%m-%d} {difference.subject!r}"
+        )
+        for change in difference.changes:
+            click.echo(f"    {change}")
+    counts = ", ".join(f"{label} {count}" for label, count in sorted(report.counts().items())) or "nothing"
+    click.echo(f"{report.replayed} message(s) replayed; {len(report.differences)} would differ ({counts})")
+    app.close()

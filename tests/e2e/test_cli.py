@@ -105,7 +105,8 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     """The shipped demo config, through the real console script, on a copy of the demo Maildir."""
     demo = tmp_path / "demo"
     subprocess.run(["cp", "-r", str(ROOT / "demo"), str(demo)], check=True)
-    (demo / "inboxcrm.toml").write_text((demo / "inboxcrm.toml").read_text().replace("../var/demo", "var"))
+    config = (demo / "inboxcrm.toml").read_text().replace("../var/demo", "var").replace("../rules", str(ROOT / "rules"))
+    (demo / "inboxcrm.toml").write_text(config)
     exe = Path(sys.executable).with_name("inboxcrm")
     env = dict(os.environ)
     done = subprocess.run(
@@ -122,6 +123,20 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     read = sum(int(lines[box].split()[0]) for box in ("support", "sales"))
     assert read == total > 20
     assert " 0 quarantined" in lines["support"]
+
+    # a rule change tried against the mail just stored: only the invoice's assignee would change
+    branch = tmp_path / "branch-rules"
+    subprocess.run(["cp", "-r", str(ROOT / "rules"), str(branch)], check=True)
+    routing = branch / "10-routing.toml"
+    routing.write_text(routing.read_text().replace('assign = "ben" }', 'assign = "ana" }', 1))
+    done = subprocess.run(
+        [str(exe), "--config", str(demo / "inboxcrm.toml"), "rules", "backtest", "--since", "3650d",
+         "--rules", str(branch)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "'Invoice 1042 - wrong VAT ID'\n    assignee: ben → ana" in done.stdout
+    assert done.stdout.strip().endswith("would differ (assignee 1)")
 
 
 def test_parse_prints_one_json_line_per_file_in_order(tmp_path: Path, corpora: Path) -> None:

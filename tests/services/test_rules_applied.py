@@ -140,3 +140,39 @@ def test_a_bad_edit_keeps_the_last_good_rules_until_fixed(tmp_path: Path) -> Non
     file.write_text(RULES.replace("score = 5 }", "score = 7 }"))
     fixed = live.current()
     assert fixed is not None and fixed is not first and live.problems == ()
+
+
+def test_backtest_replays_stored_mail_without_side_effects(ruled: bootstrap.App, tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from inboxcrm.services.backtest import backtest
+
+    ingest(
+        ruled,
+        mail(from_="Carol <carol@acme-corp.example>", subject="Invoice 1042 is wrong", message_id="1@x"),
+        mail(from_="dave@globex.example", subject="Printer jam", message_id="2@x"),
+    )
+    changed = tmp_path / "branch"
+    changed.mkdir()
+    (changed / "10-support.toml").write_text(
+        RULES.replace('then.priority = "high"', 'then.priority = "urgent"').replace('"Printer', '"Printer')
+        + '\n[[rule]]\nname = "Printers"\nwhen.subject.contains = "printer"\nthen.add_tags = ["hardware"]\n'
+    )
+    settings = ruled.settings
+    book = bootstrap.rulebook(settings, changed)
+    mailboxes = {m.name: m.profile() for m in settings.mailboxes}
+    before = ruled.reads.status()
+    report = backtest(ruled.reads.source, book, book.compile(), ruled.clock() - timedelta(days=365), mailboxes)
+    assert report.replayed == 2
+    assert [(d.subject, d.changes) for d in report.differences] == [
+        ("Invoice 1042 is wrong", ("priority: high → urgent",)),
+        ("Printer jam", ("tags added: — → hardware",)),
+    ]
+    assert report.counts() == {"priority": 1, "tags added": 1}
+    # the same rules as the day the mail came in: nothing differs; and nothing was written
+    same = bootstrap.rulebook(settings)
+    assert (
+        backtest(ruled.reads.source, same, same.compile(), ruled.clock() - timedelta(days=365), mailboxes).differences
+        == []
+    )
+    assert ruled.reads.status() == before

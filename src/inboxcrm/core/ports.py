@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
@@ -179,3 +179,6 @@ class Reads(Protocol):
     def tickets(self, status: str | None, after_id: int, limit: int) -> list[TicketView]: ...
     def counts(self) -> dict[str, int]: ...
     def cursors(self) -> list[tuple[str, str, int, int, datetime]]: ...
+    def messages_since(
+        self, since: datetime, after_id: int, limit: int
+    ) -> list[tuple[int, str, str, datetime, bytes, dict[str, Any] | None]]: ...

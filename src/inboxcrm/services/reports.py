@@ -41,6 +41,11 @@ class ReadService:
     def __init__(self, reads: Reads) -> None:
         self._reads = reads
 
+    @property
+    def source(self) -> Reads:
+        """The read queries underneath (for read-only tools such as the rules backtest)."""
+        return self._reads
+
     def ping(self) -> None:
         self._reads.ping()
 

@@ -230,3 +230,19 @@ class SqlReads:
         with self.engine.connect() as connection:
             rows = connection.execute(select(t.folder_cursors).order_by(t.folder_cursors.c.mailbox))
             return [(r.mailbox, r.folder, r.uidvalidity, r.last_uid, aware(r.updated_at)) for r in rows]
+
+    def messages_since(
+        self, since: datetime, after_id: int, limit: int
+    ) -> list[tuple[int, str, str, datetime, bytes, dict[str, Any] | None]]:
+        """Stored inbound and outbound messages sent at or after `since`, with their raw bytes and the
+        decision the rules of the day recorded, in id order."""
+        m = t.messages
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(m.c.id, m.c.mailbox, m.c.subject, m.c.sent_at, t.raw_messages.c.raw, m.c.decision)
+                .join(t.raw_messages, t.raw_messages.c.id == m.c.raw_id)
+                .where(m.c.sent_at >= since, m.c.id > after_id)
+                .order_by(m.c.id)
+                .limit(limit)
+            ).all()
+        return [(r.id, r.mailbox, r.subject, aware(r.sent_at), r.raw, r.decision) for r in rows]
