@@ -92,6 +92,13 @@ class SqlTransaction:
             return postgresql.insert(table).on_conflict_do_nothing()
         return sqlite.insert(table).on_conflict_do_nothing()
 
+    def _insert_ids(self, table: Any, values: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert `values` in one statement; the new ids, in the order of `values`."""
+        if not values:
+            return []
+        result = self.connection.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
+        return [int(i) for i in result.scalars()]
+
     # cursors
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None:
         query = select(t.folder_cursors.c.uidvalidity, t.folder_cursors.c.last_uid).where(
@@ -354,10 +361,8 @@ class SqlTransaction:
         return found
 
     def new_threads(self, threads: Sequence[NewThread]) -> list[int]:
-        if not threads:
-            return []
-        result = self.connection.execute(
-            insert(t.threads).returning(t.threads.c.id, sort_by_parameter_order=True),
+        return self._insert_ids(
+            t.threads,
             [
                 {
                     "subject": n.subject,
@@ -369,7 +374,6 @@ class SqlTransaction:
                 for n in threads
             ],
         )
-        return [int(i) for i in result.scalars()]
 
     def map_threads(self, pairs: Sequence[tuple[str, int]]) -> None:
         if pairs:
@@ -462,10 +466,7 @@ class SqlTransaction:
                     "ignored": row.ignored,
                 }
             )
-        result = self.connection.execute(
-            insert(t.messages).returning(t.messages.c.id, sort_by_parameter_order=True), values
-        )
-        return [int(i) for i in result.scalars()]
+        return self._insert_ids(t.messages, values)
 
     # tickets
     def tickets_for_threads(self, thread_ids: Iterable[int]) -> dict[int, tuple[int, TicketStatus]]:
@@ -482,10 +483,8 @@ class SqlTransaction:
         return found
 
     def open_tickets(self, tickets: Sequence[NewTicket]) -> list[int]:
-        if not tickets:
-            return []
-        result = self.connection.execute(
-            insert(t.tickets).returning(t.tickets.c.id, sort_by_parameter_order=True),
+        return self._insert_ids(
+            t.tickets,
             [
                 {
                     "thread_id": n.thread_id,
@@ -502,7 +501,6 @@ class SqlTransaction:
                 for n in tickets
             ],
         )
-        return [int(i) for i in result.scalars()]
 
     def set_ticket_status(self, ticket_id: int, status: TicketStatus, at: datetime) -> None:
         self.connection.execute(
