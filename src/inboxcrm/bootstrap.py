@@ -18,6 +18,7 @@ from inboxcrm.adapters.db.store import SqlStore, make_engine
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.config import MailboxSettings, Settings
+from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.ports import MailSource
 from inboxcrm.core.rules import RuleSet, Vocabulary
 from inboxcrm.services.contacts import ContactService
@@ -188,3 +189,9 @@ def routing(settings: Settings, rules: RuleSet) -> Routing:
         {queue: tuple(names) for queue, names in by_queue.items()},
         tuple(a.name for a in settings.agents),
     )
+
+
+def segments(settings: Settings) -> dict[str, Segment]:
+    """The named segments in the config's `[segments] dir`; raises `RulesInvalid` with every problem."""
+    files = read_rule_files(settings.resolve(settings.segments.dir))
+    return {segment.name: segment for segment in compile_segments(files, settings.lifecycle.stages)}

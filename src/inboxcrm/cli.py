@@ -17,6 +17,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.files import discover
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
+from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.reading import read_raw
 from inboxcrm.core.rules import RuleSet, RulesInvalid
@@ -81,6 +82,16 @@ def _rules(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
         sys.exit(2)
 
 
+def _segments(settings: Settings) -> dict[str, Segment]:
+    try:
+        return bootstrap.segments(settings)
+    except RulesInvalid as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in the segments; nothing was started.", err=True)
+        sys.exit(2)
+
+
 @main.command()
 @click.pass_context
 def check(ctx: click.Context) -> None:
@@ -88,6 +99,8 @@ def check(ctx: click.Context) -> None:
     settings = _settings(ctx)
     rules = _rules(settings)
     click.echo(f"{settings.resolve(settings.rules.dir)}: ok ({len(rules.rules)} rule(s) in {len(rules.files)} file(s))")
+    named = _segments(settings)
+    click.echo(f"{settings.resolve(settings.segments.dir)}: ok ({len(named)} segment(s))")
     click.echo(
         f"{ctx.obj['config']}: ok ({len(settings.mailboxes)} mailbox(es), "
         f"database {settings.database_url().split('@')[-1]})"
@@ -102,6 +115,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
     """Poll the configured mailboxes and serve the API until stopped (Ctrl-C)."""
     app = _app(ctx)
     _rules(app.settings)  # a bad rule file stops the start, with the same messages as `check`
+    named = _segments(app.settings)
     pollers = bootstrap.pollers(app)
     if once:
         for poller in pollers:
@@ -123,7 +137,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
             from inboxcrm.web.app import create_app
 
             web = create_app(
-                app.reads, app.settings.api_tokens(_environ()), lambda: [p.health for p in pollers], app.contacts
+                app.reads, app.settings.api_tokens(_environ()), lambda: [p.health for p in pollers], app.contacts, named
             )
             host, port = app.settings.api.host, app.settings.api.port
             log.info("API on http://%s:%d (OpenAPI at /docs)", host, port)

@@ -172,6 +172,10 @@ class RulesSettings(_Strict):
         return value
 
 
+class SegmentsSettings(_Strict):
+    dir: str = "segments"
+
+
 class StagesSettings(_Strict):
     stages: tuple[str, ...] = ()
 
@@ -202,6 +206,7 @@ class Settings(_Strict):
     security: SecuritySettings = SecuritySettings()
     agents: tuple[AgentSettings, ...] = ()
     rules: RulesSettings = RulesSettings()
+    segments: SegmentsSettings = SegmentsSettings()
     lifecycle: StagesSettings = StagesSettings(stages=("subscriber", "lead", "mql", "sql", "customer"))
     pipeline: StagesSettings = StagesSettings(stages=("qualified", "proposal", "won", "lost"))
     logging: LoggingSettings = LoggingSettings()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
+from inboxcrm.core.audiences import Segment
 from inboxcrm.core.ports import Reads
 from inboxcrm.core.views import ContactView, Page, ThreadView, TicketView, TimelineEntry
 
@@ -54,6 +55,14 @@ class ReadService:
     ) -> Page[ContactView]:
         limit = max(1, min(limit, MAX_PAGE))
         rows = self._reads.contacts(email, query, _after_id(cursor), limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)
+
+    def segment_contacts(self, segment: Segment, cursor: str | None = None, limit: int = 50) -> Page[ContactView]:
+        """The contacts a named segment describes, by id."""
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self._reads.segment_contacts(segment, _after_id(cursor), limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)

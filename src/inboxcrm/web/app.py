@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.services.contacts import ContactNotFound, ContactService
 from inboxcrm.services.polling import MailboxHealth
@@ -20,6 +21,7 @@ from inboxcrm.web.schemas import (
     HealthOut,
     MailboxHealthOut,
     MergeIn,
+    SegmentOut,
     ThreadOut,
     TicketOut,
     TicketPage,
@@ -36,6 +38,7 @@ def create_app(
     tokens: Mapping[str, str],
     health: Callable[[], Sequence[MailboxHealth]] = lambda: (),
     contacts: ContactService | None = None,
+    segments: Mapping[str, Segment] | None = None,
 ) -> FastAPI:
     """Build the API. `tokens` maps token value → token name; every route but /health needs one."""
     app = FastAPI(
@@ -138,6 +141,20 @@ def create_app(
         merged = reads.contact(contact_id)
         assert merged is not None
         return ContactOut.of(merged)
+
+    named = dict(segments or {})
+
+    @api.get("/segments", response_model=list[SegmentOut])
+    def list_segments() -> list[SegmentOut]:
+        return [SegmentOut(name=s.name, description=s.description) for s in named.values()]
+
+    @api.get("/segments/{name}/contacts", response_model=ContactPage)
+    def segment_contacts(name: str, cursor: str | None = None, limit: Limit = 50) -> ContactPage:
+        """Contacts in a named segment (segments/*.toml), by id."""
+        if name not in named:
+            raise HTTPException(status_code=404, detail=f"no segment {name!r}")
+        page = reads.segment_contacts(named[name], cursor=cursor, limit=limit)
+        return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
 
     app.include_router(api)
     return app

@@ -204,3 +204,8 @@ class HealthOut(BaseModel):
 
 class MergeIn(BaseModel):
     other_id: int
+
+
+class SegmentOut(BaseModel):
+    name: str
+    description: str

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, false, not_, or_, select, true
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.store import aware
+from inboxcrm.core.audiences import Group, Segment, Test
 from inboxcrm.core.model import Address, Attachment
 from inboxcrm.core.views import CompanyView, ContactView, MessageView, ThreadView, TicketView, TimelineEntry
 
@@ -246,3 +247,59 @@ class SqlReads:
                 .limit(limit)
             ).all()
         return [(r.id, r.mailbox, r.subject, aware(r.sent_at), r.raw, r.decision) for r in rows]
+
+    def segment_contacts(self, segment: Segment, after_id: int, limit: int) -> list[ContactView]:
+        """Contacts in `segment`, by id, after `after_id` — one SQL statement whatever the segment."""
+        stmt = (
+            select(t.contacts, t.companies.c.domain.label("company_domain"), t.companies.c.name.label("company_name"))
+            .outerjoin(t.companies, t.companies.c.id == t.contacts.c.company_id)
+            .where(t.contacts.c.id > after_id, _segment_clause(segment.condition))
+            .order_by(t.contacts.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as connection:
+            return [self._contact(row) for row in connection.execute(stmt)]
+
+
+def _like(glob: str) -> str:
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _segment_clause(node: Group | Test) -> Any:
+    """A segment condition as a SQL boolean expression over `contacts`."""
+    if isinstance(node, Group):
+        parts = [_segment_clause(part) for part in node.parts]
+        if node.combinator == "not":
+            return not_(and_(true(), *parts))
+        return or_(false(), *parts) if node.combinator == "any" else and_(true(), *parts)
+    c = t.contacts.c
+    values = list(node.values)
+    has_tag = (
+        select(t.contact_tags.c.contact_id)
+        .where(t.contact_tags.c.contact_id == c.id, t.contact_tags.c.tag.in_([str(v) for v in values]))
+        .exists()
+    )
+    if node.field == "tag":
+        return has_tag
+    if node.field == "lacks_tag":
+        return not_(has_tag)
+    if node.field == "stage":
+        return c.stage.in_([str(v) for v in values])
+    if node.field == "score_at_least":
+        return c.score >= values[0]
+    if node.field == "score_at_most":
+        return c.score <= values[0]
+    if node.field == "company":
+        domains = select(t.companies.c.id).where(
+            or_(*(t.companies.c.domain.like(_like(str(v)), escape="\\") for v in values))
+        )
+        return c.company_id.in_(domains)
+    if node.field == "email_domain":
+        return or_(*(c.email.like("%@" + _like(str(v)), escape="\\") for v in values))
+    if node.field == "free_mail":
+        # free-mail addresses are the ones with no company (companies exclude free-mail domains)
+        return c.company_id.is_(None) if values[0] else c.company_id.is_not(None)
+    if node.field == "undeliverable":
+        return c.undeliverable.is_(bool(values[0]))
+    raise ValueError(f"unknown segment field {node.field}")

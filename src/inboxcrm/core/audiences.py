@@ -1,0 +1,166 @@
+"""Named segments: groups of contacts described in TOML (`segments/*.toml`), checked like rules.
+
+```toml
+[[segment]]
+name = "hot-leads"
+description = "Leads worth a call this week"
+when.stage = ["mql", "sql"]
+when.score_at_least = 30
+when.not = { tag = "do-not-call" }
+```
+
+Conditions: `tag` (has any of), `lacks_tag`, `stage` (one of), `score_at_least`, `score_at_most`,
+`company` (company domain, `*` globs), `email_domain`, `free_mail` (true/false), `undeliverable`
+(true/false); combinators `all`, `any`, `not`. A list means "any of". The store turns a segment into a
+query, so a segment over 100k contacts is one SQL statement.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from inboxcrm.core.rules import RuleProblem, RulesInvalid, key_lines
+
+FIELDS = (
+    "tag",
+    "lacks_tag",
+    "stage",
+    "score_at_least",
+    "score_at_most",
+    "company",
+    "email_domain",
+    "free_mail",
+    "undeliverable",
+)
+COMBINATORS = ("all", "any", "not")
+_SEGMENT_KEYS = ("name", "description", "when")
+
+
+@dataclass(frozen=True, slots=True)
+class Test:
+    """One condition on a contact: `field` compared with `values` (any of them)."""
+
+    field: str
+    values: tuple[str | float | bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """`all` / `any` of the parts, or `not` (one part)."""
+
+    combinator: str
+    parts: tuple[Test | Group, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    name: str
+    description: str
+    file: str
+    line: int
+    condition: Group
+
+
+def _hint(word: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(choices)}"
+
+
+class _Compiler:
+    def __init__(self, file: str, text: str, stages: Sequence[str]) -> None:
+        self.file = file
+        self.lines = key_lines(text)
+        self.stages = tuple(stages)
+        self.problems: list[RuleProblem] = []
+
+    def line(self, loc: tuple[str | int, ...]) -> int | None:
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return None
+
+    def problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> None:
+        self.problems.append(RuleProblem(self.file, self.line(loc), message, hint))
+
+    def group(self, combinator: str, table: Any, loc: tuple[str | int, ...]) -> Group:
+        if isinstance(table, list):  # any = [ {...}, {...} ]
+            return Group(combinator, tuple(self.group("all", item, (*loc, i)) for i, item in enumerate(table)))
+        if not isinstance(table, dict):
+            self.problem(loc, f"'{loc[-1]}' must be a table of conditions")
+            return Group(combinator, ())
+        parts: list[Test | Group] = []
+        for key, value in table.items():
+            where = (*loc, key)
+            if key in COMBINATORS:
+                parts.append(self.group(key, value, where))
+            elif key in FIELDS:
+                test = self.test(key, value, where)
+                if test is not None:
+                    parts.append(test)
+            else:
+                self.problem(where, f"unknown condition '{key}'", _hint(key, (*FIELDS, *COMBINATORS)))
+        if combinator == "not":
+            return Group("not", (Group("all", tuple(parts)),))
+        return Group(combinator, tuple(parts))
+
+    def test(self, field: str, value: Any, loc: tuple[str | int, ...]) -> Test | None:
+        values = tuple(value) if isinstance(value, list) else (value,)
+        if field in ("score_at_least", "score_at_most"):
+            if len(values) != 1 or isinstance(values[0], bool) or not isinstance(values[0], int | float):
+                self.problem(loc, f"'{field}' takes a number", f"e.g. {field} = 30")
+                return None
+            return Test(field, (float(values[0]),))
+        if field in ("free_mail", "undeliverable"):
+            if len(values) != 1 or not isinstance(values[0], bool):
+                self.problem(loc, f"'{field}' takes true or false")
+                return None
+            return Test(field, values)
+        if not values or not all(isinstance(v, str) and v for v in values):
+            self.problem(loc, f"'{field}' takes a text or a list of texts")
+            return None
+        texts = tuple(str(v).strip().lower() for v in values)
+        if field == "stage":
+            for stage in texts:
+                if stage not in self.stages:
+                    self.problem(loc, f"unknown stage '{stage}'", _hint(stage, self.stages))
+        return Test(field, texts)
+
+
+def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) -> tuple[Segment, ...]:
+    """Segments from (path, text) pairs; raises `RulesInvalid` listing every problem with file:line."""
+    segments: list[Segment] = []
+    problems: list[RuleProblem] = []
+    seen: dict[str, str] = {}
+    for file, text in sorted(files):
+        compiler = _Compiler(file, text, stages)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(RuleProblem(file, None, f"not valid TOML: {exc}"))
+            continue
+        for key in data:
+            if key != "segment":
+                compiler.problem((key,), f"unknown table '{key}'", "segments are [[segment]] tables")
+        for index, table in enumerate(data.get("segment", [])):
+            loc: tuple[str | int, ...] = ("segment", index)
+            for key in table:
+                if key not in _SEGMENT_KEYS:
+                    compiler.problem((*loc, key), f"unknown key '{key}'", _hint(key, _SEGMENT_KEYS))
+            name = table.get("name")
+            if not isinstance(name, str) or not name.strip():
+                compiler.problem(loc, "a segment needs a name")
+                continue
+            if name in seen:
+                compiler.problem((*loc, "name"), f"segment '{name}' is defined twice", f"first in {seen[name]}")
+            seen[name] = file
+            condition = compiler.group("all", table.get("when", {}), (*loc, "when"))
+            line = compiler.line(loc) or 0
+            segments.append(Segment(name, str(table.get("description", "")), file, line, condition))
+        problems.extend(compiler.problems)
+    if problems:
+        raise RulesInvalid(problems)
+    return tuple(segments)
