@@ -188,6 +188,7 @@ def routing(settings: Settings, rules: RuleSet) -> Routing:
         settings.rules.timezone,
         {queue: tuple(names) for queue, names in by_queue.items()},
         tuple(a.name for a in settings.agents),
+        settings.pipeline.stages[0] if settings.pipeline.stages else "open",
     )
 
 

@@ -137,7 +137,12 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
             from inboxcrm.web.app import create_app
 
             web = create_app(
-                app.reads, app.settings.api_tokens(_environ()), lambda: [p.health for p in pollers], app.contacts, named
+                app.reads,
+                app.settings.api_tokens(_environ()),
+                lambda: [p.health for p in pollers],
+                app.contacts,
+                named,
+                app.settings.pipeline.stages,
             )
             host, port = app.settings.api.host, app.settings.api.port
             log.info("API on http://%s:%d (OpenAPI at /docs)", host, port)

@@ -176,3 +176,56 @@ def test_backtest_replays_stored_mail_without_side_effects(ruled: bootstrap.App,
         == []
     )
     assert ruled.reads.status() == before
+
+
+DEALS = """
+[[rule]]
+name = "Quote requests open a deal"
+when.subject.contains = "quote"
+then.deal = { name = "Volume order", value = 12000 }
+
+[[rule]]
+name = "A purchase order moves it"
+when.subject.contains = "purchase order"
+then.deal = { name = "Volume order", stage = "won" }
+"""
+
+
+def test_rule_deals_open_and_move_on_the_company(tmp_path: Path, database_url: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from inboxcrm.adapters.db import migrate
+    from inboxcrm.web.app import create_app
+
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "50-deals.toml").write_text(DEALS)
+    extra = AGENTS + '\n[pipeline]\nstages = ["qualified", "proposal", "won", "lost"]\n'
+    app = bootstrap.build(make_settings(tmp_path, database_url, extra))
+    migrate.upgrade(app.engine)
+    try:
+        sales = MailboxProfile("sales", MailboxKind.SALES, frozenset({"sales@northwind.example"}))
+        app.ingest.ingest_batch(
+            sales, "INBOX", 1, [FetchedMessage(1, mail(subject="Quote for 25 sets", message_id="q@x"))]
+        )
+        app.ingest.ingest_batch(sales, "INBOX", 1, [
+            FetchedMessage(2, mail(from_="dan@acme-corp.example", subject="Our purchase order", message_id="p@x")),
+        ])  # fmt: skip
+        with app.engine.connect() as connection:
+            deals = connection.execute(select(t.deals.c.name, t.deals.c.value, t.deals.c.stage)).all()
+        assert deals == [("Volume order", 12000.0, "won")]  # one deal: both people work at acme-corp
+        carol = app.reads.contacts(email="carol@acme-corp.example").items[0]
+        assert "Deal 'Volume order' opened (qualified, 12,000)" in [
+            e.summary for e in app.reads.timeline(carol.id).items
+        ]
+        dan = app.reads.contacts(email="dan@acme-corp.example").items[0]
+        assert "Deal 'Volume order' qualified → won" in [e.summary for e in app.reads.timeline(dan.id).items]
+        client = TestClient(create_app(app.reads, {"t": "x"}, pipeline_stages=app.settings.pipeline.stages))
+        report = client.get("/reports/pipeline", headers={"Authorization": "Bearer t"}).json()
+        assert report == [
+            {"stage": "qualified", "deals": 0, "value": 0.0},
+            {"stage": "proposal", "deals": 0, "value": 0.0},
+            {"stage": "won", "deals": 1, "value": 12000.0},
+            {"stage": "lost", "deals": 0, "value": 0.0},
+        ]
+    finally:
+        app.close()

@@ -303,7 +303,9 @@ def record_messages(
     opened = tx.open_tickets(new_tickets)
     opened_at = dict(zip(openers.values(), opened, strict=True))
 
-    events: list[NewEvent] = contact_effects(tx, rows, message_ids, decisions) if routing is not None else []
+    events: list[NewEvent] = (
+        contact_effects(tx, rows, message_ids, decisions, routing.first_deal_stage) if routing is not None else []
+    )
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         if row.ignored:
             continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
 
 from inboxcrm.core.audiences import Segment
@@ -66,6 +67,12 @@ class ReadService:
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)
+
+    def pipeline(self, stages: Sequence[str]) -> list[tuple[str, int, float]]:
+        """(stage, deals, total value) for every pipeline stage in order, then any stage no longer configured."""
+        found = self._reads.pipeline()
+        ordered = [*stages, *sorted(set(found) - set(stages))]
+        return [(stage, *found.get(stage, (0, 0.0))) for stage in ordered]
 
     def contact(self, contact_id: int) -> ContactView | None:
         return self._reads.contact(contact_id)

@@ -24,6 +24,7 @@ class Routing:
     timezone: str
     agents_by_queue: Mapping[str, tuple[str, ...]]
     all_agents: tuple[str, ...]
+    first_deal_stage: str = "qualified"
 
 
 def decide(
@@ -110,9 +111,13 @@ class Assigner:
 
 
 def contact_effects(
-    tx: IngestTransaction, rows: Sequence[NewMessage], message_ids: Sequence[int], decisions: Sequence[Decision | None]
+    tx: IngestTransaction,
+    rows: Sequence[NewMessage],
+    message_ids: Sequence[int],
+    decisions: Sequence[Decision | None],
+    first_deal_stage: str = "qualified",
 ) -> list[NewEvent]:
-    """Apply tags, score points and stage to contacts; return the timeline events that say so."""
+    """Apply tags, score points, stage and deals to contacts; return the timeline events that say so."""
     events: list[NewEvent] = []
     for row, message_id, decision in zip(rows, message_ids, decisions, strict=True):
         if decision is None or row.contact_id is None or decision.ignore:
@@ -127,6 +132,19 @@ def contact_effects(
             total = sum(points for points, _ in decision.score_changes)
             reasons = "; ".join(f"{points:+g} {reason}" for points, reason in decision.score_changes)
             events.append(NewEvent(contact, row.sent_at, "score_changed", f"Score {total:+g}: {reasons}", message_id))
+        for deal in decision.deals:
+            stage = deal.stage or first_deal_stage
+            _, before = tx.upsert_deal(contact, deal.name, deal.value, stage, row.sent_at)
+            value = f", {deal.value:,.0f}" if deal.value is not None else ""
+            if before is None:
+                events.append(
+                    NewEvent(
+                        contact, row.sent_at, "deal_opened", f"Deal '{deal.name}' opened ({stage}{value})", message_id
+                    )
+                )
+            elif before != stage:
+                summary = f"Deal '{deal.name}' {before} → {stage}{value}"
+                events.append(NewEvent(contact, row.sent_at, "deal_moved", summary, message_id))
         if decision.stage:
             previous = tx.set_stage(contact, decision.stage)
             if previous != decision.stage:

@@ -21,6 +21,7 @@ from inboxcrm.web.schemas import (
     HealthOut,
     MailboxHealthOut,
     MergeIn,
+    PipelineStageOut,
     SegmentOut,
     ThreadOut,
     TicketOut,
@@ -39,6 +40,7 @@ def create_app(
     health: Callable[[], Sequence[MailboxHealth]] = lambda: (),
     contacts: ContactService | None = None,
     segments: Mapping[str, Segment] | None = None,
+    pipeline_stages: Sequence[str] = (),
 ) -> FastAPI:
     """Build the API. `tokens` maps token value → token name; every route but /health needs one."""
     app = FastAPI(
@@ -155,6 +157,14 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"no segment {name!r}")
         page = reads.segment_contacts(named[name], cursor=cursor, limit=limit)
         return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+    @api.get("/reports/pipeline", response_model=list[PipelineStageOut])
+    def pipeline_report() -> list[PipelineStageOut]:
+        """Deals and their total value per pipeline stage."""
+        return [
+            PipelineStageOut(stage=stage, deals=count, value=value)
+            for stage, count, value in reads.pipeline(pipeline_stages)
+        ]
 
     app.include_router(api)
     return app

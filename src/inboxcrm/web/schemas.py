@@ -209,3 +209,9 @@ class MergeIn(BaseModel):
 class SegmentOut(BaseModel):
     name: str
     description: str
+
+
+class PipelineStageOut(BaseModel):
+    stage: str
+    deals: int
+    value: float

@@ -248,6 +248,18 @@ class SqlReads:
             ).all()
         return [(r.id, r.mailbox, r.subject, aware(r.sent_at), r.raw, r.decision) for r in rows]
 
+    def pipeline(self) -> dict[str, tuple[int, float]]:
+        """Deal stage → (number of deals, their total value)."""
+        from sqlalchemy import func
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(t.deals.c.stage, func.count(), func.coalesce(func.sum(t.deals.c.value), 0.0)).group_by(
+                    t.deals.c.stage
+                )
+            )
+            return {row[0]: (int(row[1]), float(row[2])) for row in rows}
+
     def segment_contacts(self, segment: Segment, after_id: int, limit: int) -> list[ContactView]:
         """Contacts in `segment`, by id, after `after_id` — one SQL statement whatever the segment."""
         stmt = (

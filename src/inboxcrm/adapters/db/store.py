@@ -309,6 +309,31 @@ class SqlTransaction:
         )
         return {row[0]: int(row[1]) for row in rows}
 
+    def upsert_deal(
+        self, contact_id: int, name: str, value: float | None, stage: str, at: datetime
+    ) -> tuple[int, str | None]:
+        """Open the deal `name` on the contact's company (or on the contact, for free mail) or move it.
+        Returns the deal id and its previous stage (None when it was just opened)."""
+        company_id = self.connection.execute(
+            select(t.contacts.c.company_id).where(t.contacts.c.id == contact_id)
+        ).scalar()
+        owner = t.deals.c.company_id == company_id if company_id is not None else t.deals.c.contact_id == contact_id
+        found = self.connection.execute(
+            select(t.deals.c.id, t.deals.c.stage).where(owner, t.deals.c.name == name)
+        ).first()
+        if found is None:
+            deal_id = self._insert_ids(
+                t.deals,
+                [{"company_id": company_id, "contact_id": contact_id, "name": name, "value": value, "stage": stage,
+                  "created_at": at, "updated_at": at}],
+            )[0]  # fmt: skip
+            return deal_id, None
+        changes: dict[str, Any] = {"stage": stage, "updated_at": at}
+        if value is not None:
+            changes["value"] = value
+        self.connection.execute(update(t.deals).where(t.deals.c.id == found.id).values(**changes))
+        return int(found.id), str(found.stage)
+
     def contact_id_for(self, email: str) -> int | None:
         """The contact an address belongs to, directly or as an alias of a merged contact."""
         found = self.connection.execute(select(t.contacts.c.id).where(t.contacts.c.email == email)).scalar()

@@ -219,3 +219,17 @@ quarantine = Table(
     Column("created_at", TS, nullable=False),
     Column("resolved_at", TS, nullable=True),
 )
+
+deals = Table(
+    "deals",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # A deal belongs to the contact's company, or to the contact when they write from free mail.
+    Column("company_id", Id, ForeignKey("companies.id"), nullable=True, index=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("name", String(255), nullable=False),
+    Column("value", Float, nullable=True),
+    Column("stage", String(40), nullable=False, index=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
