@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -21,6 +21,7 @@ from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.ports import MailSource
 from inboxcrm.core.rules import RuleSet, Vocabulary
+from inboxcrm.core.scoring import Weights
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.polling import MailboxPoller
@@ -29,6 +30,7 @@ from inboxcrm.services.reading import Reader
 from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
+from inboxcrm.services.scoring import Scoring
 
 
 def utc_now() -> datetime:
@@ -48,6 +50,8 @@ class App:
     clock: Callable[[], datetime]
     reader: Reader
     rules: LiveRules
+    store: SqlStore
+    scoring: Scoring
 
     def close(self) -> None:
         self.reader.close()
@@ -68,13 +72,17 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock, reader, settings.reply_secret(os.environ), rules.current),
+        ingest=IngestService(
+            store, team, clock, reader, settings.reply_secret(os.environ), rules.current, scoring(settings)
+        ),
         quarantine=QuarantineService(store, team, profiles, clock),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
         clock=clock,
         reader=reader,
         rules=rules,
+        store=store,
+        scoring=scoring(settings),
     )
 
 
@@ -196,3 +204,20 @@ def segments(settings: Settings) -> dict[str, Segment]:
     """The named segments in the config's `[segments] dir`; raises `RulesInvalid` with every problem."""
     files = read_rule_files(settings.resolve(settings.segments.dir))
     return {segment.name: segment for segment in compile_segments(files, settings.lifecycle.stages)}
+
+
+def scoring(settings: Settings) -> Scoring:
+    """Signal weights, decay and stage thresholds from the config's `[scoring]` table."""
+    signals = settings.scoring.signals
+    weights = Weights(
+        company_domain=signals.company_domain,
+        free_mail=signals.free_mail,
+        message_in=signals.message_in,
+        message_out=signals.message_out,
+        fast_reply=signals.fast_reply,
+        fast_reply_within=timedelta(seconds=signals.fast_reply_within),
+        open_ticket=signals.open_ticket,
+        keywords=dict(settings.scoring.keywords),
+    )
+    half_life = timedelta(seconds=settings.scoring.half_life) if settings.scoring.half_life else None
+    return Scoring(weights, half_life, dict(settings.scoring.stages), settings.lifecycle.stages)

@@ -27,6 +27,7 @@ from inboxcrm.services.backtest import backtest
 from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
 from inboxcrm.services.inspect import describe
+from inboxcrm.services.scoring import decay_scores
 
 log = logging.getLogger("inboxcrm")
 
@@ -127,6 +128,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
     threads = [
         threading.Thread(target=p.run, args=(stop,), name=f"poll-{p.mailbox.name}", daemon=True) for p in pollers
     ]
+    threads.append(threading.Thread(target=_decay_hourly, args=(app, stop), name="score-decay", daemon=True))
     for thread in threads:
         thread.start()
     log.info("polling %d mailbox(es): %s", len(pollers), ", ".join(p.mailbox.name for p in pollers))
@@ -159,6 +161,16 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
             thread.join(timeout=30)
         app.close()
         log.info("stopped")
+
+
+def _decay_hourly(app: bootstrap.App, stop: threading.Event) -> None:
+    """Scores halve every half-life: bring them up to date every hour, so segments see current scores."""
+    while not stop.wait(3600):
+        try:
+            changed = decay_scores(app.store, app.scoring, app.clock())
+            log.info("score decay: %d contact(s) updated", changed)
+        except Exception:
+            log.exception("score decay failed; trying again in an hour")
 
 
 def _environ() -> dict[str, str]:

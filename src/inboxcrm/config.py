@@ -172,6 +172,35 @@ class RulesSettings(_Strict):
         return value
 
 
+class SignalSettings(_Strict):
+    company_domain: float = 0.0
+    free_mail: float = 0.0
+    message_in: float = 0.0
+    message_out: float = 0.0
+    fast_reply: float = 0.0
+    fast_reply_within: float = 86_400.0
+    open_ticket: float = 0.0
+
+    @field_validator("fast_reply_within", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+
+class ScoringSettings(_Strict):
+    # Points halve every half-life; omit to keep points forever.
+    half_life: float | None = None
+    signals: SignalSettings = SignalSettings()
+    keywords: dict[str, float] = Field(default_factory=dict)
+    # Lifecycle stage → the score that earns it (stages only move forward by score).
+    stages: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("half_life", mode="before")
+    @classmethod
+    def _half_life(cls, value: object) -> float | None:
+        return None if value is None else parse_duration(value)
+
+
 class SegmentsSettings(_Strict):
     dir: str = "segments"
 
@@ -207,10 +236,21 @@ class Settings(_Strict):
     agents: tuple[AgentSettings, ...] = ()
     rules: RulesSettings = RulesSettings()
     segments: SegmentsSettings = SegmentsSettings()
+    scoring: ScoringSettings = ScoringSettings()
     lifecycle: StagesSettings = StagesSettings(stages=("subscriber", "lead", "mql", "sql", "customer"))
     pipeline: StagesSettings = StagesSettings(stages=("qualified", "proposal", "won", "lost"))
     logging: LoggingSettings = LoggingSettings()
     base_dir: str = "."
+
+    @model_validator(mode="after")
+    def _scoring_stages_exist(self) -> Settings:
+        unknown = sorted(set(self.scoring.stages) - set(self.lifecycle.stages))
+        if unknown:
+            raise ValueError(
+                f"[scoring] stages names unknown lifecycle stage(s): {', '.join(unknown)} "
+                f"(the [lifecycle] stages are: {', '.join(self.lifecycle.stages)})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:

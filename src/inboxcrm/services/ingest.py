@@ -37,6 +37,7 @@ from inboxcrm.core.tickets import after_customer_reply, opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
+from inboxcrm.services.scoring import Scoring, score_messages
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class IngestService:
         reader: Reader | None = None,
         reply_secret: bytes | None = None,
         routing: Callable[[], Routing | None] = lambda: None,
+        scoring: Scoring | None = None,
     ) -> None:
         self._store = store
         self._team = team
@@ -92,6 +94,7 @@ class IngestService:
         self._reader = reader or Reader()
         self._reply_secret = reply_secret
         self._routing = routing  # asked per batch, so a reloaded rule set applies from the next batch
+        self._scoring = scoring
 
     def sync_folder(
         self,
@@ -210,7 +213,9 @@ class IngestService:
                     result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
                     continue
                 understood.append((raw_id, p.message, p.analysis))
-            record_messages(tx, mailbox, self._team, understood, now, self._reply_secret, self._routing())
+            record_messages(
+                tx, mailbox, self._team, understood, now, self._reply_secret, self._routing(), self._scoring
+            )
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
             if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:
@@ -226,6 +231,7 @@ def record_messages(
     now: datetime,
     reply_secret: bytes | None = None,
     routing: Routing | None = None,
+    scoring: Scoring | None = None,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch. Returns the new message ids."""
@@ -261,6 +267,11 @@ def record_messages(
             replace(row, decision=as_record(d), ignored=d.ignore) if d is not None else row
             for row, d in zip(rows, decisions, strict=True)
         ]
+    seen_before: set[int] = set()
+    last_outbound: dict[int, datetime] = {}
+    if scoring is not None:
+        seen_before = tx.contacts_with_messages({r.contact_id for r in rows if r.contact_id is not None})
+        last_outbound = tx.last_outbound_at({r.thread_id for r in rows})
     message_ids = tx.add_messages(rows)
     tx.mark_undeliverable(
         sorted(
@@ -304,8 +315,14 @@ def record_messages(
     opened_at = dict(zip(openers.values(), opened, strict=True))
 
     events: list[NewEvent] = (
-        contact_effects(tx, rows, message_ids, decisions, routing.first_deal_stage) if routing is not None else []
+        contact_effects(
+            tx, rows, message_ids, decisions, routing.first_deal_stage, scoring.half_life if scoring else None
+        )
+        if routing is not None
+        else []
     )
+    if scoring is not None:
+        events += score_messages(tx, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         if row.ignored:
             continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention

@@ -68,6 +68,9 @@ class ReadService:
         rows = rows[:limit]
         return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)
 
+    def score_history(self, contact_id: int, limit: int = 200) -> list[tuple[datetime, float, str]]:
+        return self._reads.score_history(contact_id, max(1, min(limit, 1000)))
+
     def pipeline(self, stages: Sequence[str]) -> list[tuple[str, int, float]]:
         """(stage, deals, total value) for every pipeline stage in order, then any stage no longer configured."""
         found = self._reads.pipeline()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from inboxcrm.core.addresses import company_domain
@@ -116,6 +117,7 @@ def contact_effects(
     message_ids: Sequence[int],
     decisions: Sequence[Decision | None],
     first_deal_stage: str = "qualified",
+    half_life: timedelta | None = None,
 ) -> list[NewEvent]:
     """Apply tags, score points, stage and deals to contacts; return the timeline events that say so."""
     events: list[NewEvent] = []
@@ -128,7 +130,7 @@ def contact_effects(
             changes = [f"+{t}" for t in sorted(decision.tags_added)] + [f"-{t}" for t in sorted(decision.tags_removed)]
             events.append(NewEvent(contact, row.sent_at, "tags_changed", "Tags " + " ".join(changes), message_id))
         if decision.score_changes:
-            tx.add_score_changes(contact, row.sent_at, decision.score_changes, message_id)
+            tx.add_score_changes(contact, row.sent_at, decision.score_changes, message_id, half_life)
             total = sum(points for points, _ in decision.score_changes)
             reasons = "; ".join(f"{points:+g} {reason}" for points, reason in decision.score_changes)
             events.append(NewEvent(contact, row.sent_at, "score_changed", f"Score {total:+g}: {reasons}", message_id))

@@ -22,6 +22,8 @@ from inboxcrm.web.schemas import (
     MailboxHealthOut,
     MergeIn,
     PipelineStageOut,
+    ScoreChangeOut,
+    ScoreOut,
     SegmentOut,
     ThreadOut,
     TicketOut,
@@ -157,6 +159,15 @@ def create_app(
             raise HTTPException(status_code=404, detail=f"no segment {name!r}")
         page = reads.segment_contacts(named[name], cursor=cursor, limit=limit)
         return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+    @api.get("/contacts/{contact_id}/score", response_model=ScoreOut)
+    def contact_score(contact_id: int) -> ScoreOut:
+        """The contact's score and stage, and every score change with its reason, newest first."""
+        contact = reads.contact(contact_id)
+        if contact is None:
+            raise HTTPException(status_code=404, detail=f"no contact {contact_id}")
+        history = [ScoreChangeOut(at=at, points=p, reason=r) for at, p, r in reads.score_history(contact_id)]
+        return ScoreOut(score=contact.score, stage=contact.stage, changes=history)
 
     @api.get("/reports/pipeline", response_model=list[PipelineStageOut])
     def pipeline_report() -> list[PipelineStageOut]:

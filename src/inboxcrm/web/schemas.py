@@ -215,3 +215,15 @@ class PipelineStageOut(BaseModel):
     stage: str
     deals: int
     value: float
+
+
+class ScoreChangeOut(BaseModel):
+    at: datetime
+    points: float
+    reason: str
+
+
+class ScoreOut(BaseModel):
+    score: float
+    stage: str | None
+    changes: list[ScoreChangeOut]

@@ -248,6 +248,18 @@ class SqlReads:
             ).all()
         return [(r.id, r.mailbox, r.subject, aware(r.sent_at), r.raw, r.decision) for r in rows]
 
+    def score_history(self, contact_id: int, limit: int) -> list[tuple[datetime, float, str]]:
+        """A contact's score changes, newest first: (when, points, reason)."""
+        c = t.score_changes.c
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(c.at, c.points, c.reason)
+                .where(c.contact_id == contact_id)
+                .order_by(c.at.desc(), c.id.desc())
+                .limit(limit)
+            )
+            return [(aware(r.at), float(r.points), r.reason) for r in rows]
+
     def pipeline(self) -> dict[str, tuple[int, float]]:
         """Deal stage → (number of deals, their total value)."""
         from sqlalchemy import func

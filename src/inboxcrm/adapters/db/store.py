@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select, update
@@ -26,6 +26,7 @@ from inboxcrm.core.ports import (
     QuarantinedRaw,
     RawItem,
 )
+from inboxcrm.core.scoring import decayed
 
 _CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
 
@@ -276,8 +277,14 @@ class SqlTransaction:
             self.connection.execute(self._insert_ignore(t.contact_tags), new)
 
     def add_score_changes(
-        self, contact_id: int, at: datetime, changes: Sequence[tuple[float, str]], message_id: int | None
-    ) -> None:
+        self,
+        contact_id: int,
+        at: datetime,
+        changes: Sequence[tuple[float, str]],
+        message_id: int | None,
+        half_life: timedelta | None = None,
+    ) -> float:
+        """Record the points (kept as history) and return the contact's new score, decayed up to `at`."""
         self.connection.execute(
             insert(t.score_changes),
             [
@@ -285,10 +292,53 @@ class SqlTransaction:
                 for points, reason in changes
             ],
         )
-        total = sum(points for points, _ in changes)
+        row = self.connection.execute(
+            select(t.contacts.c.score, t.contacts.c.score_at).where(t.contacts.c.id == contact_id)
+        ).one()
+        since = aware(row.score_at) if row.score_at is not None else at
+        score = decayed(float(row.score), since, max(at, since), half_life) + sum(p for p, _ in changes)
         self.connection.execute(
-            update(t.contacts).where(t.contacts.c.id == contact_id).values(score=t.contacts.c.score + total)
+            update(t.contacts).where(t.contacts.c.id == contact_id).values(score=score, score_at=max(at, since))
         )
+        return score
+
+    def contacts_with_messages(self, contact_ids: Iterable[int]) -> set[int]:
+        return self._ids_present(t.messages.c.contact_id, contact_ids)
+
+    def last_outbound_at(self, thread_ids: Iterable[int]) -> dict[int, datetime]:
+        wanted = list(set(thread_ids))
+        found: dict[int, datetime] = {}
+        for chunk in _chunks(wanted):
+            rows = self.connection.execute(
+                select(t.messages.c.thread_id, func.max(t.messages.c.sent_at))
+                .where(t.messages.c.thread_id.in_(chunk), t.messages.c.direction == "out")
+                .group_by(t.messages.c.thread_id)
+            )
+            found.update({row[0]: aware(row[1]) for row in rows})
+        return found
+
+    def decay_scores(self, now: datetime, half_life: timedelta) -> int:
+        """Bring every non-zero score up to `now`; returns how many contacts changed."""
+        rows = self.connection.execute(
+            select(t.contacts.c.id, t.contacts.c.score, t.contacts.c.score_at).where(
+                t.contacts.c.score != 0, t.contacts.c.score_at.is_not(None), t.contacts.c.score_at < now
+            )
+        ).all()
+        if rows:
+            self.connection.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == bindparam("cid"))
+                .values(score=bindparam("new_score"), score_at=bindparam("new_at")),
+                [
+                    {
+                        "cid": r.id,
+                        "new_score": decayed(float(r.score), aware(r.score_at), now, half_life),
+                        "new_at": now,
+                    }
+                    for r in rows
+                ],
+            )
+        return len(rows)
 
     def set_stage(self, contact_id: int, stage: str) -> str | None:
         previous = self.connection.execute(select(t.contacts.c.stage).where(t.contacts.c.id == contact_id)).scalar()

@@ -90,6 +90,8 @@ contacts = Table(
     Column("created_at", TS, nullable=False),
     # Lead score (points from rules) and lifecycle stage.
     Column("score", Float, nullable=False, server_default="0"),
+    # `score` is the score as of this moment; it halves every half-life after it (see core/scoring.py).
+    Column("score_at", TS, nullable=True),
     Column("stage", String(40), nullable=True),
 )
 
