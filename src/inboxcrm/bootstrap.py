@@ -75,7 +75,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
         ingest=IngestService(
             store, team, clock, reader, settings.reply_secret(os.environ), rules.current, scoring(settings)
         ),
-        quarantine=QuarantineService(store, team, profiles, clock),
+        quarantine=QuarantineService(store, team, profiles, clock, rules.current, scoring(settings)),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
         clock=clock,

@@ -10,6 +10,8 @@ from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
 from inboxcrm.core.reading import read_raw
 from inboxcrm.services.ingest import record_messages
+from inboxcrm.services.routing import Routing
+from inboxcrm.services.scoring import Scoring
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +24,20 @@ class QuarantineService:
     """`list` shows what is held and why; `retry` re-parses each held message from its raw bytes."""
 
     def __init__(
-        self, store: Store, team: Team, mailboxes: Mapping[str, MailboxProfile], clock: Callable[[], datetime]
+        self,
+        store: Store,
+        team: Team,
+        mailboxes: Mapping[str, MailboxProfile],
+        clock: Callable[[], datetime],
+        routing: Callable[[], Routing | None] = lambda: None,
+        scoring: Scoring | None = None,
     ) -> None:
         self._store = store
         self._team = team
         self._mailboxes = mailboxes
         self._clock = clock
+        self._routing = routing  # a recovered message is filed like any other: rules and scoring apply
+        self._scoring = scoring
 
     def list(self, limit: int = 1000) -> list[QuarantinedRaw]:
         with self._store.transaction() as tx:
@@ -43,7 +53,13 @@ class QuarantineService:
                 try:
                     with self._store.transaction() as tx:
                         record_messages(
-                            tx, mailbox, self._team, [(held.raw_id, reading.message, reading.analysis)], self._clock()
+                            tx,
+                            mailbox,
+                            self._team,
+                            [(held.raw_id, reading.message, reading.analysis)],
+                            self._clock(),
+                            routing=self._routing(),
+                            scoring=self._scoring,
                         )
                         tx.resolve_quarantine(held.quarantine_id, self._clock())
                     recovered += 1
