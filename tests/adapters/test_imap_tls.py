@@ -23,7 +23,7 @@ from imapclient.exceptions import CapabilityError
 
 from inboxcrm import bootstrap
 from inboxcrm.adapters.imap import ImapAccount, ImapSource, Security, connect
-from inboxcrm.config import parse_settings
+from inboxcrm.config import Settings, parse_settings
 from tests.support.dovecot import Dovecot, sample_messages, start_dovecot
 
 pytestmark = pytest.mark.imap
@@ -200,14 +200,10 @@ def test_implicit_tls_against_the_plain_text_port_fails(tls_dovecot: Dovecot, lo
 # --- the configuration path ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("security", ["tls", "starttls"])
-def test_a_configured_tls_mailbox_verifies_against_the_system_cas(
-    tls_dovecot: Dovecot, folder: str, tmp_path: Path, security: Security
-) -> None:
-    """inboxcrm.toml → parse_settings → bootstrap: the account has security but no ssl_context (TOML
-    cannot say one), so a private CA's certificate is refused; with a context trusting it, the same
-    account fetches."""
-    account = account_for(tls_dovecot, security, None)
+def configured_mailbox(
+    account: ImapAccount, security: Security, tmp_path: Path, extra: str
+) -> tuple[Settings, dict[str, str]]:
+    """Settings from an inboxcrm.toml naming `account` as its one IMAP mailbox, plus its environment."""
     text = f"""
 [[mailboxes]]
 name = "support"
@@ -218,12 +214,23 @@ port = {account.port}
 security = "{security}"
 user = "{account.user}"
 password_env = "INBOXCRM_TLS_PASSWORD"
-timeout = 10
+{extra}
 """
     file = tmp_path / "inboxcrm.toml"
     file.write_text(text)
     environ = {"INBOXCRM_TLS_PASSWORD": account.password}
-    settings = parse_settings(text, str(file), environ)
+    return parse_settings(text, str(file), environ), environ
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_a_configured_tls_mailbox_verifies_against_the_system_cas(
+    tls_dovecot: Dovecot, folder: str, tmp_path: Path, security: Security
+) -> None:
+    """inboxcrm.toml → parse_settings → bootstrap: the account has security but no ssl_context (TOML
+    cannot say one), so a private CA's certificate is refused; with a context trusting it, the same
+    account fetches."""
+    account = account_for(tls_dovecot, security, None)
+    settings, environ = configured_mailbox(account, security, tmp_path, "timeout = 10")
     (mailbox,) = settings.mailboxes
 
     configured = bootstrap.imap_account(mailbox, environ)
@@ -246,22 +253,7 @@ def test_ca_file_in_the_config_trusts_a_private_ca(
     """`ca_file` (relative to the config file) is how a self-hosted server's certificate is trusted."""
     account = account_for(tls_dovecot, security, None)
     (tmp_path / "ca.pem").write_bytes(Path(tls_dovecot.ca_file).read_bytes())
-    text = f"""
-[[mailboxes]]
-name = "support"
-kind = "support"
-addresses = ["support@northwind.example"]
-host = "{account.host}"
-port = {account.port}
-security = "{security}"
-ca_file = "ca.pem"
-user = "{account.user}"
-password_env = "INBOXCRM_TLS_PASSWORD"
-"""
-    file = tmp_path / "inboxcrm.toml"
-    file.write_text(text)
-    environ = {"INBOXCRM_TLS_PASSWORD": account.password}
-    settings = parse_settings(text, str(file), environ)
+    settings, environ = configured_mailbox(account, security, tmp_path, 'ca_file = "ca.pem"')
     raws = sample_messages(1, seed=42)
     tls_dovecot.append_many(folder, raws)
     with bootstrap.source_opener(settings, settings.mailboxes[0], environ)() as source:
