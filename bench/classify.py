@@ -13,8 +13,7 @@ import argparse
 import mailbox
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from inboxcrm.core.classify import Kind, classify  # noqa: E402
 from inboxcrm.core.model import Message  # noqa: E402
 from inboxcrm.core.parsing import parse_message  # noqa: E402
+from timing import best_of  # noqa: E402
 
 
 def corpora() -> Path:
@@ -43,16 +43,6 @@ def ponymail_messages(base: Path) -> list[bytes]:
         box = mailbox.mbox(path, create=False)
         raws.extend(box.get_bytes(key) for key in box.iterkeys())
     return raws
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    """The fastest of `repeat` runs, in seconds: the least disturbed by whatever else the machine did."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def measure(name: str, raws: Sequence[bytes], repeat: int) -> tuple[float, float]:

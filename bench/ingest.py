@@ -18,7 +18,7 @@ import email.policy
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,19 +32,10 @@ from inboxcrm.config import parse_settings  # noqa: E402
 from inboxcrm.core.parsing import parse_message  # noqa: E402
 from inboxcrm.core.reading import read_many  # noqa: E402
 from tests.support.dovecot import Dovecot, sample_messages, start_dovecot  # noqa: E402
+from timing import best_of  # noqa: E402
 
 FOLDER = "Bench"
 PASSWORD_ENV = "INBOXCRM_BENCH_IMAP_PASSWORD"
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    """The fastest of `repeat` runs, in seconds: the least disturbed by whatever else the machine did."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def fetch_all(server: Dovecot, batch_size: int, debug: int) -> list[bytes]:

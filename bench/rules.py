@@ -17,7 +17,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from inboxcrm.core.analysis import analyse  # noqa: E402
 from inboxcrm.core.parsing import parse_message  # noqa: E402
 from inboxcrm.core.rules import ContactFacts, Facts, RuleSet, Vocabulary, compile_rules, evaluate  # noqa: E402
+from timing import best_of  # noqa: E402
 
 VOCABULARY = Vocabulary(
     templates=frozenset({"ack-support"}),
@@ -159,16 +160,6 @@ def facts_for(raws: Sequence[bytes]) -> list[Facts]:
             )
         )
     return found
-
-
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    """The fastest of `repeat` runs, in seconds: the least disturbed by whatever else the machine did."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main() -> None:
