@@ -30,7 +30,7 @@ from inboxcrm.core.rules import ContactFacts, Facts, RuleSet, Vocabulary, compil
 from timing import best_of  # noqa: E402
 
 VOCABULARY = Vocabulary(
-    templates=frozenset({"ack-support"}),
+    templates=frozenset({"ack-support", "sales/pricing", "support/ack"}),
     campaigns=frozenset({"trial-nurture"}),
     agents=frozenset({"ana", "ben"}),
     stages=("subscriber", "lead", "mql", "sql", "customer"),

@@ -59,7 +59,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 def make_settings(
-    tmp_path: Path, database_url: str, extra: str = "", environ: dict[str, str] | None = None
+    tmp_path: Path,
+    database_url: str,
+    extra: str = "",
+    environ: dict[str, str] | None = None,
+    support_extra: str = "",
 ) -> Settings:
     """Settings for a test: a support and a sales Maildir mailbox on our example team."""
     for name in ("support", "sales"):
@@ -82,6 +86,7 @@ kind = "support"
 addresses = ["support@northwind.example"]
 source = "maildir"
 path = "maildir/support"
+{support_extra}
 
 [[mailboxes]]
 name = "sales"

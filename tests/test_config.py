@@ -86,7 +86,7 @@ def test_unreadable_file(tmp_path: Path) -> None:
 def test_shipped_configs_are_valid() -> None:
     load_settings(ROOT / "demo" / "inboxcrm.toml", environ={})
     env = {"INBOXCRM_API_TOKEN": "t", "INBOXCRM_SUPPORT_PASSWORD": "p", "INBOXCRM_SALES_PASSWORD": "p",
-           "INBOXCRM_SECRET": "s"}  # fmt: skip
+           "INBOXCRM_SECRET": "s", "INBOXCRM_SMTP_PASSWORD": "p"}  # fmt: skip
     settings = load_settings(ROOT / "config.example.toml", environ=env)
     assert [m.name for m in settings.mailboxes] == ["support", "sales"]
 

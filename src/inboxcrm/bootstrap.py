@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -17,13 +17,18 @@ from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.store import SqlStore, make_engine
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
+from inboxcrm.adapters.smtp import FileSender, SmtpSender
+from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
-from inboxcrm.core.ports import MailSource
+from inboxcrm.core.loops import Fuse
+from inboxcrm.core.ports import MailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, Vocabulary
 from inboxcrm.core.scoring import Weights
+from inboxcrm.core.sla import BusinessHours, Target
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
+from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.polling import MailboxPoller
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
@@ -31,6 +36,7 @@ from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
 from inboxcrm.services.scoring import Scoring
+from inboxcrm.services.support import Agent, Desk, DeskMailbox, Support
 
 
 def utc_now() -> datetime:
@@ -52,6 +58,9 @@ class App:
     rules: LiveRules
     store: SqlStore
     scoring: Scoring
+    support: Support
+    templates: Templates
+    dispatcher: Dispatcher
 
     def close(self) -> None:
         self.reader.close()
@@ -69,13 +78,16 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     profiles = {m.name: m.profile() for m in settings.mailboxes}
     reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from)
     rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
+    secret = settings.reply_secret(os.environ)
+    mail_templates = templates(settings)
+    support = Support(desk(settings, mail_templates, secret))
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(
-            store, team, clock, reader, settings.reply_secret(os.environ), rules.current, scoring(settings)
+        ingest=IngestService(store, team, clock, reader, secret, rules.current, scoring(settings), support),
+        quarantine=QuarantineService(
+            store, team, profiles, clock, rules.current, scoring(settings), support, reply_secret=secret
         ),
-        quarantine=QuarantineService(store, team, profiles, clock, rules.current, scoring(settings)),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
         clock=clock,
@@ -83,6 +95,75 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
         rules=rules,
         store=store,
         scoring=scoring(settings),
+        support=support,
+        templates=mail_templates,
+        dispatcher=Dispatcher(
+            store,
+            sender(settings, os.environ),
+            clock,
+            support,
+            RetryPolicy(
+                timedelta(seconds=settings.outbox.retry_first),
+                timedelta(seconds=settings.outbox.retry_max),
+                timedelta(seconds=settings.outbox.give_up_after),
+            ),
+            settings.outbox.batch_size,
+        ),
+    )
+
+
+def templates(settings: Settings) -> Templates:
+    """The mail templates in the config's `[templates] dir` (loaded on first use)."""
+    return Templates(settings.resolve(settings.templates.dir))
+
+
+def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) -> Desk:
+    """The support desk: agents, the mailboxes it answers from, SLA targets and loop protection."""
+    sla = settings.sla
+    hours = None
+    if sla.business_hours is not None:
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        hours = BusinessHours(
+            sla.timezone,
+            frozenset(days.index(d) for d in sla.business_hours.days),
+            time.fromisoformat(sla.business_hours.start),
+            time.max if sla.business_hours.end == "24:00" else time.fromisoformat(sla.business_hours.end),
+            frozenset(sla.holidays),
+        )
+
+    def span(seconds: float | None) -> timedelta | None:
+        return timedelta(seconds=seconds) if seconds is not None else None
+
+    support = settings.support
+    return Desk(
+        agents=tuple(Agent(a.name, a.addresses, a.queues, a.display_name) for a in settings.agents),
+        mailboxes={m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge) for m in settings.mailboxes},
+        secret=secret,
+        templates=renderer,
+        relay_valid_for=timedelta(seconds=support.relay_valid_for),
+        close_after=timedelta(seconds=support.close_solved_after),
+        fuse=Fuse(support.fuse_limit, timedelta(seconds=support.fuse_window)),
+        targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
+        business_hours=hours,
+        timezone=sla.timezone,
+    )
+
+
+def sender(settings: Settings, environ: Mapping[str, str]) -> Sender:
+    """SMTP submission, or a folder of .eml files (the demo's outbox)."""
+    outbox = settings.outbox
+    if outbox.transport == "file":
+        return FileSender(settings.resolve(outbox.path))
+    assert outbox.host is not None  # guaranteed by config validation
+    context = ssl.create_default_context(cafile=str(settings.resolve(outbox.ca_file))) if outbox.ca_file else None
+    return SmtpSender(
+        outbox.host,
+        outbox.smtp_port,
+        outbox.security,
+        outbox.user,
+        environ.get(outbox.password_env or "") if outbox.password_env else None,
+        timeout=outbox.timeout,
+        ssl_context=context,
     )
 
 
@@ -164,10 +245,10 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
 
 
 def vocabulary(settings: Settings) -> Vocabulary:
-    """The names rules may refer to, from the config."""
+    """The names rules may refer to, from the config (and the templates folder, for `auto_reply`)."""
     mailboxes = frozenset(m.name for m in settings.mailboxes)
     return Vocabulary(
-        templates=frozenset(settings.rules.templates),
+        templates=frozenset(settings.rules.templates) | frozenset(templates(settings).names()),
         campaigns=frozenset(settings.rules.campaigns),
         agents=frozenset(a.name for a in settings.agents),
         stages=settings.lifecycle.stages,

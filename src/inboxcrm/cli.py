@@ -14,8 +14,10 @@ from typing import Any
 import click
 
 from inboxcrm import bootstrap
+from inboxcrm.adapters import scheduler
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.files import discover
+from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import MailboxKind, MailboxProfile
@@ -28,6 +30,7 @@ from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
 from inboxcrm.services.inspect import describe
 from inboxcrm.services.scoring import decay_scores
+from inboxcrm.services.support import SAMPLE_CONTEXT, tick_tickets
 
 log = logging.getLogger("inboxcrm")
 
@@ -102,6 +105,14 @@ def check(ctx: click.Context) -> None:
     click.echo(f"{settings.resolve(settings.rules.dir)}: ok ({len(rules.rules)} rule(s) in {len(rules.files)} file(s))")
     named = _segments(settings)
     click.echo(f"{settings.resolve(settings.segments.dir)}: ok ({len(named)} segment(s))")
+    mail_templates = bootstrap.templates(settings)
+    problems = _template_problems(settings, mail_templates)
+    if problems:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(problems)} problem(s) in the templates.", err=True)
+        sys.exit(2)
+    click.echo(f"{settings.resolve(settings.templates.dir)}: ok ({len(mail_templates.names())} template(s))")
     click.echo(
         f"{ctx.obj['config']}: ok ({len(settings.mailboxes)} mailbox(es), "
         f"database {settings.database_url().split('@')[-1]})"
@@ -118,19 +129,30 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
     _rules(app.settings)  # a bad rule file stops the start, with the same messages as `check`
     named = _segments(app.settings)
     pollers = bootstrap.pollers(app)
+    _templates(app)
     if once:
         for poller in pollers:
             with poller.open_source() as source:
                 result = poller.poll_once(source)
             click.echo(f"{poller.mailbox.name}: {_summary(result)}")
+        tick_tickets(app.store, app.support, app.clock())
+        sent = app.dispatcher.dispatch()
+        click.echo(f"outbox: {sent.sent} sent, {sent.retried} to retry, {sent.failed} failed")
         return
     stop = threading.Event()
     threads = [
         threading.Thread(target=p.run, args=(stop,), name=f"poll-{p.mailbox.name}", daemon=True) for p in pollers
     ]
-    threads.append(threading.Thread(target=_decay_hourly, args=(app, stop), name="score-decay", daemon=True))
     for thread in threads:
         thread.start()
+    ticks = scheduler.start(
+        [
+            scheduler.Tick("outbox", app.dispatcher.dispatch, app.settings.outbox.interval),
+            scheduler.Tick("tickets", lambda: tick_tickets(app.store, app.support, app.clock()), 60),
+            scheduler.Tick("templates", lambda: _reload_templates(app), 10),
+            scheduler.Tick("score-decay", lambda: _decay(app), 3600),
+        ]
+    )
     log.info("polling %d mailbox(es): %s", len(pollers), ", ".join(p.mailbox.name for p in pollers))
     try:
         if api:
@@ -157,20 +179,51 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
         pass
     finally:
         stop.set()
+        ticks.shutdown(wait=True)
         for thread in threads:
             thread.join(timeout=30)
         app.close()
         log.info("stopped")
 
 
-def _decay_hourly(app: bootstrap.App, stop: threading.Event) -> None:
+def _decay(app: bootstrap.App) -> None:
     """Scores halve every half-life: bring them up to date every hour, so segments see current scores."""
-    while not stop.wait(3600):
-        try:
-            changed = decay_scores(app.store, app.scoring, app.clock())
-            log.info("score decay: %d contact(s) updated", changed)
-        except Exception:
-            log.exception("score decay failed; trying again in an hour")
+    changed = decay_scores(app.store, app.scoring, app.clock())
+    log.info("score decay: %d contact(s) updated", changed)
+
+
+_reported: set[str] = set()
+
+
+def _reload_templates(app: bootstrap.App) -> None:
+    """Pick up edited templates; a broken edit keeps the last good set, and each problem is logged once."""
+    for problem in app.templates.load():
+        if str(problem) not in _reported:
+            _reported.add(str(problem))
+            log.error("template problem (the last good version stays in use): %s", problem)
+
+
+def _template_problems(settings: Settings, templates: Templates) -> list[str]:
+    """Every problem with the mail templates: files that do not compile, and templates the config names
+    (acknowledgements, rules' auto_reply) that are missing or fail to render with sample data."""
+    wanted = sorted({m.acknowledge for m in settings.mailboxes if m.acknowledge})
+    if not wanted and not templates.directory.is_dir():
+        return []  # no templates and nothing that needs one
+    problems = [str(p) for p in templates.load()]
+    names = set(templates.names())
+    for name in wanted:
+        if name in names:  # a missing one is reported by the config check, with its line
+            problems += [str(p) for p in templates.check(name, SAMPLE_CONTEXT)]
+    return problems
+
+
+def _templates(app: bootstrap.App) -> None:
+    problems = _template_problems(app.settings, app.templates)
+    if problems:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(problems)} problem(s) in the templates; nothing was started.", err=True)
+        sys.exit(2)
 
 
 def _environ() -> dict[str, str]:

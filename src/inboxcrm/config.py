@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +41,14 @@ class ConfigError(Exception):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+    return value
 
 
 class _Strict(BaseModel):
@@ -111,6 +120,10 @@ class MailboxSettings(_Strict):
     # Maildir
     path: str | None = None
     poll_interval: Annotated[float, Field(gt=0)] = 60.0
+    # The display name on mail sent from this mailbox ("Northwind Support").
+    from_name: str = ""
+    # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
+    acknowledge: str | None = None
 
     @field_validator("poll_interval", "timeout", mode="before")
     @classmethod
@@ -151,6 +164,113 @@ class AgentSettings(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     addresses: tuple[str, ...] = Field(min_length=1)
     queues: tuple[str, ...] = ()
+    # The name customers see on replies relayed from this agent (default: `name`).
+    display_name: str = ""
+
+    @field_validator("addresses")
+    @classmethod
+    def _lower(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in value if "@" not in a]
+        if bad:
+            raise ValueError(f"not an email address: {', '.join(bad)}")
+        return tuple(a.strip().lower() for a in value)
+
+
+class OutboxSettings(_Strict):
+    # smtp: an SMTP submission server; file: write each message as an .eml file into `path` (the demo).
+    transport: Literal["smtp", "file"] = "file"
+    path: str = "var/outbox"
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "starttls"
+    ca_file: str | None = None
+    user: str | None = None
+    password_env: str | None = None
+    timeout: float = 60.0
+    # How often due mail is sent, and how much per round.
+    interval: Annotated[float, Field(gt=0)] = 5.0
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    # A temporary failure (4xx, connection lost) is retried after retry_first, doubling up to retry_max,
+    # until give_up_after has passed since the mail was queued; then it fails like a 5xx.
+    retry_first: Annotated[float, Field(gt=0)] = 60.0
+    retry_max: Annotated[float, Field(gt=0)] = 3600.0
+    give_up_after: Annotated[float, Field(gt=0)] = 2 * 86400.0
+
+    @field_validator("timeout", "interval", "retry_first", "retry_max", "give_up_after", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _smtp_fields(self) -> OutboxSettings:
+        if self.transport == "smtp" and not self.host:
+            raise ValueError("an smtp outbox needs `host`")
+        if self.user and not self.password_env:
+            raise ValueError("`user` needs `password_env` (the environment variable holding the password)")
+        return self
+
+    @property
+    def smtp_port(self) -> int:
+        if self.port:
+            return self.port
+        return {"tls": 465, "starttls": 587, "none": 25}[self.security]
+
+
+class SupportSettings(_Strict):
+    # Solved tickets close by themselves this long after they were solved (a customer reply reopens them until then).
+    close_solved_after: Annotated[float, Field(gt=0)] = 4 * 86400.0
+    # How long the reply address in an agent notification keeps working.
+    relay_valid_for: Annotated[float, Field(gt=0)] = 90 * 86400.0
+    # The loop fuse: at most fuse_limit automatic mails caused by one sender within fuse_window.
+    fuse_limit: int = Field(default=20, ge=1)
+    fuse_window: Annotated[float, Field(gt=0)] = 7200.0
+
+    @field_validator("close_solved_after", "relay_valid_for", "fuse_window", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+
+class BusinessHoursSettings(_Strict):
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = ("mon", "tue", "wed", "thu", "fri")
+    start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "09:00"
+    end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")] = "17:00"
+
+    @model_validator(mode="after")
+    def _order(self) -> BusinessHoursSettings:
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if not self.days:
+            raise ValueError("give at least one day")
+        return self
+
+
+class SlaTargetSettings(_Strict):
+    first_response: float | None = None
+    resolution: float | None = None
+
+    @field_validator("first_response", "resolution", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float | None:
+        return None if value is None else parse_duration(value)
+
+
+class SlaSettings(_Strict):
+    timezone: str = "UTC"
+    # Count targets in business hours only; omit to count round the clock.
+    business_hours: BusinessHoursSettings | None = None
+    holidays: tuple[date, ...] = ()
+    # Priority → targets, e.g. high = { first_response = "1h", resolution = "1d" }.
+    targets: dict[Literal["low", "normal", "high", "urgent"], SlaTargetSettings] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+
+class TemplatesSettings(_Strict):
+    dir: str = "templates"
 
 
 class RulesSettings(_Strict):
@@ -165,11 +285,7 @@ class RulesSettings(_Strict):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
-        return value
+        return _check_zone(value)
 
 
 class SignalSettings(_Strict):
@@ -212,6 +328,14 @@ class StagesSettings(_Strict):
 class SecuritySettings(_Strict):
     # The environment variable holding the secret that signs reply tokens (support+<token>@…).
     secret_env: str | None = None
+    # The secret itself, inline: for demos only (like an inline API token).
+    secret: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecuritySettings:
+        if self.secret is not None and self.secret_env is not None:
+            raise ValueError("give at most one of `secret_env` and `secret` (demo only)")
+        return self
 
 
 class IngestSettings(_Strict):
@@ -240,6 +364,10 @@ class Settings(_Strict):
     lifecycle: StagesSettings = StagesSettings(stages=("subscriber", "lead", "mql", "sql", "customer"))
     pipeline: StagesSettings = StagesSettings(stages=("qualified", "proposal", "won", "lost"))
     logging: LoggingSettings = LoggingSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    support: SupportSettings = SupportSettings()
+    sla: SlaSettings = SlaSettings()
+    templates: TemplatesSettings = TemplatesSettings()
     base_dir: str = "."
 
     @model_validator(mode="after")
@@ -288,6 +416,8 @@ class Settings(_Strict):
 
     def reply_secret(self, environ: Mapping[str, str]) -> bytes | None:
         """The key that signs reply tokens, or None when none is configured."""
+        if self.security.secret:
+            return self.security.secret.encode()
         value = environ.get(self.security.secret_env or "") if self.security.secret_env else None
         return value.encode() if value else None
 
@@ -365,6 +495,17 @@ def _environment_problems(
                     f"no CA certificate at {settings.resolve(mailbox.ca_file)}",
                 )
             )
+        folder = settings.resolve(settings.templates.dir)
+        if mailbox.acknowledge and not (folder / f"{mailbox.acknowledge}.subject.j2").is_file():
+            problems.append(
+                Problem(
+                    file,
+                    _locate(lines, (*loc, "acknowledge")),
+                    _dotted((*loc, "acknowledge")),
+                    f"no template {mailbox.acknowledge!r}: expected {folder / mailbox.acknowledge}.subject.j2 "
+                    "and .text.j2",
+                )
+            )
         if mailbox.source == "maildir" and mailbox.path and not settings.resolve(mailbox.path).is_dir():
             problems.append(
                 Problem(
@@ -374,6 +515,17 @@ def _environment_problems(
                     f"no Maildir at {settings.resolve(mailbox.path)}",
                 )
             )
+    outbox = settings.outbox
+    if outbox.transport == "smtp" and outbox.password_env and not environ.get(outbox.password_env):
+        loc = ("outbox", "password_env")
+        problems.append(
+            Problem(file, _locate(lines, loc), _dotted(loc), f"environment variable {outbox.password_env} is not set")
+        )
+    if outbox.transport == "smtp" and outbox.ca_file and not settings.resolve(outbox.ca_file).is_file():
+        loc = ("outbox", "ca_file")
+        problems.append(
+            Problem(file, _locate(lines, loc), _dotted(loc), f"no CA certificate at {settings.resolve(outbox.ca_file)}")
+        )
     secret = settings.security.secret_env
     if secret and not environ.get(secret):
         loc = ("security", "secret_env")

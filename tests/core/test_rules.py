@@ -38,7 +38,7 @@ from tests.support.mail import mail
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday
 TEAM_VOCABULARY = Vocabulary(
-    templates=frozenset({"ack-support"}),
+    templates=frozenset({"ack-support", "sales/pricing", "support/ack"}),
     campaigns=frozenset({"trial-nurture"}),
     agents=frozenset({"ana", "ben"}),
     stages=("subscriber", "lead", "mql", "sql", "customer"),
@@ -748,7 +748,11 @@ def test_the_shipped_rules_compile_with_the_team_vocabulary() -> None:
     [
         (
             {"subject": "Refund for invoice 5521", "body": "Hello, please refund the double charge.\n"},
-            {"queue": "billing", "assignee": "ben", "open_ticket": True, "auto_replies": ("ack-support",)},
+            {"queue": "billing", "assignee": "ben", "open_ticket": True, "auto_replies": ()},
+        ),
+        (
+            {"subject": "Question about pricing", "mailbox": "sales", "mailbox_kind": "sales"},
+            {"queue": "sales", "auto_replies": ("sales/pricing",)},
         ),
         (
             {"subject": "URGENT: line down", "contact": ContactFacts("carol@acme-corp.example", stage="customer")},
@@ -819,7 +823,7 @@ def test_shipped_rules_on_the_demo_maildir() -> None:
     decisions = demo_decisions()
     invoice = decisions["support: Invoice 1042 - wrong VAT ID"]
     assert (invoice.queue, invoice.assignee, invoice.open_ticket) == ("billing", "ben", True)
-    assert invoice.auto_replies == ("ack-support",)
+    assert invoice.auto_replies == ()  # support tickets are acknowledged by the mailbox's template, not a rule
     assert "subject contains the word 'invoice' and 'vat'" in invoice.matches[1].because
 
     german = decisions["support: Rückfrage zur Garantie – Akkuschrauber NW-D18"]

@@ -106,6 +106,7 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     subprocess.run(["cp", "-r", str(ROOT / "demo"), str(demo)], check=True)
     config = (demo / "inboxcrm.toml").read_text().replace("../var/demo", "var").replace("../rules", str(ROOT / "rules"))
+    config = config.replace("../templates", str(ROOT / "templates"))
     (demo / "inboxcrm.toml").write_text(config)
     exe = Path(sys.executable).with_name("inboxcrm")
     env = dict(os.environ)
@@ -123,6 +124,11 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     read = sum(int(lines[box].split()[0]) for box in ("support", "sales"))
     assert read == total > 20
     assert " 0 quarantined" in lines["support"]
+    # the demo's outbox is a folder: acknowledgements and agent notifications were written there
+    written = sorted((demo / "var" / "outbox").glob("*.eml"))
+    sent = int(lines["outbox"].split()[0])
+    assert sent == len(written) > 0
+    assert any(b"Auto-Submitted: auto-replied" in path.read_bytes() for path in written)
 
     # a rule change tried against the mail just stored: only the invoice's assignee would change
     branch = tmp_path / "branch-rules"

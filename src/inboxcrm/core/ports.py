@@ -5,6 +5,7 @@ Services and adapters both import these (pure data and Protocols); `bootstrap.py
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
 
@@ -53,6 +55,7 @@ class NewMessage:
     received_at: datetime
     decision: Mapping[str, object] | None = None
     ignored: bool = False
+    role: str | None = None  # see the `messages.role` column: agent_reply, observed_reply, note, commands …
 
     @property
     def direction(self) -> Direction:
@@ -81,6 +84,8 @@ class NewTicket:
     queue: str | None = None
     priority: str = "normal"
     assignee: str | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,125 @@ class QuarantinedRaw:
     raw: bytes
 
 
-class IngestTransaction(Protocol):
+@dataclass(frozen=True, slots=True)
+class CustomerMessage:
+    """The message of the customer's that a reply on a thread answers."""
+
+    message_id: str | None
+    references: tuple[str, ...]
+    subject: str
+    author: Address
+    reply_to: tuple[Address, ...]
+    sent_at: datetime
+    new_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewMail:
+    """An outbox row: the exact bytes to send and why, written in the transaction that decided to send."""
+
+    key: str
+    kind: str
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    automatic: bool
+    at: datetime
+    mailbox: str | None = None
+    cause: str | None = None
+    ticket_id: int | None = None
+    contact_id: int | None = None
+    author: str | None = None
+    source_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMail:
+    """An outbox row claimed for sending."""
+
+    id: int
+    key: str
+    kind: str
+    message_id: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+    attempts: int
+    created_at: datetime
+    mailbox: str | None
+    ticket_id: int | None
+    contact_id: int | None
+    author: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """A rendered mail template: one-line subject, text body, optional HTML body."""
+
+    subject: str
+    text: str
+    html: str | None = None
+
+
+class Renderer(Protocol):
+    """Named mail templates (adapters/templates.py); `render` raises with file:line when a template fails."""
+
+    def render(self, name: str, context: Mapping[str, Any]) -> Rendered: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One message for the sender: its outbox key, SMTP envelope and exact bytes."""
+
+    key: str
+    sender: str
+    recipients: tuple[str, ...]
+    raw: bytes
+
+
+class Outcome(enum.StrEnum):
+    """What became of one send: delivered to the server, to try again (4xx, connection trouble), or refused (5xx)."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    key: str
+    outcome: Outcome
+    detail: str
+    code: int | None = None
+
+
+class Sender(Protocol):
+    """Hands messages to a mail server (or a folder): one result per envelope, in order."""
+
+    async def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]: ...
+
+
+class SupportTransaction(Protocol):
+    """What the support desk reads and writes, inside the same transaction as the mail it acts on."""
+
+    def ticket(self, ticket_id: int) -> Ticket | None: ...
+    def tickets_needing_attention(self, now: datetime, solved_before: datetime, limit: int) -> list[Ticket]: ...
+    def save_ticket(self, ticket: Ticket, at: datetime) -> None: ...
+    def last_customer_message(self, thread_id: int) -> CustomerMessage | None: ...
+    def contact_address(self, contact_id: int) -> Address | None: ...
+    def raw_message(self, raw_id: int) -> bytes | None: ...
+    def queue_mail(self, mails: Sequence[NewMail]) -> list[str]: ...
+    def automatic_mail_count(self, cause: str, since: datetime) -> int: ...
+    def map_threads(self, pairs: Sequence[tuple[str, int]]) -> None: ...
+    def add_events(self, events: Sequence[NewEvent]) -> None: ...
+    def claim_mail(self, now: datetime, claim_until: datetime, limit: int) -> list[QueuedMail]: ...
+    def mail_sent(self, mail_id: int, at: datetime, detail: str) -> None: ...
+    def mail_retry(self, mail_id: int, next_attempt_at: datetime, detail: str) -> None: ...
+    def mail_failed(self, mail_id: int, at: datetime, detail: str) -> None: ...
+
+
+class IngestTransaction(SupportTransaction, Protocol):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...
@@ -148,7 +271,6 @@ class IngestTransaction(Protocol):
     def merge_contacts(self, keep_id: int, other_id: int, now: datetime) -> None: ...
     def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]: ...
     def new_threads(self, threads: Sequence[NewThread]) -> list[int]: ...
-    def map_threads(self, pairs: Sequence[tuple[str, int]]) -> None: ...
     def touch_threads(self, last_message_at: Mapping[int, datetime]) -> None: ...
     def merge_threads(self, moves: Mapping[int, int]) -> None: ...
     def thread_exists(self, thread_id: int) -> bool: ...
@@ -158,7 +280,6 @@ class IngestTransaction(Protocol):
     def tickets_for_threads(self, thread_ids: Iterable[int]) -> dict[int, tuple[int, TicketStatus]]: ...
     def open_tickets(self, tickets: Sequence[NewTicket]) -> list[int]: ...
     def set_ticket_status(self, ticket_id: int, status: TicketStatus, at: datetime) -> None: ...
-    def add_events(self, events: Sequence[NewEvent]) -> None: ...
     def quarantine(self, raw_id: int, mailbox: str, error: str, now: datetime) -> None: ...
     def open_quarantine(self, limit: int) -> list[QuarantinedRaw]: ...
     def resolve_quarantine(self, quarantine_id: int, now: datetime) -> None: ...

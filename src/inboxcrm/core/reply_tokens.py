@@ -11,6 +11,8 @@ import base64
 import hashlib
 import hmac
 import re
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 _TOKEN = re.compile(r"^([a-z2-7]{1,13})\.([a-z2-7]{16})$")
 
@@ -64,4 +66,79 @@ def thread_in_recipients(recipients: list[str], shared: frozenset[str], secret: 
             thread_id = thread_of_token(local.split("+", 1)[1], secret)
             if thread_id is not None:
                 return thread_id
+    return None
+
+
+# Relay addresses: agents answer a ticket by replying to the notification inboxcrm sent them, whose Reply-To is
+# `support+r.<ticket>.<expiry>.<signature>@…` (reply to the customer) or `support+n.…` (an internal note).
+# The expiry (a day number) is signed with the ticket, so an old notification stops working after a while
+# and nobody can make an address for a ticket they were never notified about.
+
+RELAY_REPLY = "r"
+RELAY_NOTE = "n"
+_RELAY = re.compile(r"^([rn])\.([a-z2-7]{1,13})\.([a-z2-7]{1,8})\.([a-z2-7]{16})$")
+_EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class RelayTarget:
+    """A valid relay address: the ticket it names and whether the reply is a `note`."""
+
+    ticket_id: int
+    note: bool
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class RelayRefused:
+    """An address that looks like a relay address but must not be used: `reason` says why, for the sender."""
+
+    address: str
+    reason: str
+
+
+def _number(value: int) -> str:
+    return _b32(value.to_bytes(8, "big").lstrip(b"\0") or b"\0")
+
+
+def _from_number(text: str) -> int | None:
+    try:
+        return int.from_bytes(base64.b32decode(text.upper() + "=" * (-len(text) % 8)), "big")
+    except ValueError:
+        return None
+
+
+def relay_address(shared_address: str, ticket_id: int, note: bool, expires: date, secret: bytes) -> str:
+    """The address an agent replies to for `ticket_id` (a note address when `note`), valid through `expires`."""
+    purpose = RELAY_NOTE if note else RELAY_REPLY
+    body = f"{purpose}.{_number(ticket_id)}.{_number((expires - _EPOCH).days)}"
+    local, _, domain = shared_address.partition("@")
+    return f"{local}+{body}.{_mac(body, secret)}@{domain}"
+
+
+def relay_in_recipients(
+    recipients: list[str], shared: frozenset[str], secret: bytes, today: date
+) -> RelayTarget | RelayRefused | None:
+    """The relay address among `recipients` (plus addresses of our `shared` addresses): a target when its
+    signature is right and it has not expired, a refusal saying why otherwise, None when there is none."""
+    for email in recipients:
+        local = email.partition("@")[0]
+        if "+" not in local or base_address(email) not in shared:
+            continue
+        found = _RELAY.match(local.split("+", 1)[1].lower())
+        if not found:
+            continue
+        purpose, ticket, expiry, mac = found.groups()
+        body = f"{purpose}.{ticket}.{expiry}"
+        ticket_id, day = _from_number(ticket), _from_number(expiry)
+        if not hmac.compare_digest(mac, _mac(body, secret)) or ticket_id is None or day is None:
+            return RelayRefused(email, "the reply address is not one inboxcrm made (its signature does not match)")
+        expires = _EPOCH + timedelta(days=min(day, 3_000_000))
+        if expires < today:
+            return RelayRefused(
+                email,
+                f"the reply address expired on {expires.isoformat()}; reply to the latest notification for this "
+                "ticket instead",
+            )
+        return RelayTarget(ticket_id, purpose == RELAY_NOTE, email)
     return None

@@ -33,11 +33,12 @@ from inboxcrm.core.reading import Reading, read_many
 from inboxcrm.core.reply_tokens import thread_in_recipients
 from inboxcrm.core.rules import Decision
 from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
-from inboxcrm.core.tickets import after_customer_reply, opens_ticket
+from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
+from inboxcrm.services.support import Desk, Support
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,10 @@ class IngestService:
         reply_secret: bytes | None = None,
         routing: Callable[[], Routing | None] = lambda: None,
         scoring: Scoring | None = None,
+        support: Support | None = None,
     ) -> None:
         self._store = store
+        self._support = support
         self._team = team
         self._clock = clock
         self._reader = reader or Reader()
@@ -214,7 +217,15 @@ class IngestService:
                     continue
                 understood.append((raw_id, p.message, p.analysis))
             record_messages(
-                tx, mailbox, self._team, understood, now, self._reply_secret, self._routing(), self._scoring
+                tx,
+                mailbox,
+                self._team,
+                understood,
+                now,
+                self._reply_secret,
+                self._routing(),
+                self._scoring,
+                self._support,
             )
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
@@ -232,20 +243,25 @@ def record_messages(
     reply_secret: bytes | None = None,
     routing: Routing | None = None,
     scoring: Scoring | None = None,
+    support: Support | None = None,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
-    timeline events, in bulk: a constant number of statements per batch. Returns the new message ids."""
+    timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
+    agents' replies and new tickets). Returns the new message ids."""
     if not items:
         return []
+    desk = support or Support(Desk(agents=(), mailboxes={}, secret=None))
     meanings = [understand(message, mailbox, team, now, analysis) for _, message, analysis in items]
+    prepared = desk.prepare(tx, mailbox, [(message, analysis) for _, message, analysis in items], now)
     people: dict[str, Address] = {}
     for meaning in meanings:
         for person in meaning.participants:
             people.setdefault(person.email, person)
     contact_ids = tx.ensure_contacts(list(people.values()), now)
 
+    forced = {i: p.thread_id for i, p in enumerate(prepared) if p is not None and p.thread_id is not None}
     thread_of = _assign_threads(
-        tx, mailbox, [(raw_id, message) for raw_id, message, _ in items], meanings, contact_ids, reply_secret
+        tx, mailbox, [(raw_id, message) for raw_id, message, _ in items], meanings, contact_ids, reply_secret, forced
     )
     rows = [
         NewMessage(
@@ -260,13 +276,20 @@ def record_messages(
         )
         for i, ((raw_id, message, analysis), meaning) in enumerate(zip(items, meanings, strict=True))
     ]
+    for i, ready in enumerate(prepared):
+        if ready is not None:
+            # an agent's relayed reply belongs to the ticket's customer; our own mail come back is kept, not used
+            contact_id = ready.contact_id if ready.ticket is not None else rows[i].contact_id
+            rows[i] = replace(rows[i], role=ready.role, ignored=ready.ignored, contact_id=contact_id)
     decisions: list[Decision | None] = [None] * len(rows)
     if routing is not None:
         decisions = list(decide(tx, routing, mailbox, rows))
         rows = [
-            replace(row, decision=as_record(d), ignored=d.ignore) if d is not None else row
+            replace(row, decision=as_record(d), ignored=row.ignored or d.ignore) if d is not None else row
             for row, d in zip(rows, decisions, strict=True)
         ]
+    tickets = tx.tickets_for_threads({row.thread_id for row in rows})
+    rows = [desk.observe(mailbox, row, tickets) for row in rows]
     seen_before: set[int] = set()
     last_outbound: dict[int, datetime] = {}
     if scoring is not None:
@@ -285,7 +308,6 @@ def record_messages(
         )
     )
 
-    tickets = tx.tickets_for_threads({row.thread_id for row in rows})
     new_thread_ids = set(thread_of.values()) - set(tickets)
     openers: dict[int, int] = {}  # thread id → index of the row that opens its ticket
     for index, row in enumerate(rows):
@@ -306,9 +328,19 @@ def record_messages(
         assignee = assigner.assign(queue, ruled.assignee) if assigner and ruled else None
         priority = (ruled.priority if ruled else None) or "normal"
         row = rows[i]
+        due = desk.desk.due_for(priority, row.sent_at)
         new_tickets.append(
             NewTicket(
-                row.thread_id, mailbox.name, row.contact_id, _summary(row), row.sent_at, queue, priority, assignee
+                row.thread_id,
+                mailbox.name,
+                row.contact_id,
+                _summary(row),
+                row.sent_at,
+                queue,
+                priority,
+                assignee,
+                due.first_response,
+                due.resolution,
             )
         )
     opened = tx.open_tickets(new_tickets)
@@ -324,6 +356,9 @@ def record_messages(
     if scoring is not None:
         events += score_messages(tx, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
+        ready = prepared[index]
+        if row.role == "refused" and ready is not None and ready.refusal is not None:
+            desk.refused(tx, mailbox, row.message, ready.refusal, now)
         if row.ignored:
             continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention
         summary = _summary(row)
@@ -333,6 +368,7 @@ def record_messages(
             )
             for p in meaning.participants
         )
+        ruled = decisions[index]
         if index in opened_at:
             ticket_id = opened_at[index]
             tickets[row.thread_id] = (ticket_id, TicketStatus.NEW)
@@ -346,23 +382,14 @@ def record_messages(
                         ticket_id=ticket_id,
                     )
                 )
+            events += desk.opened(tx, mailbox, row, message_id, ticket_id, now)
+        elif row.thread_id in tickets and row.role is not None:
+            events += desk.agent_wrote(tx, mailbox, row, message_id, tickets[row.thread_id][0], ready, now)
         elif row.thread_id in tickets and row.direction is Direction.INBOUND and not _automatic(row):
             # Auto-replies and bounces never count as the customer answering.
-            ticket_id, status = tickets[row.thread_id]
-            reopened = after_customer_reply(status)
-            if reopened is not status:
-                tx.set_ticket_status(ticket_id, reopened, row.sent_at)
-                tickets[row.thread_id] = (ticket_id, reopened)
-                if row.contact_id is not None:
-                    events.append(
-                        NewEvent(
-                            row.contact_id,
-                            row.sent_at,
-                            "ticket_reopened",
-                            f"Ticket #{ticket_id} reopened by a reply",
-                            ticket_id=ticket_id,
-                        )
-                    )
+            events += desk.customer_wrote(tx, row, message_id, tickets[row.thread_id][0], now)
+        if ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
+            events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
     tx.add_events(events)
     return message_ids
 
@@ -405,6 +432,7 @@ def _assign_threads(
     meanings: Sequence[Understanding],
     contact_ids: Mapping[str, int],
     reply_secret: bytes | None,
+    forced: Mapping[int, int] | None = None,
 ) -> dict[int, int]:
     """Item index → thread id, JWZ-style (see core/conversations.py), with fallbacks for a message that
     names no known message: a signed reply token in a plus address of the shared address (trusted: it is
@@ -421,6 +449,8 @@ def _assign_threads(
     claimed: list[str] = []  # keys this batch ties to a thread for the first time
     for index, ((_, message), meaning) in enumerate(zip(items, meanings, strict=True)):
         hits = [known[key] for key in keys[index] if key in known]
+        if forced and index in forced:
+            hits = [forced[index]]  # an agent's reply through a ticket's relay address: that ticket's thread
         contact_id = contact_ids.get(meaning.contact.email) if meaning.contact else None
         subject_key = normalise_subject(message.subject)[:255]
         if not hits and reply_secret is not None:

@@ -12,6 +12,7 @@ from inboxcrm.core.reading import read_raw
 from inboxcrm.services.ingest import record_messages
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.scoring import Scoring
+from inboxcrm.services.support import Support
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +32,12 @@ class QuarantineService:
         clock: Callable[[], datetime],
         routing: Callable[[], Routing | None] = lambda: None,
         scoring: Scoring | None = None,
+        support: Support | None = None,
+        reply_secret: bytes | None = None,
     ) -> None:
         self._store = store
+        self._support = support
+        self._reply_secret = reply_secret
         self._team = team
         self._mailboxes = mailboxes
         self._clock = clock
@@ -58,8 +63,10 @@ class QuarantineService:
                             self._team,
                             [(held.raw_id, reading.message, reading.analysis)],
                             self._clock(),
+                            reply_secret=self._reply_secret,
                             routing=self._routing(),
                             scoring=self._scoring,
+                            support=self._support,
                         )
                         tx.resolve_quarantine(held.quarantine_id, self._clock())
                     recovered += 1

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
@@ -18,15 +19,19 @@ from inboxcrm.core.addresses import company_domain, company_name
 from inboxcrm.core.model import Address, TicketStatus
 from inboxcrm.core.ports import (
     ContactState,
+    CustomerMessage,
     FolderCursor,
     NewEvent,
+    NewMail,
     NewMessage,
     NewThread,
     NewTicket,
     QuarantinedRaw,
+    QueuedMail,
     RawItem,
 )
 from inboxcrm.core.scoring import decayed
+from inboxcrm.core.tickets import Ticket
 
 _CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
 
@@ -539,6 +544,7 @@ class SqlTransaction:
                     **_analysis_columns(row),
                     "decision": dict(row.decision) if row.decision is not None else None,
                     "ignored": row.ignored,
+                    "role": row.role,
                 }
             )
         return self._insert_ids(t.messages, values)
@@ -572,6 +578,8 @@ class SqlTransaction:
                     "queue": n.queue,
                     "priority": n.priority,
                     "assignee": n.assignee,
+                    "first_response_due": n.first_response_due,
+                    "resolution_due": n.resolution_due,
                 }
                 for n in tickets
             ],
@@ -599,6 +607,241 @@ class SqlTransaction:
                     for e in events
                 ],
             )
+
+    # the support desk
+    def _tickets(self, where: Any, limit: int | None = None, lock: bool = False) -> list[Ticket]:
+        tk = t.tickets
+        query = select(tk).where(where).order_by(tk.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        if lock and self._dialect == "postgresql":
+            # several daemons share the ticks: each takes tickets nobody else is working on
+            query = query.with_for_update(skip_locked=True)
+        rows = self.connection.execute(query).all()
+        tags: dict[int, set[str]] = {}
+        for chunk in _chunks([r.id for r in rows]):
+            for tag_row in self.connection.execute(
+                select(t.ticket_tags.c.ticket_id, t.ticket_tags.c.tag).where(t.ticket_tags.c.ticket_id.in_(chunk))
+            ):
+                tags.setdefault(tag_row.ticket_id, set()).add(tag_row.tag)
+
+        def when(value: datetime | None) -> datetime | None:
+            return aware(value) if value is not None else None
+
+        return [
+            Ticket(
+                id=r.id,
+                thread_id=r.thread_id,
+                mailbox=r.mailbox,
+                subject=r.subject,
+                status=TicketStatus(r.status),
+                priority=r.priority,
+                queue=r.queue,
+                assignee=r.assignee,
+                contact_id=r.contact_id,
+                created_at=aware(r.created_at),
+                first_response_at=when(r.first_response_at),
+                solved_at=when(r.solved_at),
+                first_response_due=when(r.first_response_due),
+                resolution_due=when(r.resolution_due),
+                first_response_breached_at=when(r.first_response_breached_at),
+                resolution_breached_at=when(r.resolution_breached_at),
+                snoozed_until=when(r.snoozed_until),
+                tags=frozenset(tags.get(r.id, ())),
+            )
+            for r in rows
+        ]
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        found = self._tickets(t.tickets.c.id == ticket_id)
+        return found[0] if found else None
+
+    def tickets_needing_attention(self, now: datetime, solved_before: datetime, limit: int) -> list[Ticket]:
+        tk = t.tickets
+        live = tk.c.status != TicketStatus.CLOSED.value
+        return self._tickets(
+            or_(
+                (tk.c.status == TicketStatus.SOLVED.value) & (tk.c.solved_at <= solved_before),
+                (tk.c.status == TicketStatus.PENDING.value) & (tk.c.snoozed_until <= now),
+                live
+                & tk.c.first_response_at.is_(None)
+                & (tk.c.first_response_due <= now)
+                & tk.c.first_response_breached_at.is_(None),
+                live & tk.c.solved_at.is_(None) & (tk.c.resolution_due <= now) & tk.c.resolution_breached_at.is_(None),
+            ),
+            limit,
+            lock=True,
+        )
+
+    def save_ticket(self, ticket: Ticket, at: datetime) -> None:
+        self.connection.execute(
+            update(t.tickets)
+            .where(t.tickets.c.id == ticket.id)
+            .values(
+                status=ticket.status.value,
+                priority=ticket.priority,
+                queue=ticket.queue,
+                assignee=ticket.assignee,
+                first_response_at=ticket.first_response_at,
+                solved_at=ticket.solved_at,
+                first_response_due=ticket.first_response_due,
+                resolution_due=ticket.resolution_due,
+                first_response_breached_at=ticket.first_response_breached_at,
+                resolution_breached_at=ticket.resolution_breached_at,
+                snoozed_until=ticket.snoozed_until,
+                updated_at=at,
+            )
+        )
+        tt = t.ticket_tags
+        present = set(self.connection.execute(select(tt.c.tag).where(tt.c.ticket_id == ticket.id)).scalars())
+        if present - ticket.tags:
+            self.connection.execute(delete(tt).where(tt.c.ticket_id == ticket.id, tt.c.tag.in_(present - ticket.tags)))
+        if ticket.tags - present:
+            self.connection.execute(
+                self._insert_ignore(tt), [{"ticket_id": ticket.id, "tag": tag} for tag in sorted(ticket.tags - present)]
+            )
+
+    def last_customer_message(self, thread_id: int) -> CustomerMessage | None:
+        m = t.messages
+        row = self.connection.execute(
+            select(m.c.message_id, m.c.references, m.c.subject, m.c.from_email, m.c.from_name, m.c.headers)
+            .add_columns(m.c.sent_at, m.c.new_text, m.c.text)
+            .where(
+                m.c.thread_id == thread_id,
+                m.c.direction == "in",
+                m.c.kind == "normal",
+                m.c.ignored.is_(False),
+                m.c.from_email.is_not(None),
+            )
+            .order_by(m.c.sent_at.desc(), m.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        reply_to = tuple(
+            Address(a.strip().lower())
+            for name, value in row.headers
+            if name.lower() == "reply-to"
+            for a in [parseaddr(value)[1]]
+            if "@" in a
+        )
+        return CustomerMessage(
+            row.message_id,
+            tuple(row.references or ()),
+            row.subject,
+            Address(row.from_email, row.from_name),
+            reply_to[:1],
+            aware(row.sent_at),
+            row.new_text if row.new_text is not None else row.text,
+        )
+
+    def contact_address(self, contact_id: int) -> Address | None:
+        row = self.connection.execute(
+            select(t.contacts.c.email, t.contacts.c.name).where(t.contacts.c.id == contact_id)
+        ).first()
+        return Address(row.email, row.name) if row else None
+
+    def raw_message(self, raw_id: int) -> bytes | None:
+        raw = self.connection.execute(select(t.raw_messages.c.raw).where(t.raw_messages.c.id == raw_id)).scalar()
+        return bytes(raw) if raw is not None else None
+
+    def queue_mail(self, mails: Sequence[NewMail]) -> list[str]:
+        if not mails:
+            return []
+        statement = self._insert_ignore(t.outbox).returning(t.outbox.c.key)
+        rows = [
+            {
+                "key": mail.key,
+                "kind": mail.kind,
+                "message_id": mail.message_id,
+                "mailbox": mail.mailbox,
+                "sender": mail.sender,
+                "recipients": list(mail.recipients),
+                "raw": mail.raw,
+                "automatic": mail.automatic,
+                "cause": mail.cause,
+                "ticket_id": mail.ticket_id,
+                "contact_id": mail.contact_id,
+                "author": mail.author,
+                "source_message_id": mail.source_message_id,
+                "status": "queued",
+                "attempts": 0,
+                "next_attempt_at": mail.at,
+                "created_at": mail.at,
+            }
+            for mail in mails
+        ]
+        return [str(key) for row in rows for key in self.connection.execute(statement, row).scalars()]
+
+    def automatic_mail_count(self, cause: str, since: datetime) -> int:
+        o = t.outbox
+        return int(
+            self.connection.execute(
+                select(func.count()).where(o.c.cause == cause, o.c.automatic.is_(True), o.c.created_at >= since)
+            ).scalar_one()
+        )
+
+    def claim_mail(self, now: datetime, claim_until: datetime, limit: int) -> list[QueuedMail]:
+        o = t.outbox
+        query = (
+            select(o)
+            .where(
+                o.c.status == "queued",
+                o.c.next_attempt_at <= now,
+                or_(o.c.claimed_until.is_(None), o.c.claimed_until < now),
+            )
+            .order_by(o.c.next_attempt_at, o.c.id)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = self.connection.execute(query).all()
+        if rows:
+            self.connection.execute(update(o).where(o.c.id.in_([r.id for r in rows])).values(claimed_until=claim_until))
+        return [
+            QueuedMail(
+                r.id,
+                r.key,
+                r.kind,
+                r.message_id,
+                r.sender,
+                tuple(r.recipients),
+                r.raw,
+                r.attempts,
+                aware(r.created_at),
+                r.mailbox,
+                r.ticket_id,
+                r.contact_id,
+                r.author,
+            )
+            for r in rows
+        ]
+
+    def mail_sent(self, mail_id: int, at: datetime, detail: str) -> None:
+        self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == mail_id)
+            .values(status="sent", sent_at=at, last_error=None, claimed_until=None, attempts=t.outbox.c.attempts + 1)
+        )
+
+    def mail_retry(self, mail_id: int, next_attempt_at: datetime, detail: str) -> None:
+        self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == mail_id)
+            .values(
+                next_attempt_at=next_attempt_at,
+                last_error=detail[:2000],
+                claimed_until=None,
+                attempts=t.outbox.c.attempts + 1,
+            )
+        )
+
+    def mail_failed(self, mail_id: int, at: datetime, detail: str) -> None:
+        self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == mail_id)
+            .values(status="failed", last_error=detail[:2000], claimed_until=None, attempts=t.outbox.c.attempts + 1)
+        )
 
     # quarantine
     def quarantine(self, raw_id: int, mailbox: str, error: str, now: datetime) -> None:

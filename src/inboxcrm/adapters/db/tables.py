@@ -178,6 +178,10 @@ messages = Table(
     # What the rules decided for this message: matched rules and effects (for explain and backtest).
     Column("decision", JSON, nullable=True),
     Column("ignored", Boolean, nullable=False, server_default=false()),
+    # What the message is to the support desk: agent_reply (relayed to the customer), observed_reply (an agent
+    # wrote to the customer directly), note, commands (only commands), refused (a forged or expired relay
+    # token), echo (our own mail coming back in). NULL for everything else.
+    Column("role", String(20), nullable=True),
 )
 
 tickets = Table(
@@ -195,6 +199,22 @@ tickets = Table(
     Column("queue", String(100), nullable=True, index=True),
     Column("priority", String(16), nullable=False, server_default="normal"),
     Column("assignee", String(100), nullable=True, index=True),
+    # SLA clocks: when each target is due (from the priority's targets) and when it was met or breached.
+    Column("first_response_at", TS, nullable=True),
+    Column("solved_at", TS, nullable=True),
+    Column("first_response_due", TS, nullable=True),
+    Column("resolution_due", TS, nullable=True),
+    Column("first_response_breached_at", TS, nullable=True),
+    Column("resolution_breached_at", TS, nullable=True),
+    # `#snooze 3d`: pending until then, when the ticket opens again by itself.
+    Column("snoozed_until", TS, nullable=True, index=True),
+)
+
+ticket_tags = Table(
+    "ticket_tags",
+    metadata,
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
 )
 
 timeline_events = Table(
@@ -234,4 +254,37 @@ deals = Table(
     Column("stage", String(40), nullable=False, index=True),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # The business key (e.g. "relay:<message id>", "ack:<ticket id>"): deciding twice never queues twice.
+    Column("key", String(200), nullable=False, unique=True),
+    Column("kind", String(30), nullable=False),
+    # Generated with the row, and inside `raw`: a retry after a crash resends the very same message.
+    Column("message_id", String(300), nullable=False, unique=True),
+    Column("mailbox", String(100), nullable=True),
+    Column("sender", String(320), nullable=False),
+    Column("recipients", JSON, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    # Automatic mail (acknowledgements, notifications, reports) and the address whose mail caused it, for the
+    # per-sender loop fuse.
+    Column("automatic", Boolean, nullable=False),
+    Column("cause", String(320), nullable=True, index=True),
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="SET NULL"), nullable=True, index=True),
+    # The agent who wrote it (relayed replies): told by mail when the customer's server refuses it.
+    Column("author", String(320), nullable=True),
+    Column("source_message_id", Id, ForeignKey("messages.id", ondelete="SET NULL"), nullable=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", TS, nullable=False),
+    # A dispatcher claims rows until then; a crashed one's claim runs out and another sends the same bytes.
+    Column("claimed_until", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", TS, nullable=False, index=True),
+    Column("sent_at", TS, nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
 )

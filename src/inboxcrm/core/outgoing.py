@@ -1,0 +1,155 @@
+"""Mail inboxcrm writes, as exact bytes: a `Draft` (who, to whom, what) plus a Message-ID and a date.
+
+Composing is pure so the bytes can be built inside the transaction that decides to send them and stored in
+the outbox: a retry after a crash sends the very same message, Message-ID included.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.header import decode_header, make_header
+from email.headerregistry import Address as HeaderAddress
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from inboxcrm.core.loops import OUR_HEADER
+from inboxcrm.core.model import Address
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_MAX_REFERENCES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """An attachment to send."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """One message to send. `automatic` is the Auto-Submitted value for mail no person wrote
+    ("auto-replied" answers a message, "auto-generated" does not); None for mail a person wrote."""
+
+    key: str
+    kind: str
+    sender: Address
+    to: tuple[Address, ...]
+    subject: str
+    text: str
+    html: str | None = None
+    reply_to: tuple[str, ...] = ()
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    automatic: str | None = None
+    attachments: tuple[Part, ...] = ()
+
+
+def one_line(value: str, limit: int = 900) -> str:
+    """A header-safe value: control characters and line breaks (the way headers get injected) become a space,
+    also inside RFC 2047 encoded words (`=?utf-8?q?=0D=0ABcc:…?=`), which the email library would decode
+    and write out raw. What remains is the text a mail client would show, on one line."""
+    for _ in range(4):  # encoded words can hide encoded words
+        flat = " ".join(_CONTROL.sub(" ", value).split())
+        try:
+            decoded = str(make_header(decode_header(flat)))
+        except (ValueError, LookupError, UnicodeError):
+            decoded = flat
+        if decoded == flat:
+            break
+        value = decoded
+    # whatever still looks like an encoded word is shown literally, never decoded again
+    return flat.replace("=?", "= ?")[:limit]
+
+
+def references_after(parent_id: str | None, parent_references: Sequence[str]) -> tuple[str, ...]:
+    """References for a reply to a message (RFC 5322 §3.6.4), keeping the first and the most recent ids."""
+    chain = [r for r in parent_references if r]
+    if parent_id:
+        chain.append(parent_id)
+    if len(chain) > _MAX_REFERENCES:
+        chain = chain[:1] + chain[-(_MAX_REFERENCES - 1) :]
+    return tuple(_bracketed(r) for r in chain)
+
+
+def reply_subject(subject: str, token: str = "") -> str:
+    """`Re: <subject>` (no second Re:), with `token` such as `[#12]` appended once."""
+    base = one_line(subject) or "(no subject)"
+    if not re.match(r"^\s*re\s*:", base, re.IGNORECASE):
+        base = f"Re: {base}"
+    if token and token not in base:
+        base = f"{base} {token}"
+    return base
+
+
+def quoted(text: str) -> str:
+    """`text` as a quoted block (`> ` before every line)."""
+    return "\n".join(f"> {line}" if line else ">" for line in text.strip("\n").splitlines())
+
+
+def _bracketed(message_id: str) -> str:
+    message_id = message_id.strip()
+    return message_id if message_id.startswith("<") else f"<{message_id}>"
+
+
+def _address(address: Address) -> HeaderAddress:
+    local, _, domain = address.email.partition("@")
+    return HeaderAddress(display_name=one_line(address.name, 200), username=local, domain=domain)
+
+
+def compose(draft: Draft, message_id: str, date: datetime) -> bytes:
+    """The complete message, CRLF line endings, ready for SMTP; `message_id` with or without <>."""
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = _address(draft.sender)
+    message["To"] = [_address(a) for a in draft.to]
+    if draft.reply_to:
+        message["Reply-To"] = ", ".join(draft.reply_to)
+    message["Subject"] = one_line(draft.subject) or "(no subject)"
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = _bracketed(message_id)
+    if draft.in_reply_to:
+        message["In-Reply-To"] = _bracketed(draft.in_reply_to)
+    if draft.references:
+        message["References"] = " ".join(_bracketed(r) for r in draft.references)
+    if draft.automatic:
+        message["Auto-Submitted"] = draft.automatic
+        # Exchange/Outlook honour this and do not send out-of-office replies to our automatic mail.
+        message["X-Auto-Response-Suppress"] = "All"
+        message["Precedence"] = "auto_reply"
+    message[OUR_HEADER] = one_line(draft.key, 200)
+    message.set_content(draft.text if draft.text.endswith("\n") else draft.text + "\n", cte="quoted-printable")
+    if draft.html is not None:
+        message.add_alternative(draft.html, subtype="html", cte="quoted-printable")
+    for part in draft.attachments:
+        maintype, _, subtype = part.content_type.partition("/")
+        message.add_attachment(
+            part.data, maintype=maintype or "application", subtype=subtype or "octet-stream", filename=part.filename
+        )
+    return message.as_bytes()
+
+
+def attachments_of(raw: bytes, limit: int = 25 * 1024 * 1024) -> tuple[Part, ...]:
+    """The files attached to `raw` (parts with a file name that are not the message body), up to `limit`
+    bytes in all, for relaying an agent's reply with its attachments."""
+    parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+    parts: list[Part] = []
+    total = 0
+    for part in parsed.walk():
+        if part.is_multipart():
+            continue
+        filename = part.get_filename()
+        if not filename:
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes) or total + len(data) > limit:
+            continue
+        total += len(data)
+        parts.append(Part(one_line(str(filename), 200), part.get_content_type(), data))
+    return tuple(parts)
