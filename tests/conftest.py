@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 from inboxcrm import bootstrap
 from inboxcrm.config import Settings, parse_settings
 from tests.support.dovecot import Dovecot, dovecot_server  # noqa: F401  (an imported fixture is registered)
+from tests.support.smtpd import smtp_server  # noqa: F401  (registers the fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(

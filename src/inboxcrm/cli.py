@@ -16,6 +16,7 @@ import click
 from inboxcrm import bootstrap
 from inboxcrm.adapters import scheduler
 from inboxcrm.adapters.db import migrate
+from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
@@ -328,6 +329,62 @@ def quarantine_retry(ctx: click.Context) -> None:
     result = app.quarantine.retry()
     click.echo(f"{result.recovered} recovered, {result.still_failing} still in quarantine")
     app.close()
+
+
+@main.group()
+def outbox() -> None:
+    """Mail inboxcrm sends: acknowledgements, notifications, relayed replies."""
+
+
+@outbox.command(name="list")
+@click.option("--status", type=click.Choice(["queued", "sent", "failed"]), help="Only mail in this state.")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def outbox_list(ctx: click.Context, status: str | None, limit: int, as_json: bool) -> None:
+    """The newest outgoing mail, with its state and the last error."""
+    app = _app(ctx)
+    try:
+        for row in SqlReads(app.engine).outbox(status, limit):
+            if as_json:
+                click.echo(json.dumps(row, default=str))
+                continue
+            error = f"  ({row['last_error']})" if row["last_error"] and row["status"] != "sent" else ""
+            click.echo(
+                f"{row['status']:7} {row['kind']:16} {', '.join(row['recipients'])}  "
+                f"attempts {row['attempts']}  {row['key']}{error}"
+            )
+    finally:
+        app.close()
+
+
+@outbox.command(name="send")
+@click.pass_context
+def outbox_send(ctx: click.Context) -> None:
+    """Send everything that is due now (the daemon does this every few seconds by itself)."""
+    app = _app(ctx)
+    try:
+        done = app.dispatcher.drain()
+        click.echo(f"{done.sent} sent, {done.retried} to retry, {done.failed} failed")
+    finally:
+        app.close()
+
+
+@outbox.command(name="retry")
+@click.argument("key")
+@click.pass_context
+def outbox_retry(ctx: click.Context, key: str) -> None:
+    """Queue a failed mail again (same bytes, same Message-ID), e.g. after fixing the SMTP settings."""
+    app = _app(ctx)
+    try:
+        with app.store.transaction() as tx:
+            found = tx.requeue_mail(key, app.clock())
+        if not found:
+            click.echo(f"error: no failed mail with key {key!r} (see `inboxcrm outbox list --status failed`)", err=True)
+            sys.exit(1)
+        click.echo(f"{key}: queued again")
+    finally:
+        app.close()
 
 
 @main.group()

@@ -129,6 +129,16 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     sent = int(lines["outbox"].split()[0])
     assert sent == len(written) > 0
     assert any(b"Auto-Submitted: auto-replied" in path.read_bytes() for path in written)
+    listed = subprocess.run(
+        [str(exe), "--config", str(demo / "inboxcrm.toml"), "outbox", "list", "--status", "sent", "--limit", "500"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    assert len(listed.stdout.splitlines()) == sent and "notification" in listed.stdout
+    retry = subprocess.run(
+        [str(exe), "--config", str(demo / "inboxcrm.toml"), "outbox", "retry", "no-such-key"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert retry.returncode == 1 and "no failed mail with key 'no-such-key'" in retry.stderr
 
     # a rule change tried against the mail just stored: only the invoice's assignee would change
     branch = tmp_path / "branch-rules"

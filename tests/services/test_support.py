@@ -575,3 +575,29 @@ def test_a_dispatcher_that_died_mid_send_leaves_the_mail_to_be_sent_again_with_t
     assert sorted(e.key for e in sender.given) == sorted(m.key for m in claimed)
     assert {e.raw for e in sender.given} == {m.raw for m in claimed}
     assert {r.status for r in outbox(desk)} == {"sent"}
+
+
+# --- what the API shows -----------------------------------------------------------------------------------
+
+
+def test_the_api_shows_ticket_tags_sla_and_notes(desk: bootstrap.App, clock: Clock) -> None:
+    from fastapi.testclient import TestClient
+
+    from inboxcrm.web.app import create_app
+
+    ingest(desk, customer_mail())
+    ingest(desk, agent_reply(relay_of(desk), "#tag billing\n#note\nEnterprise plan."))
+    clock.now = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+    tick_tickets(desk.store, desk.support, clock.now)
+    with TestClient(create_app(desk.reads, {"t": "test"}, list)) as client:
+        auth = {"Authorization": "Bearer t"}
+        (ticket,) = client.get("/tickets", params={"queue": "support"}, headers=auth).json()["items"]
+        assert ticket["tags"] == ["billing"]
+        assert ticket["sla"]["state"] == "breached"
+        assert ticket["sla"]["first_response_breached_at"].startswith("2026-11-02T14:00")
+        assert client.get("/tickets", params={"assignee": "ben"}, headers=auth).json()["items"] == []
+        thread = client.get("/threads/1", headers=auth).json()
+        assert [m["role"] for m in thread["messages"]] == [None, "note"]
+        timeline = client.get("/contacts/1/timeline", headers=auth).json()["items"]
+        kinds = [e["kind"] for e in timeline]
+        assert "note" in kinds and "ticket_sla_breached" in kinds and "ticket_tags" in kinds

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -39,6 +39,7 @@ START_ATTEMPTS = 3
 Stage = Literal["MAIL", "RCPT", "DATA"]
 TlsMode = Literal["none", "starttls", "implicit"]
 STAGES: tuple[Stage, ...] = ("MAIL", "RCPT", "DATA")
+T = TypeVar("T")
 
 
 class SmtpServerError(RuntimeError):
@@ -93,14 +94,14 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
 class _Controller(Controller):
     """aiosmtpd's threaded controller, counting the connections it accepts."""
 
-    def __init__(self, owner: SmtpServer, **kwargs: object) -> None:
+    def __init__(self, owner: SmtpServer, **kwargs: Any) -> None:
         super().__init__(_Handler(owner), **kwargs)
         self.owner = owner
 
     def factory(self) -> SMTP:
         with self.owner.lock:  # called once per accepted connection, before the greeting is sent
             self.owner.connections += 1
-        smtp: SMTP = super().factory()
+        smtp: SMTP = super().factory()  # type: ignore[no-untyped-call]
         return smtp
 
 
@@ -113,7 +114,7 @@ class _Handler:
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: SmtpEnvelope, address: str, mail_options: list[str]
     ) -> str:
-        self.owner.mail_from_seen.append(address)
+        self.owner._record(self.owner.mail_from_seen, address)
         if self.owner._take("drop", "MAIL"):
             await _hang_up(server)
         reply = self.owner._take_reply("MAIL")
@@ -149,17 +150,15 @@ class _Handler:
             login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
         )
         if self.owner._take("drop", "DATA"):
-            self.owner.dropped.append(message)
+            self.owner._record(self.owner.dropped, message)
             await _hang_up(server)
         if self.owner._take("stall", "DATA"):
-            self.owner.dropped.append(message)
+            self.owner._record(self.owner.dropped, message)
             await _until_disconnected()
         reply = self.owner._take_reply("DATA")
         if reply is not None:
             return _reply_and_maybe_close(server, reply)
-        with self.owner.lock:
-            self.owner.received.append(message)
-            number = len(self.owner.received)
+        number = self.owner._record(self.owner.received, message)
         return f"250 2.0.0 Ok: queued as {number:05d}"
 
 
@@ -254,7 +253,7 @@ class SmtpServer:
         """Start on a free port (another one if that was taken meanwhile); returns self."""
         if self._controller is not None:
             raise SmtpServerError("already running")
-        options: dict[str, object] = {"server_hostname": SERVER_NAME, "ready_timeout": 10.0}
+        options: dict[str, Any] = {"server_hostname": SERVER_NAME, "ready_timeout": 10.0}
         if self.tls == "implicit":
             options["ssl_context"] = self._server_context()
         elif self.tls == "starttls":
@@ -324,6 +323,12 @@ class SmtpServer:
     def _queue(self, action: str, stage: Stage, steps: list[bool]) -> None:
         with self.lock:
             self._script.setdefault((action, stage), deque()).extend(steps)
+
+    def _record(self, into: list[T], item: T) -> int:
+        """Append `item` (from the server's thread) and return the list's new length."""
+        with self.lock:
+            into.append(item)
+            return len(into)
 
     def _take(self, action: str, stage: Stage) -> bool:
         """Whether the script says to `action` on this command of `stage` (consuming one step)."""

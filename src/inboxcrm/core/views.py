@@ -49,6 +49,7 @@ class MessageView:
     quoted_text: str | None = None
     signature: str | None = None
     forwarded_by: str | None = None
+    role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,14 @@ class TicketView:
     queue: str | None = None
     priority: str = "normal"
     assignee: str | None = None
+    tags: tuple[str, ...] = ()
+    first_response_at: datetime | None = None
+    solved_at: datetime | None = None
+    first_response_due: datetime | None = None
+    resolution_due: datetime | None = None
+    first_response_breached_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
+    snoozed_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

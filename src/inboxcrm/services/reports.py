@@ -99,9 +99,17 @@ class ReadService:
     def thread(self, thread_id: int) -> ThreadView | None:
         return self._reads.thread(thread_id)
 
-    def tickets(self, status: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[TicketView]:
+    def tickets(
+        self,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        queue: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+    ) -> Page[TicketView]:
         limit = max(1, min(limit, MAX_PAGE))
-        rows = self._reads.tickets(status, _after_id(cursor), limit + 1)
+        rows = self._reads.tickets(status, _after_id(cursor), limit + 1, queue, assignee, priority)
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)

@@ -127,8 +127,23 @@ def create_app(
         return ThreadOut.of(thread)
 
     @api.get("/tickets", response_model=TicketPage)
-    def list_tickets(status: TicketStatus | None = None, cursor: str | None = None, limit: Limit = 50) -> TicketPage:
-        page = reads.tickets(status=status.value if status else None, cursor=cursor, limit=limit)
+    def list_tickets(
+        status: TicketStatus | None = None,
+        queue: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+        cursor: str | None = None,
+        limit: Limit = 50,
+    ) -> TicketPage:
+        """Tickets, oldest first, filtered by status, queue, assignee (agent name) and priority."""
+        page = reads.tickets(
+            status=status.value if status else None,
+            cursor=cursor,
+            limit=limit,
+            queue=queue,
+            assignee=assignee,
+            priority=priority,
+        )
         return TicketPage(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
     @api.post("/contacts/{contact_id}/merge", response_model=ContactOut)

@@ -72,6 +72,8 @@ class MessageOut(BaseModel):
     quoted_text: str | None
     signature: str | None
     forwarded_by: str | None
+    # agent_reply, observed_reply, note, commands, command_problem, refused, echo (support desk); null otherwise
+    role: str | None
     text: str
     attachments: list[AttachmentOut]
 
@@ -93,6 +95,7 @@ class MessageOut(BaseModel):
             quoted_text=m.quoted_text,
             signature=m.signature,
             forwarded_by=m.forwarded_by,
+            role=m.role,
             text=m.text,
             attachments=[
                 AttachmentOut(filename=a.filename, content_type=a.content_type, size=a.size) for a in m.attachments
@@ -120,6 +123,16 @@ class TimelineEntryOut(BaseModel):
         )
 
 
+class SlaOut(BaseModel):
+    """The ticket's service-level clocks: `state` is "breached" once any target was missed."""
+
+    state: str
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+
+
 class TicketOut(BaseModel):
     id: int
     thread_id: int
@@ -132,6 +145,11 @@ class TicketOut(BaseModel):
     queue: str | None
     priority: str
     assignee: str | None
+    tags: list[str]
+    first_response_at: datetime | None
+    solved_at: datetime | None
+    snoozed_until: datetime | None
+    sla: SlaOut
 
     @classmethod
     def of(cls, t: TicketView) -> TicketOut:
@@ -147,6 +165,17 @@ class TicketOut(BaseModel):
             queue=t.queue,
             priority=t.priority,
             assignee=t.assignee,
+            tags=list(t.tags),
+            first_response_at=t.first_response_at,
+            solved_at=t.solved_at,
+            snoozed_until=t.snoozed_until,
+            sla=SlaOut(
+                state="breached" if t.first_response_breached_at or t.resolution_breached_at else "ok",
+                first_response_due=t.first_response_due,
+                resolution_due=t.resolution_due,
+                first_response_breached_at=t.first_response_breached_at,
+                resolution_breached_at=t.resolution_breached_at,
+            ),
         )
 
 

@@ -38,10 +38,15 @@ def _message(row: Any) -> MessageView:
         quoted_text=row.quoted_text,
         signature=row.signature,
         forwarded_by=row.forwarded_by,
+        role=row.role,
     )
 
 
-def _ticket(row: Any) -> TicketView:
+def _when(value: datetime | None) -> datetime | None:
+    return aware(value) if value is not None else None
+
+
+def _ticket(row: Any, tags: Sequence[str] = ()) -> TicketView:
     return TicketView(
         row.id,
         row.thread_id,
@@ -54,6 +59,14 @@ def _ticket(row: Any) -> TicketView:
         row.queue,
         row.priority,
         row.assignee,
+        tuple(sorted(tags)),
+        _when(row.first_response_at),
+        _when(row.solved_at),
+        _when(row.first_response_due),
+        _when(row.resolution_due),
+        _when(row.first_response_breached_at),
+        _when(row.resolution_breached_at),
+        _when(row.snoozed_until),
     )
 
 
@@ -76,6 +89,7 @@ _MESSAGE_COLUMNS = (
     t.messages.c.quoted_text,
     t.messages.c.signature,
     t.messages.c.forwarded_by,
+    t.messages.c.role,
 )
 
 
@@ -167,7 +181,10 @@ class SqlReads:
                 .where(t.messages.c.thread_id == thread_id)
                 .order_by(t.messages.c.sent_at, t.messages.c.id)
             ).all()
-            ticket = connection.execute(select(t.tickets).where(t.tickets.c.thread_id == thread_id)).first()
+            ticket = connection.execute(
+                select(t.tickets).where(t.tickets.c.thread_id == thread_id).order_by(t.tickets.c.id.desc())
+            ).first()
+            tags = self._ticket_tags(connection, [ticket.id]) if ticket else {}
         return ThreadView(
             head.id,
             head.subject,
@@ -175,7 +192,7 @@ class SqlReads:
             aware(head.created_at),
             aware(head.last_message_at),
             tuple(_message(r) for r in rows),
-            _ticket(ticket) if ticket else None,
+            _ticket(ticket, tags.get(ticket.id, ())) if ticket else None,
         )
 
     def threads(self, after_id: int, limit: int) -> list[tuple[int, str, list[str]]]:
@@ -199,12 +216,35 @@ class SqlReads:
                         members[row.thread_id].append(row.message_id)
         return [(h.id, h.subject, members[h.id]) for h in heads]
 
-    def tickets(self, status: str | None, after_id: int, limit: int) -> list[TicketView]:
-        stmt = select(t.tickets).where(t.tickets.c.id > after_id).order_by(t.tickets.c.id).limit(limit)
-        if status:
-            stmt = stmt.where(t.tickets.c.status == status)
+    def tickets(
+        self,
+        status: str | None,
+        after_id: int,
+        limit: int,
+        queue: str | None = None,
+        assignee: str | None = None,
+        priority: str | None = None,
+    ) -> list[TicketView]:
+        tk = t.tickets
+        stmt = select(tk).where(tk.c.id > after_id).order_by(tk.c.id).limit(limit)
+        for column, value in ((tk.c.status, status), (tk.c.queue, queue), (tk.c.assignee, assignee)):
+            if value:
+                stmt = stmt.where(column == value)
+        if priority:
+            stmt = stmt.where(tk.c.priority == priority)
         with self.engine.connect() as connection:
-            return [_ticket(row) for row in connection.execute(stmt)]
+            rows = list(connection.execute(stmt))
+            tags = self._ticket_tags(connection, [r.id for r in rows])
+            return [_ticket(row, tags.get(row.id, ())) for row in rows]
+
+    @staticmethod
+    def _ticket_tags(connection: Any, ids: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        if ids:
+            tt = t.ticket_tags
+            for row in connection.execute(select(tt.c.ticket_id, tt.c.tag).where(tt.c.ticket_id.in_(ids))):
+                out.setdefault(row.ticket_id, []).append(row.tag)
+        return out
 
     def counts(self) -> dict[str, int]:
         """Row counts shown by `/health` and `inboxcrm status`."""
@@ -220,12 +260,28 @@ class SqlReads:
                 ("raw_messages", t.raw_messages),
             ):
                 out[name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+            for status in ("queued", "failed"):
+                out[f"outbox_{status}"] = int(
+                    connection.execute(
+                        select(func.count()).select_from(t.outbox).where(t.outbox.c.status == status)
+                    ).scalar_one()
+                )
             out["quarantined"] = int(
                 connection.execute(
                     select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
                 ).scalar_one()
             )
         return out
+
+    def outbox(self, status: str | None, limit: int) -> list[dict[str, Any]]:
+        """Outbox rows, newest first (without their bytes), for `inboxcrm outbox list`."""
+        o = t.outbox
+        columns = (o.c.id, o.c.key, o.c.kind, o.c.recipients, o.c.status, o.c.attempts, o.c.last_error)
+        stmt = select(*columns, o.c.created_at, o.c.sent_at, o.c.message_id).order_by(o.c.id.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(o.c.status == status)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(stmt)]
 
     def cursors(self) -> list[tuple[str, str, int, int, datetime]]:
         with self.engine.connect() as connection:

@@ -843,6 +843,16 @@ class SqlTransaction:
             .values(status="failed", last_error=detail[:2000], claimed_until=None, attempts=t.outbox.c.attempts + 1)
         )
 
+    def requeue_mail(self, key: str, now: datetime) -> bool:
+        """Send a failed mail again (same bytes, same Message-ID); False when no failed mail has that key."""
+        o = t.outbox
+        done = self.connection.execute(
+            update(o)
+            .where(o.c.key == key, o.c.status == "failed")
+            .values(status="queued", next_attempt_at=now, claimed_until=None, created_at=now)
+        )
+        return bool(done.rowcount)
+
     # quarantine
     def quarantine(self, raw_id: int, mailbox: str, error: str, now: datetime) -> None:
         self.connection.execute(
