@@ -21,14 +21,16 @@ from inboxcrm.adapters.smtp import FileSender, SmtpSender
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
+from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.ports import MailSource, Renderer, Sender
-from inboxcrm.core.rules import RuleSet, Vocabulary
+from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
+from inboxcrm.services.outreach import Marketing, Outreach
 from inboxcrm.services.polling import MailboxPoller
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
@@ -61,6 +63,7 @@ class App:
     support: Support
     templates: Templates
     dispatcher: Dispatcher
+    outreach: Outreach
 
     def close(self) -> None:
         self.reader.close()
@@ -81,12 +84,34 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     secret = settings.reply_secret(os.environ)
     mail_templates = templates(settings)
     support = Support(desk(settings, mail_templates, secret))
+    try:
+        compiled = campaigns(settings, mail_templates)
+    except RulesInvalid:
+        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli.py)
+    outreach = Outreach(
+        Marketing(
+            compiled,
+            mail_templates,
+            secret,
+            settings.campaigns.public_url,
+            settings.lifecycle.stages,
+            _segments_or_none(settings),
+        )
+    )
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock, reader, secret, rules.current, scoring(settings), support),
+        ingest=IngestService(store, team, clock, reader, secret, rules.current, scoring(settings), support, outreach),
         quarantine=QuarantineService(
-            store, team, profiles, clock, rules.current, scoring(settings), support, reply_secret=secret
+            store,
+            team,
+            profiles,
+            clock,
+            rules.current,
+            scoring(settings),
+            support,
+            reply_secret=secret,
+            outreach=outreach,
         ),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
@@ -108,8 +133,34 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
                 timedelta(seconds=settings.outbox.give_up_after),
             ),
             settings.outbox.batch_size,
+            outreach=outreach,
+            campaign_rate_limit=settings.campaigns.rate_limit,
+            interval=timedelta(seconds=settings.outbox.interval),
         ),
+        outreach=outreach,
     )
+
+
+def campaigns(settings: Settings, renderer: Templates | None = None) -> dict[str, Campaign]:
+    """The campaigns in the config's `[campaigns] dir`; raises `RulesInvalid` listing every problem."""
+    folder = settings.resolve(settings.campaigns.dir)
+    if not folder.is_dir():
+        return {}
+    names = (renderer or templates(settings)).names()
+    vocabulary = CampaignVocabulary(
+        templates=frozenset(names),
+        segments=frozenset(_segments_or_none(settings)),
+        stages=settings.lifecycle.stages,
+        senders=frozenset(a for m in settings.mailboxes for a in m.addresses),
+    )
+    return {c.name: c for c in compile_campaigns(read_rule_files(folder), vocabulary)}
+
+
+def _segments_or_none(settings: Settings) -> dict[str, Segment]:
+    try:
+        return segments(settings)
+    except (RulesInvalid, OSError):
+        return {}
 
 
 def templates(settings: Settings) -> Templates:
@@ -249,13 +300,20 @@ def vocabulary(settings: Settings) -> Vocabulary:
     mailboxes = frozenset(m.name for m in settings.mailboxes)
     return Vocabulary(
         templates=frozenset(settings.rules.templates) | frozenset(templates(settings).names()),
-        campaigns=frozenset(settings.rules.campaigns),
+        campaigns=frozenset(settings.rules.campaigns) | frozenset(_campaign_names(settings)),
         agents=frozenset(a.name for a in settings.agents),
         stages=settings.lifecycle.stages,
         queues=frozenset(settings.rules.queues) | mailboxes,
         deal_stages=settings.pipeline.stages,
         mailboxes=mailboxes,
     )
+
+
+def _campaign_names(settings: Settings) -> list[str]:
+    try:
+        return list(campaigns(settings))
+    except (RulesInvalid, OSError):
+        return []
 
 
 def rulebook(settings: Settings, rules_dir: Path | None = None) -> RuleBook:

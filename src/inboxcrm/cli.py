@@ -21,7 +21,10 @@ from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
 from inboxcrm.core.audiences import Segment
+from inboxcrm.core.campaigns import Campaign
 from inboxcrm.core.model import MailboxKind, MailboxProfile
+from inboxcrm.core.outgoing import compose
+from inboxcrm.core.ports import NewEvent
 from inboxcrm.core.reading import read_raw
 from inboxcrm.core.rules import RuleSet, RulesInvalid
 from inboxcrm.core.rules import explain as explain_decision
@@ -30,6 +33,7 @@ from inboxcrm.services.backtest import backtest
 from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
 from inboxcrm.services.inspect import describe
+from inboxcrm.services.outreach import CAMPAIGN_SAMPLE, Unsubscribes, tick_campaigns
 from inboxcrm.services.scoring import decay_scores
 from inboxcrm.services.support import SAMPLE_CONTEXT, tick_tickets
 
@@ -87,6 +91,21 @@ def _rules(settings: Settings, rules_dir: Path | None = None) -> RuleSet:
         sys.exit(2)
 
 
+def _campaigns(settings: Settings) -> dict[str, Campaign]:
+    """The compiled campaigns, or every problem printed as file:line and exit 2."""
+    try:
+        found = bootstrap.campaigns(settings)
+    except RulesInvalid as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s) in the campaigns; nothing was started.", err=True)
+        sys.exit(2)
+    if found and settings.reply_secret(_environ()) is None:
+        click.echo("error: campaign mail needs [security] secret_env to sign its unsubscribe links", err=True)
+        sys.exit(2)
+    return found
+
+
 def _segments(settings: Settings) -> dict[str, Segment]:
     try:
         return bootstrap.segments(settings)
@@ -103,6 +122,7 @@ def check(ctx: click.Context) -> None:
     """Validate the config and the rules; print every problem with file:line; exit non-zero on any."""
     settings = _settings(ctx)
     rules = _rules(settings)
+    named_campaigns = _campaigns(settings)
     click.echo(f"{settings.resolve(settings.rules.dir)}: ok ({len(rules.rules)} rule(s) in {len(rules.files)} file(s))")
     named = _segments(settings)
     click.echo(f"{settings.resolve(settings.segments.dir)}: ok ({len(named)} segment(s))")
@@ -114,6 +134,7 @@ def check(ctx: click.Context) -> None:
         click.echo(f"{len(problems)} problem(s) in the templates.", err=True)
         sys.exit(2)
     click.echo(f"{settings.resolve(settings.templates.dir)}: ok ({len(mail_templates.names())} template(s))")
+    click.echo(f"{settings.resolve(settings.campaigns.dir)}: ok ({len(named_campaigns)} campaign(s))")
     click.echo(
         f"{ctx.obj['config']}: ok ({len(settings.mailboxes)} mailbox(es), "
         f"database {settings.database_url().split('@')[-1]})"
@@ -128,6 +149,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
     """Poll the configured mailboxes and serve the API until stopped (Ctrl-C)."""
     app = _app(ctx)
     _rules(app.settings)  # a bad rule file stops the start, with the same messages as `check`
+    _campaigns(app.settings)
     named = _segments(app.settings)
     pollers = bootstrap.pollers(app)
     _templates(app)
@@ -137,6 +159,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
                 result = poller.poll_once(source)
             click.echo(f"{poller.mailbox.name}: {_summary(result)}")
         tick_tickets(app.store, app.support, app.clock())
+        tick_campaigns(app.store, app.outreach, app.clock())
         sent = app.dispatcher.dispatch()
         click.echo(f"outbox: {sent.sent} sent, {sent.retried} to retry, {sent.failed} failed")
         return
@@ -150,6 +173,11 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
         [
             scheduler.Tick("outbox", app.dispatcher.dispatch, app.settings.outbox.interval),
             scheduler.Tick("tickets", lambda: tick_tickets(app.store, app.support, app.clock()), 60),
+            scheduler.Tick(
+                "campaigns",
+                lambda: tick_campaigns(app.store, app.outreach, app.clock()),
+                app.settings.campaigns.interval,
+            ),
             scheduler.Tick("templates", lambda: _reload_templates(app), 10),
             scheduler.Tick("score-decay", lambda: _decay(app), 3600),
         ]
@@ -168,6 +196,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
                 app.contacts,
                 named,
                 app.settings.pipeline.stages,
+                Unsubscribes(app.store, app.outreach, app.clock),
             )
             host, port = app.settings.api.host, app.settings.api.port
             log.info("API on http://%s:%d (OpenAPI at /docs)", host, port)
@@ -208,13 +237,20 @@ def _template_problems(settings: Settings, templates: Templates) -> list[str]:
     """Every problem with the mail templates: files that do not compile, and templates the config names
     (acknowledgements, rules' auto_reply) that are missing or fail to render with sample data."""
     wanted = sorted({m.acknowledge for m in settings.mailboxes if m.acknowledge})
-    if not wanted and not templates.directory.is_dir():
+    try:
+        steps = sorted({step.template for c in bootstrap.campaigns(settings, templates).values() for step in c.steps})
+    except RulesInvalid:
+        steps = []  # reported by the campaign check
+    if not wanted and not steps and not templates.directory.is_dir():
         return []  # no templates and nothing that needs one
     problems = [str(p) for p in templates.load()]
     names = set(templates.names())
     for name in wanted:
         if name in names:  # a missing one is reported by the config check, with its line
             problems += [str(p) for p in templates.check(name, SAMPLE_CONTEXT)]
+    for name in steps:
+        if name in names:  # a missing one is reported by the campaign check, with its line
+            problems += [str(p) for p in templates.check(name, CAMPAIGN_SAMPLE)]
     return problems
 
 
@@ -385,6 +421,100 @@ def outbox_retry(ctx: click.Context, key: str) -> None:
         click.echo(f"{key}: queued again")
     finally:
         app.close()
+
+
+@main.group(name="campaigns")
+def campaigns_group() -> None:
+    """Drip campaigns: what is configured, what a step looks like, who is enrolled."""
+
+
+@campaigns_group.command(name="list")
+@click.pass_context
+def campaigns_list(ctx: click.Context) -> None:
+    """Every campaign with its trigger, steps and figures (enrolled, sent, replied, bounced, unsubscribed)."""
+    found = _campaigns(_settings(ctx))
+    app = _app(ctx)
+    try:
+        reads = SqlReads(app.engine)
+        figures, counts = reads.campaign_figures(), reads.enrolment_counts()
+        for name, campaign in sorted(found.items()):
+            trigger = campaign.trigger.kind + (
+                f" {campaign.trigger.value}" if campaign.trigger.value is not None else ""
+            )
+            click.echo(f"{name}: {len(campaign.steps)} step(s), trigger {trigger}  ({campaign.file}:{campaign.line})")
+            totals = counts.get(name, {})
+            click.echo(
+                f"  enrolled {sum(totals.values())}: active {totals.get('active', 0)}, "
+                f"completed {totals.get('finished', 0)}, left {totals.get('exited', 0)}"
+            )
+            for row in figures.get(name, []):
+                click.echo(
+                    f"  step {row['step']}: sent {row['sent']}, replied {row['replied']}, bounced {row['bounced']}, "
+                    f"unsubscribed {row['unsubscribed']}"
+                )
+    finally:
+        app.close()
+
+
+@campaigns_group.command(name="preview")
+@click.argument("name")
+@click.option("--step", "step", type=int, default=1, show_default=True, help="The step number (from 1).")
+@click.option("--contact", "email", required=True, help="The contact's address.")
+@click.pass_context
+def campaigns_preview(ctx: click.Context, name: str, step: int, email: str) -> None:
+    """Print exactly the mail step N would send to a contact (nothing is stored or sent)."""
+    found = _campaigns(_settings(ctx))
+    campaign = found.get(name)
+    if campaign is None or not 1 <= step <= len(campaign.steps):
+        known = ", ".join(sorted(found)) or "none"
+        click.echo(f"error: no campaign {name!r} with a step {step} (campaigns: {known})", err=True)
+        sys.exit(2)
+    app = _app(ctx)
+    try:
+        with app.store.transaction() as tx:
+            contact_id = tx.contact_ids_for([email]).get(email.lower())
+            recipient = tx.recipient(contact_id, app.clock()) if contact_id is not None else None
+        if recipient is None:
+            click.echo(f"error: no contact {email}", err=True)
+            sys.exit(2)
+        try:
+            draft = app.outreach.draft(campaign, step, recipient, None)
+        except Exception as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        domain = campaign.sender.email.partition("@")[2]
+        click.echo(compose(draft, f"<preview@{domain}>", app.clock()).decode("utf-8", "replace"), nl=False)
+    finally:
+        app.close()
+
+
+@campaigns_group.command(name="enrol")
+@click.argument("name")
+@click.argument("emails", nargs=-1, required=True)
+@click.pass_context
+def campaigns_enrol(ctx: click.Context, name: str, emails: tuple[str, ...]) -> None:
+    """Enrol contacts (by address) in a campaign by hand."""
+    _campaigns(_settings(ctx))
+    app = _app(ctx)
+    failed = 0
+    try:
+        for email in emails:
+            with app.store.transaction() as tx:
+                contact_id = tx.contact_ids_for([email]).get(email.lower())
+                if contact_id is None:
+                    click.echo(f"{email}: no such contact", err=True)
+                    failed += 1
+                    continue
+                enrolment_id, why = app.outreach.enrol(tx, contact_id, name, "cli", app.clock())
+                if enrolment_id is None:
+                    click.echo(f"{email}: not enrolled: {why}", err=True)
+                    failed += 1
+                    continue
+                tx.add_events([NewEvent(contact_id, app.clock(), "campaign_enrolled", f"Enrolled in {name} (cli)")])
+                click.echo(f"{email}: enrolled in {name}")
+    finally:
+        app.close()
+    sys.exit(1 if failed else 0)
 
 
 @main.group()

@@ -273,6 +273,29 @@ class TemplatesSettings(_Strict):
     dir: str = "templates"
 
 
+class CampaignsSettings(_Strict):
+    # Campaign files ([[campaign]] tables in *.toml); see campaigns/README.md.
+    dir: str = "campaigns"
+    # The public address of this API, for unsubscribe links (https://crm.example.com); the link's GET shows a
+    # confirmation page and its POST (RFC 8058 one-click) unsubscribes.
+    public_url: str = "http://127.0.0.1:8000"
+    # How often due steps are queued, and the overall limit for campaign mail (messages per minute).
+    interval: Annotated[float, Field(gt=0)] = 30.0
+    rate_limit: int | None = Field(default=None, ge=1)
+
+    @field_validator("interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError(f"expected an http(s) URL such as https://crm.example.com, got {value!r}")
+        return value.rstrip("/")
+
+
 class RulesSettings(_Strict):
     dir: str = "rules"
     timezone: str = "UTC"
@@ -368,6 +391,7 @@ class Settings(_Strict):
     support: SupportSettings = SupportSettings()
     sla: SlaSettings = SlaSettings()
     templates: TemplatesSettings = TemplatesSettings()
+    campaigns: CampaignsSettings = CampaignsSettings()
     base_dir: str = "."
 
     @model_validator(mode="after")

@@ -121,8 +121,10 @@ def test_a_hard_bounce_marks_the_address_undeliverable_and_files_under_the_recip
     kevin = app.reads.contacts(email="kevin@acme-corp.example").items[0]
     assert kevin.undeliverable
     assert [c.email for c in app.reads.contacts().items] == ["kevin@acme-corp.example"]  # no mailer-daemon
-    events = app.reads.timeline(kevin.id).items
-    assert events[0].kind == "bounce" and "5.1.1" in events[0].summary
+    events = {e.kind: e for e in app.reads.timeline(kevin.id).items}
+    assert "5.1.1" in events["bounce"].summary
+    # and no campaign mails him again
+    assert "no campaign mails kevin@acme-corp.example again" in events["campaign_bounced"].summary
     assert len(app.reads.tickets().items) == 1  # the bounce opened none
 
 

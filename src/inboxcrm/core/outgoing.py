@@ -50,6 +50,8 @@ class Draft:
     references: tuple[str, ...] = ()
     automatic: str | None = None
     attachments: tuple[Part, ...] = ()
+    # more headers, such as List-Unsubscribe (values are made header-safe like the subject)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def one_line(value: str, limit: int = 900) -> str:
@@ -123,6 +125,8 @@ def compose(draft: Draft, message_id: str, date: datetime) -> bytes:
         # Exchange/Outlook honour this and do not send out-of-office replies to our automatic mail.
         message["X-Auto-Response-Suppress"] = "All"
         message["Precedence"] = "auto_reply"
+    for name, value in draft.headers:
+        message[name] = one_line(value, 2000)
     message[OUR_HEADER] = one_line(draft.key, 200)
     message.set_content(draft.text if draft.text.endswith("\n") else draft.text + "\n", cte="quoted-printable")
     if draft.html is not None:

@@ -149,6 +149,9 @@ class NewMail:
     contact_id: int | None = None
     author: str | None = None
     source_message_id: int | None = None
+    campaign: str | None = None
+    step: int | None = None
+    enrolment_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,9 @@ class QueuedMail:
     ticket_id: int | None
     contact_id: int | None
     author: str | None
+    campaign: str | None = None
+    step: int | None = None
+    enrolment_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +223,74 @@ class Sender(Protocol):
     async def send_many(self, envelopes: Sequence[Envelope]) -> list[SendResult]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """A contact in a campaign: the next step to send and when (None once finished or exited)."""
+
+    id: int
+    contact_id: int
+    campaign: str
+    status: str
+    source: str
+    enrolled_at: datetime
+    step: int
+    next_due_at: datetime | None
+    last_sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What a campaign step needs to know about its contact, as of now."""
+
+    contact_id: int
+    email: str
+    name: str
+    company: str | None
+    company_domain: str | None
+    undeliverable: bool
+    suppressed: str | None
+    tags: frozenset[str]
+    stage: str | None
+    score: float
+    replied_since_enrolment: bool
+    open_ticket: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignMail:
+    """A campaign mail someone answered: matched by the Message-ID their reply names."""
+
+    enrolment_id: int | None
+    campaign: str
+    step: int
+    contact_id: int | None
+
+
+class OutreachTransaction(Protocol):
+    """What campaigns read and write, inside the transaction of the decision."""
+
+    def enrolment_statuses(self, contact_id: int, campaign: str) -> list[str]: ...
+    def add_enrolment(self, contact_id: int, campaign: str, source: str, at: datetime, due: datetime) -> int: ...
+    def due_enrolments(self, now: datetime, limit: int) -> list[Enrolment]: ...
+    def active_enrolments(self, contact_ids: Iterable[int]) -> list[Enrolment]: ...
+    def advance_enrolment(
+        self, enrolment_id: int, step: int, next_due_at: datetime | None, sent_at: datetime
+    ) -> None: ...
+    def end_enrolment(self, enrolment_id: int, status: str, reason: str | None, at: datetime) -> None: ...
+    def hold_enrolment(self, enrolment_id: int, until: datetime) -> None: ...
+    def recipient(self, contact_id: int, since: datetime) -> Recipient | None: ...
+    def suppress(self, email: str, reason: str, campaign: str | None, at: datetime) -> bool: ...
+    def suppressed(self, emails: Iterable[str]) -> dict[str, str]: ...
+    def trigger_candidates(
+        self, campaign: str, kind: str, value: str | float, stages: Sequence[str], limit: int
+    ) -> list[int]: ...
+    def segment_candidates(self, campaign: str, segment: Segment, limit: int) -> list[int]: ...
+    def campaign_mail(self, message_ids: Iterable[str]) -> list[CampaignMail]: ...
+    def contact_ids_for(self, emails: Iterable[str]) -> dict[str, int]: ...
+    def queue_mail(self, mails: Sequence[NewMail]) -> list[str]: ...
+    def add_events(self, events: Sequence[NewEvent]) -> None: ...
+
+
 class SupportTransaction(Protocol):
     """What the support desk reads and writes, inside the same transaction as the mail it acts on."""
 
@@ -230,13 +304,21 @@ class SupportTransaction(Protocol):
     def automatic_mail_count(self, cause: str, since: datetime) -> int: ...
     def map_threads(self, pairs: Sequence[tuple[str, int]]) -> None: ...
     def add_events(self, events: Sequence[NewEvent]) -> None: ...
-    def claim_mail(self, now: datetime, claim_until: datetime, limit: int) -> list[QueuedMail]: ...
+    def claim_mail(
+        self,
+        now: datetime,
+        claim_until: datetime,
+        limit: int,
+        campaign_allowance: Mapping[str, int] | None = None,
+    ) -> list[QueuedMail]: ...
+    def campaign_sent_since(self, since: datetime) -> dict[str, int]: ...
+    def mail_cancelled(self, mail_id: int, at: datetime, detail: str) -> None: ...
     def mail_sent(self, mail_id: int, at: datetime, detail: str) -> None: ...
     def mail_retry(self, mail_id: int, next_attempt_at: datetime, detail: str) -> None: ...
     def mail_failed(self, mail_id: int, at: datetime, detail: str) -> None: ...
 
 
-class IngestTransaction(SupportTransaction, Protocol):
+class IngestTransaction(SupportTransaction, OutreachTransaction, Protocol):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...

@@ -35,6 +35,7 @@ from inboxcrm.core.rules import Decision
 from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
+from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
@@ -89,9 +90,11 @@ class IngestService:
         routing: Callable[[], Routing | None] = lambda: None,
         scoring: Scoring | None = None,
         support: Support | None = None,
+        outreach: Outreach | None = None,
     ) -> None:
         self._store = store
         self._support = support
+        self._outreach = outreach
         self._team = team
         self._clock = clock
         self._reader = reader or Reader()
@@ -226,6 +229,7 @@ class IngestService:
                 self._routing(),
                 self._scoring,
                 self._support,
+                self._outreach,
             )
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
@@ -244,6 +248,7 @@ def record_messages(
     routing: Routing | None = None,
     scoring: Scoring | None = None,
     support: Support | None = None,
+    outreach: Outreach | None = None,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
@@ -390,6 +395,14 @@ def record_messages(
             events += desk.customer_wrote(tx, row, message_id, tickets[row.thread_id][0], now)
         if ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
             events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
+    if outreach is not None:
+        enrolments = [
+            (row.contact_id, name)
+            for row, ruled in zip(rows, decisions, strict=True)
+            if ruled is not None and row.contact_id is not None and not row.ignored
+            for name in ruled.enrol
+        ]
+        events += outreach.after_messages(tx, rows, message_ids, enrolments, now)
     tx.add_events(events)
     return message_ids
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inboxcrm.core.ports import Envelope, NewEvent, Outcome, QueuedMail, Sender, Store, SupportTransaction
+from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, Store
+from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.support import CUSTOMER_MAIL, Support
 
 log = logging.getLogger(__name__)
 
+_MINUTE = timedelta(minutes=1)
 _WHAT = {"relay": "Reply", "ack": "Acknowledgement", "auto_reply": "Automatic reply"}
 
 
@@ -27,10 +30,11 @@ class DispatchResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    cancelled: int = 0
 
     @property
     def total(self) -> int:
-        return self.sent + self.retried + self.failed
+        return self.sent + self.retried + self.failed + self.cancelled
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class Dispatcher:
         retry: RetryPolicy | None = None,
         batch_size: int = 50,
         lease: timedelta = timedelta(minutes=10),
+        outreach: Outreach | None = None,
+        campaign_rate_limit: int | None = None,
+        interval: timedelta = timedelta(seconds=5),
     ) -> None:
         self._store = store
         self._sender = sender
@@ -65,22 +72,60 @@ class Dispatcher:
         self._retry = retry or RetryPolicy()
         self._batch_size = batch_size
         self._lease = lease
+        self._outreach = outreach
+        self._overall = campaign_rate_limit
+        self._interval = interval
+        self._last_round: datetime | None = None
 
     def dispatch(self) -> DispatchResult:
         """Send what is due now; safe to call from several threads or daemons (claims don't overlap)."""
         now = self._clock()
+        done = DispatchResult()
         with self._store.transaction() as tx:
-            claimed = tx.claim_mail(now, now + self._lease, self._batch_size)
+            allowance = self._allowance(tx, now) if self._outreach is not None else None
+            claimed = tx.claim_mail(now, now + self._lease, self._batch_size, allowance)
+            if self._outreach is not None:
+                # the suppression list is checked at send time too: an unsubscribe after queueing still counts
+                sendable = []
+                for mail in claimed:
+                    reason = self._outreach.cancel_reason(tx, mail) if mail.campaign else None
+                    if reason is None:
+                        sendable.append(mail)
+                    else:
+                        tx.mail_cancelled(mail.id, now, reason)
+                        done.cancelled += 1
+                claimed = sendable
+        self._last_round = now
         if not claimed:
-            return DispatchResult()
+            return done
         envelopes = [Envelope(m.key, m.sender, m.recipients, m.raw) for m in claimed]
         results = asyncio.run(self._sender.send_many(envelopes))
-        done = DispatchResult()
         finished = self._clock()
         with self._store.transaction() as tx:
             for mail, result in zip(claimed, results, strict=True):
                 self._record(tx, mail, result.outcome, result.detail, finished, done)
         return done
+
+    def _allowance(self, tx: IngestTransaction, now: datetime) -> dict[str, int]:
+        """How many mails of each campaign may go now: at most its limit (and the overall limit) per trailing
+        minute, spread over the minute in proportion to the time since the last round."""
+        assert self._outreach is not None
+        sent = tx.campaign_sent_since(now - _MINUTE)
+        since_last = now - self._last_round if self._last_round is not None else self._interval
+        share = min(max(since_last, self._interval), _MINUTE) / _MINUTE
+        overall_left: float = float("inf")
+        if self._overall is not None:
+            overall_left = min(self._overall - sum(sent.values()), math.ceil(self._overall * share))
+        allowance: dict[str, int] = {}
+        for name, campaign in sorted(self._outreach.marketing.campaigns.items()):
+            limit = campaign.rate_limit
+            room = (
+                float(self._batch_size) if limit is None else min(limit - sent.get(name, 0), math.ceil(limit * share))
+            )
+            allowed = int(max(0, min(room, overall_left)))
+            allowance[name] = allowed
+            overall_left -= allowed
+        return allowance
 
     def drain(self, rounds: int = 100) -> DispatchResult:
         """Dispatch until nothing more is due (tests, `inboxcrm outbox send`)."""
@@ -92,11 +137,12 @@ class Dispatcher:
             total.sent += step.sent
             total.retried += step.retried
             total.failed += step.failed
+            total.cancelled += step.cancelled
         return total
 
     def _record(
         self,
-        tx: SupportTransaction,
+        tx: IngestTransaction,
         mail: QueuedMail,
         outcome: Outcome,
         detail: str,
@@ -104,6 +150,8 @@ class Dispatcher:
         done: DispatchResult,
     ) -> None:
         what = _WHAT.get(mail.kind)
+        if mail.campaign:
+            what = f"Campaign {mail.campaign} step {mail.step}"
         if outcome is Outcome.SENT:
             tx.mail_sent(mail.id, now, detail)
             done.sent += 1
@@ -144,3 +192,5 @@ class Dispatcher:
             )
         if mail.kind in CUSTOMER_MAIL and mail.author and self._support is not None:
             self._support.delivery_failed(tx, mail.key, mail.author, mail.mailbox, mail.ticket_id, detail, now)
+        if mail.campaign and self._outreach is not None and outcome is Outcome.FAILED:
+            tx.add_events(self._outreach.refused(tx, mail, detail, now))

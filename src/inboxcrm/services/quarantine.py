@@ -10,6 +10,7 @@ from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
 from inboxcrm.core.reading import read_raw
 from inboxcrm.services.ingest import record_messages
+from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.scoring import Scoring
 from inboxcrm.services.support import Support
@@ -34,7 +35,9 @@ class QuarantineService:
         scoring: Scoring | None = None,
         support: Support | None = None,
         reply_secret: bytes | None = None,
+        outreach: Outreach | None = None,
     ) -> None:
+        self._outreach = outreach
         self._store = store
         self._support = support
         self._reply_secret = reply_secret
@@ -67,6 +70,7 @@ class QuarantineService:
                             routing=self._routing(),
                             scoring=self._scoring,
                             support=self._support,
+                            outreach=self._outreach,
                         )
                         tx.resolve_quarantine(held.quarantine_id, self._clock())
                     recovered += 1

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.services.contacts import ContactNotFound, ContactService
+from inboxcrm.services.outreach import Unsubscribes
 from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.reports import BadCursor, ReadService
 from inboxcrm.web.schemas import (
@@ -31,6 +32,7 @@ from inboxcrm.web.schemas import (
     TimelineEntryOut,
     TimelinePage,
 )
+from inboxcrm.web.unsubscribe import unsubscribe_routes
 
 _bearer = HTTPBearer(auto_error=False)
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200).")]
@@ -43,6 +45,7 @@ def create_app(
     contacts: ContactService | None = None,
     segments: Mapping[str, Segment] | None = None,
     pipeline_stages: Sequence[str] = (),
+    unsubscribes: Unsubscribes | None = None,
 ) -> FastAPI:
     """Build the API. `tokens` maps token value → token name; every route but /health needs one."""
     app = FastAPI(
@@ -66,6 +69,8 @@ def create_app(
         return matched
 
     api = APIRouter(dependencies=[Depends(require_token)])
+    if unsubscribes is not None:
+        app.include_router(unsubscribe_routes(unsubscribes))
 
     @app.exception_handler(BadCursor)
     async def _bad_cursor(_request: Request, exc: BadCursor) -> JSONResponse:

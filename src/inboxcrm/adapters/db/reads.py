@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, false, not_, or_, select, true
+from sqlalchemy import Engine, and_, func, or_, select
 
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.segments import segment_clause
 from inboxcrm.adapters.db.store import aware
-from inboxcrm.core.audiences import Group, Segment, Test
+from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import Address, Attachment
 from inboxcrm.core.views import CompanyView, ContactView, MessageView, ThreadView, TicketView, TimelineEntry
 
@@ -248,8 +249,6 @@ class SqlReads:
 
     def counts(self) -> dict[str, int]:
         """Row counts shown by `/health` and `inboxcrm status`."""
-        from sqlalchemy import func
-
         out: dict[str, int] = {}
         with self.engine.connect() as connection:
             for name, table in (
@@ -282,6 +281,40 @@ class SqlReads:
             stmt = stmt.where(o.c.status == status)
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(stmt)]
+
+    def campaign_figures(self) -> dict[str, list[dict[str, int]]]:
+        """Per campaign and step: sent, replied, bounced, unsubscribed (a reply, bounce or unsubscribe counts
+        against the last step sent before it)."""
+        o, e = t.outbox, t.enrolments
+        out: dict[str, dict[int, dict[str, int]]] = {}
+        with self.engine.connect() as connection:
+            sent = connection.execute(
+                select(o.c.campaign, o.c.step, func.count())
+                .where(o.c.campaign.is_not(None), o.c.status == "sent")
+                .group_by(o.c.campaign, o.c.step)
+            )
+            for campaign, step, count in sent:
+                out.setdefault(campaign, {}).setdefault(step, _zero(step))["sent"] = int(count)
+            ended = connection.execute(
+                select(e.c.campaign, e.c.step, e.c.exit_reason, func.count())
+                .where(e.c.status == "exited", e.c.exit_reason.in_(["replied", "bounced", "unsubscribed"]))
+                .group_by(e.c.campaign, e.c.step, e.c.exit_reason)
+            )
+            for campaign, step, reason, count in ended:
+                last_sent = max(1, int(step) - 1)  # `step` is the next one to send
+                row = out.setdefault(campaign, {}).setdefault(last_sent, _zero(last_sent))
+                row[str(reason)] += int(count)
+        return {name: [steps[n] for n in sorted(steps)] for name, steps in out.items()}
+
+    def enrolment_counts(self) -> dict[str, dict[str, int]]:
+        """Per campaign: enrolments by status (active, finished, exited)."""
+        e = t.enrolments
+        out: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(e.c.campaign, e.c.status, func.count()).group_by(e.c.campaign, e.c.status))
+            for campaign, status, count in rows:
+                out.setdefault(campaign, {})[status] = int(count)
+        return out
 
     def cursors(self) -> list[tuple[str, str, int, int, datetime]]:
         with self.engine.connect() as connection:
@@ -318,8 +351,6 @@ class SqlReads:
 
     def pipeline(self) -> dict[str, tuple[int, float]]:
         """Deal stage → (number of deals, their total value)."""
-        from sqlalchemy import func
-
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(t.deals.c.stage, func.count(), func.coalesce(func.sum(t.deals.c.value), 0.0)).group_by(
@@ -333,7 +364,7 @@ class SqlReads:
         stmt = (
             select(t.contacts, t.companies.c.domain.label("company_domain"), t.companies.c.name.label("company_name"))
             .outerjoin(t.companies, t.companies.c.id == t.contacts.c.company_id)
-            .where(t.contacts.c.id > after_id, _segment_clause(segment.condition))
+            .where(t.contacts.c.id > after_id, segment_clause(segment.condition))
             .order_by(t.contacts.c.id)
             .limit(limit)
         )
@@ -341,45 +372,5 @@ class SqlReads:
             return [self._contact(row) for row in connection.execute(stmt)]
 
 
-def _like(glob: str) -> str:
-    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
-def _segment_clause(node: Group | Test) -> Any:
-    """A segment condition as a SQL boolean expression over `contacts`."""
-    if isinstance(node, Group):
-        parts = [_segment_clause(part) for part in node.parts]
-        if node.combinator == "not":
-            return not_(and_(true(), *parts))
-        return or_(false(), *parts) if node.combinator == "any" else and_(true(), *parts)
-    c = t.contacts.c
-    values = list(node.values)
-    has_tag = (
-        select(t.contact_tags.c.contact_id)
-        .where(t.contact_tags.c.contact_id == c.id, t.contact_tags.c.tag.in_([str(v) for v in values]))
-        .exists()
-    )
-    if node.field == "tag":
-        return has_tag
-    if node.field == "lacks_tag":
-        return not_(has_tag)
-    if node.field == "stage":
-        return c.stage.in_([str(v) for v in values])
-    if node.field == "score_at_least":
-        return c.score >= values[0]
-    if node.field == "score_at_most":
-        return c.score <= values[0]
-    if node.field == "company":
-        domains = select(t.companies.c.id).where(
-            or_(*(t.companies.c.domain.like(_like(str(v)), escape="\\") for v in values))
-        )
-        return c.company_id.in_(domains)
-    if node.field == "email_domain":
-        return or_(*(c.email.like("%@" + _like(str(v)), escape="\\") for v in values))
-    if node.field == "free_mail":
-        # free-mail addresses are the ones with no company (companies exclude free-mail domains)
-        return c.company_id.is_(None) if values[0] else c.company_id.is_not(None)
-    if node.field == "undeliverable":
-        return c.undeliverable.is_(bool(values[0]))
-    raise ValueError(f"unknown segment field {node.field}")
+def _zero(step: int) -> dict[str, int]:
+    return {"step": step, "sent": 0, "replied": 0, "bounced": 0, "unsubscribed": 0}

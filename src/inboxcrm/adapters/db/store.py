@@ -11,10 +11,24 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.outreach import OutreachStatements
 from inboxcrm.core.addresses import company_domain, company_name
 from inboxcrm.core.model import Address, TicketStatus
 from inboxcrm.core.ports import (
@@ -85,7 +99,7 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     }
 
 
-class SqlTransaction:
+class SqlTransaction(OutreachStatements):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
     def __init__(self, connection: Connection) -> None:
@@ -764,6 +778,9 @@ class SqlTransaction:
                 "contact_id": mail.contact_id,
                 "author": mail.author,
                 "source_message_id": mail.source_message_id,
+                "campaign": mail.campaign,
+                "step": mail.step,
+                "enrolment_id": mail.enrolment_id,
                 "status": "queued",
                 "attempts": 0,
                 "next_attempt_at": mail.at,
@@ -781,21 +798,34 @@ class SqlTransaction:
             ).scalar_one()
         )
 
-    def claim_mail(self, now: datetime, claim_until: datetime, limit: int) -> list[QueuedMail]:
+    def claim_mail(
+        self,
+        now: datetime,
+        claim_until: datetime,
+        limit: int,
+        campaign_allowance: Mapping[str, int] | None = None,
+    ) -> list[QueuedMail]:
+        """Due mail, claimed until `claim_until`: everything but campaign mail up to `limit`, and campaign mail
+        only as `campaign_allowance` allows (campaign → how many now; None = no limits)."""
         o = t.outbox
-        query = (
-            select(o)
-            .where(
-                o.c.status == "queued",
-                o.c.next_attempt_at <= now,
-                or_(o.c.claimed_until.is_(None), o.c.claimed_until < now),
-            )
-            .order_by(o.c.next_attempt_at, o.c.id)
-            .limit(limit)
+        due = and_(
+            o.c.status == "queued",
+            o.c.next_attempt_at <= now,
+            or_(o.c.claimed_until.is_(None), o.c.claimed_until < now),
         )
-        if self._dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        rows = self.connection.execute(query).all()
+        picks = [(due if campaign_allowance is None else and_(due, o.c.campaign.is_(None)), limit)]
+        for campaign, allowed in sorted((campaign_allowance or {}).items()):
+            if allowed > 0:
+                picks.append((and_(due, o.c.campaign == campaign), allowed))
+        rows: list[Any] = []
+        for condition, most in picks:
+            room = min(most, limit - len(rows))
+            if room <= 0:
+                break
+            query = select(o).where(condition).order_by(o.c.next_attempt_at, o.c.id).limit(room)
+            if self._dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows += self.connection.execute(query).all()
         if rows:
             self.connection.execute(update(o).where(o.c.id.in_([r.id for r in rows])).values(claimed_until=claim_until))
         return [
@@ -813,6 +843,9 @@ class SqlTransaction:
                 r.ticket_id,
                 r.contact_id,
                 r.author,
+                r.campaign,
+                r.step,
+                r.enrolment_id,
             )
             for r in rows
         ]

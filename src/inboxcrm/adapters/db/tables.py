@@ -286,5 +286,40 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", TS, nullable=False, index=True),
     Column("sent_at", TS, nullable=True),
+    # Campaign mail: which campaign and step, for rate limits and the campaign figures.
+    Column("campaign", String(100), nullable=True, index=True),
+    Column("step", Integer, nullable=True),
+    Column("enrolment_id", Id, ForeignKey("enrolments.id", ondelete="SET NULL"), nullable=True, index=True),
     Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+enrolments = Table(
+    "enrolments",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False),
+    Column("campaign", String(100), nullable=False),
+    # active → finished (every step sent) or exited (exit_reason says why)
+    Column("status", String(10), nullable=False),
+    # how the contact came in: tag, stage, score, segment, rule, api, cli
+    Column("source", String(20), nullable=False),
+    Column("enrolled_at", TS, nullable=False),
+    # the next step to send (1-based) and when; NULL once finished or exited
+    Column("step", Integer, nullable=False),
+    Column("next_due_at", TS, nullable=True),
+    Column("last_sent_at", TS, nullable=True),
+    Column("exited_at", TS, nullable=True),
+    Column("exit_reason", Text, nullable=True),
+    Index("ix_enrolments_due", "status", "next_due_at"),
+    Index("ix_enrolments_contact_campaign", "contact_id", "campaign"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    # Addresses no campaign may mail again: unsubscribed, bounced (hard) or complained.
+    Column("email", String(320), primary_key=True),
+    Column("reason", String(20), nullable=False),
+    Column("campaign", String(100), nullable=True),
+    Column("at", TS, nullable=False),
 )

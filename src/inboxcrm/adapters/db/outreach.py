@@ -1,0 +1,257 @@
+"""SQL for campaigns (see `core.ports.OutreachTransaction`): enrolments, suppressions, who a trigger enrols.
+
+A mixin of `SqlTransaction`: it shares the transaction's connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, not_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.segments import segment_clause
+from inboxcrm.core.audiences import Segment
+from inboxcrm.core.model import TicketStatus
+from inboxcrm.core.ports import CampaignMail, Enrolment, Recipient
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _enrolment(row: Any) -> Enrolment:
+    return Enrolment(
+        row.id,
+        row.contact_id,
+        row.campaign,
+        row.status,
+        row.source,
+        _aware(row.enrolled_at),
+        row.step,
+        _aware(row.next_due_at) if row.next_due_at is not None else None,
+        _aware(row.last_sent_at) if row.last_sent_at is not None else None,
+    )
+
+
+class OutreachStatements:
+    connection: Connection
+    _dialect: str
+
+    def enrolment_statuses(self, contact_id: int, campaign: str) -> list[str]:
+        e = t.enrolments
+        query = select(e.c.status).where(e.c.contact_id == contact_id, e.c.campaign == campaign)
+        return list(self.connection.execute(query).scalars())
+
+    def add_enrolment(self, contact_id: int, campaign: str, source: str, at: datetime, due: datetime) -> int:
+        result = self.connection.execute(
+            insert(t.enrolments)
+            .values(
+                contact_id=contact_id,
+                campaign=campaign,
+                status="active",
+                source=source,
+                enrolled_at=at,
+                step=1,
+                next_due_at=due,
+            )
+            .returning(t.enrolments.c.id)
+        )
+        return int(result.scalar_one())
+
+    def due_enrolments(self, now: datetime, limit: int) -> list[Enrolment]:
+        e = t.enrolments
+        query = (
+            select(e)
+            .where(e.c.status == "active", e.c.next_due_at <= now)
+            .order_by(e.c.next_due_at, e.c.id)
+            .limit(limit)
+        )
+        if self._dialect == "postgresql":
+            # several daemons may tick at once: each takes enrolments nobody else holds
+            query = query.with_for_update(skip_locked=True)
+        return [_enrolment(row) for row in self.connection.execute(query)]
+
+    def active_enrolments(self, contact_ids: Iterable[int]) -> list[Enrolment]:
+        ids = sorted(set(contact_ids))
+        if not ids:
+            return []
+        e = t.enrolments
+        query = select(e).where(e.c.status == "active", e.c.contact_id.in_(ids)).order_by(e.c.id)
+        return [_enrolment(row) for row in self.connection.execute(query)]
+
+    def advance_enrolment(self, enrolment_id: int, step: int, next_due_at: datetime | None, sent_at: datetime) -> None:
+        self.connection.execute(
+            update(t.enrolments)
+            .where(t.enrolments.c.id == enrolment_id)
+            .values(step=step, next_due_at=next_due_at, last_sent_at=sent_at)
+        )
+
+    def end_enrolment(self, enrolment_id: int, status: str, reason: str | None, at: datetime) -> None:
+        self.connection.execute(
+            update(t.enrolments)
+            .where(t.enrolments.c.id == enrolment_id, t.enrolments.c.status == "active")
+            .values(status=status, exit_reason=reason, exited_at=at, next_due_at=None)
+        )
+
+    def hold_enrolment(self, enrolment_id: int, until: datetime) -> None:
+        self.connection.execute(update(t.enrolments).where(t.enrolments.c.id == enrolment_id).values(next_due_at=until))
+
+    def recipient(self, contact_id: int, since: datetime) -> Recipient | None:
+        c, m, tk = t.contacts, t.messages, t.tickets
+        row = self.connection.execute(
+            select(c, t.companies.c.name.label("company_name"), t.companies.c.domain.label("company_domain"))
+            .outerjoin(t.companies, t.companies.c.id == c.c.company_id)
+            .where(c.c.id == contact_id)
+        ).first()
+        if row is None:
+            return None
+        tags = frozenset(
+            self.connection.execute(
+                select(t.contact_tags.c.tag).where(t.contact_tags.c.contact_id == contact_id)
+            ).scalars()
+        )
+        replied = self.connection.execute(
+            select(m.c.id)
+            .where(
+                m.c.contact_id == contact_id,
+                m.c.direction == "in",
+                m.c.kind == "normal",
+                m.c.received_at > since,
+                m.c.ignored.is_(False),
+            )
+            .limit(1)
+        ).first()
+        open_ticket = self.connection.execute(
+            select(tk.c.id)
+            .where(
+                tk.c.contact_id == contact_id,
+                tk.c.status.in_([TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.PENDING.value]),
+            )
+            .limit(1)
+        ).first()
+        suppressed = self.suppressed([row.email])
+        return Recipient(
+            contact_id=row.id,
+            email=row.email,
+            name=row.name,
+            company=row.company_name,
+            company_domain=row.company_domain,
+            undeliverable=bool(row.undeliverable),
+            suppressed=suppressed.get(row.email),
+            tags=tags,
+            stage=row.stage,
+            score=float(row.score),
+            replied_since_enrolment=replied is not None,
+            open_ticket=open_ticket is not None,
+        )
+
+    def suppress(self, email: str, reason: str, campaign: str | None, at: datetime) -> bool:
+        """Add `email` to the suppression list; False when it was there already (the first reason stays)."""
+        insert_ignore = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        done = self.connection.execute(
+            insert_ignore(t.suppressions)
+            .values(email=email.lower(), reason=reason, campaign=campaign, at=at)
+            .on_conflict_do_nothing()
+        )
+        return bool(done.rowcount)
+
+    def suppressed(self, emails: Iterable[str]) -> dict[str, str]:
+        wanted = sorted({e.lower() for e in emails})
+        if not wanted:
+            return {}
+        s = t.suppressions
+        rows = self.connection.execute(select(s.c.email, s.c.reason).where(s.c.email.in_(wanted)))
+        return {row.email: row.reason for row in rows}
+
+    def _not_enrolled(self, campaign: str) -> Any:
+        e = t.enrolments
+        return not_(select(e.c.id).where(e.c.contact_id == t.contacts.c.id, e.c.campaign == campaign).exists())
+
+    def _mailable(self) -> Any:
+        s = t.suppressions
+        return and_(
+            t.contacts.c.undeliverable.is_(False),
+            not_(select(s.c.email).where(s.c.email == t.contacts.c.email).exists()),
+        )
+
+    def trigger_candidates(
+        self, campaign: str, kind: str, value: str | float, stages: Sequence[str], limit: int
+    ) -> list[int]:
+        c = t.contacts
+        condition: Any
+        if kind == "tag":
+            condition = (
+                select(t.contact_tags.c.contact_id)
+                .where(t.contact_tags.c.contact_id == c.c.id, t.contact_tags.c.tag == str(value))
+                .exists()
+            )
+        elif kind == "stage":
+            order = list(stages)
+            reached = order[order.index(str(value)) :] if str(value) in order else [str(value)]
+            condition = c.c.stage.in_(reached)
+        elif kind == "score":
+            condition = c.c.score >= float(value)
+        else:
+            raise ValueError(f"not a state trigger: {kind}")
+        query = (
+            select(c.c.id)
+            .where(condition, self._not_enrolled(campaign), self._mailable())
+            .order_by(c.c.id)
+            .limit(limit)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def segment_candidates(self, campaign: str, segment: Segment, limit: int) -> list[int]:
+        c = t.contacts
+        query = (
+            select(c.c.id)
+            .where(segment_clause(segment.condition), self._not_enrolled(campaign), self._mailable())
+            .order_by(c.c.id)
+            .limit(limit)
+        )
+        return list(self.connection.execute(query).scalars())
+
+    def campaign_mail(self, message_ids: Iterable[str]) -> list[CampaignMail]:
+        wanted = sorted({i if i.startswith("<") else f"<{i}>" for i in message_ids if i})
+        if not wanted:
+            return []
+        o = t.outbox
+        rows = self.connection.execute(
+            select(o.c.enrolment_id, o.c.campaign, o.c.step, o.c.contact_id).where(
+                o.c.message_id.in_(wanted), o.c.campaign.is_not(None)
+            )
+        )
+        return [CampaignMail(r.enrolment_id, r.campaign, r.step, r.contact_id) for r in rows]
+
+    def contact_ids_for(self, emails: Iterable[str]) -> dict[str, int]:
+        wanted = sorted({e.lower() for e in emails})
+        if not wanted:
+            return {}
+        c, a = t.contacts, t.contact_aliases
+        found = {
+            row.email: row.id for row in self.connection.execute(select(c.c.email, c.c.id).where(c.c.email.in_(wanted)))
+        }
+        for row in self.connection.execute(select(a.c.email, a.c.contact_id).where(a.c.email.in_(wanted))):
+            found.setdefault(row.email, row.contact_id)
+        return found
+
+    # campaign mail in the outbox
+    def campaign_sent_since(self, since: datetime) -> dict[str, int]:
+        o = t.outbox
+        rows = self.connection.execute(
+            select(o.c.campaign, func.count())
+            .where(o.c.campaign.is_not(None), o.c.status == "sent", o.c.sent_at > since)
+            .group_by(o.c.campaign)
+        )
+        return {str(campaign): int(count) for campaign, count in rows}
+
+    def mail_cancelled(self, mail_id: int, at: datetime, detail: str) -> None:
+        self.connection.execute(
+            update(t.outbox)
+            .where(t.outbox.c.id == mail_id)
+            .values(status="cancelled", last_error=detail[:2000], claimed_until=None, sent_at=None)
+        )

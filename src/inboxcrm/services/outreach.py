@@ -1,0 +1,440 @@
+"""Drip campaigns: enrol contacts, queue each step when it is due, and stop the moment a person answers.
+
+Everything happens in the transaction of the decision: a due step becomes an outbox row (its final bytes,
+a pre-generated Message-ID and the unique key campaign + contact + step + enrolment) in the same transaction
+that advances the enrolment, so a crash neither skips a step nor sends one twice with different ids.
+Suppressed addresses (unsubscribed, bounced, complained) are checked when a step is queued and again by the
+dispatcher right before sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from inboxcrm.core.audiences import Segment
+from inboxcrm.core.campaigns import Campaign, ContactNow, due_at, exit_reason, may_enrol
+from inboxcrm.core.classify import Kind
+from inboxcrm.core.model import Address, Direction
+from inboxcrm.core.outgoing import Draft, compose
+from inboxcrm.core.ports import (
+    Enrolment,
+    NewEvent,
+    NewMail,
+    NewMessage,
+    OutreachTransaction,
+    QueuedMail,
+    Recipient,
+    Rendered,
+    Renderer,
+    Store,
+)
+from inboxcrm.core.unsubscribe import list_unsubscribe_headers, read_unsubscribe_token, unsubscribe_token
+
+log = logging.getLogger(__name__)
+
+_UNSUBSCRIBE_SUBJECT = re.compile(r"\bunsubscribe\s+([A-Za-z0-9_-]{20,2048})\b", re.IGNORECASE)
+HOLD_AFTER_TEMPLATE_ERROR = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Marketing:
+    """Campaigns as configured: compiled campaign files, templates, and what links need."""
+
+    campaigns: Mapping[str, Campaign]
+    templates: Renderer | None
+    secret: bytes | None
+    public_url: str
+    stages: tuple[str, ...] = ()
+    segments: Mapping[str, Segment] = field(default_factory=dict)
+    new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+
+
+@dataclass
+class TickResult:
+    enrolled: int = 0
+    queued: int = 0
+    finished: int = 0
+    exited: int = 0
+    held: int = 0
+
+
+class Outreach:
+    """Enrolment, the campaign clock, and what mail means for enrolments (replies, bounces, unsubscribes)."""
+
+    def __init__(self, marketing: Marketing) -> None:
+        self.marketing = marketing
+
+    # -- enrolment -------------------------------------------------------------------------------------------
+    def enrol(
+        self, tx: OutreachTransaction, contact_id: int, name: str, source: str, now: datetime
+    ) -> tuple[int | None, str]:
+        """Enrol a contact in campaign `name` (its first step due after the step's delay, inside the send
+        window); (None, why not) when it may not enrol."""
+        campaign = self.marketing.campaigns.get(name)
+        if campaign is None:
+            return None, f"no campaign named {name!r}"
+        recipient = tx.recipient(contact_id, now)
+        if recipient is None:
+            return None, f"no contact {contact_id}"
+        if recipient.suppressed or recipient.undeliverable:
+            return None, f"{recipient.email} is {recipient.suppressed or 'undeliverable'}: no campaign mails it"
+        allowed, why = may_enrol(campaign, tx.enrolment_statuses(contact_id, name))
+        if not allowed:
+            return None, why
+        enrolment_id = tx.add_enrolment(contact_id, name, source, now, due_at(campaign, 1, now, None))
+        return enrolment_id, why
+
+    def _enrolled_event(self, contact_id: int, name: str, source: str, at: datetime) -> NewEvent:
+        return NewEvent(contact_id, at, "campaign_enrolled", f"Enrolled in campaign {name} ({source})")
+
+    # -- what incoming mail means ----------------------------------------------------------------------------
+    def after_messages(
+        self,
+        tx: OutreachTransaction,
+        rows: Sequence[NewMessage],
+        message_ids: Sequence[int],
+        enrolments: Sequence[tuple[int, str]],
+        now: datetime,
+    ) -> list[NewEvent]:
+        """Stored messages, in the ingest transaction: rules' enrolments; a reply to a campaign mail (matched by
+        In-Reply-To/References) is noted; any person's message from an enrolled contact ends enrolments that
+        exit on reply; hard bounces and complaints suppress the address; `unsubscribe <token>` mails
+        unsubscribe."""
+        events: list[NewEvent] = []
+        for contact_id, name in enrolments:
+            enrolment_id, why = self.enrol(tx, contact_id, name, "rule", now)
+            if enrolment_id is not None:
+                events.append(self._enrolled_event(contact_id, name, "rule", now))
+            else:
+                log.info("rule enrolment of contact %d in %s skipped: %s", contact_id, name, why)
+        repliers: dict[int, datetime] = {}
+        for row in rows:
+            if row.ignored:
+                continue
+            if row.meaning.kind is Kind.BOUNCE and row.analysis is not None:
+                for bounced in row.analysis.bounce:
+                    if bounced.hard:
+                        events += self._suppress(tx, bounced.email, "bounced", None, row.sent_at)
+            elif row.meaning.kind is Kind.FEEDBACK_REPORT and row.analysis is not None:
+                for complained in row.analysis.bounce:
+                    events += self._suppress(tx, complained.email, "complained", None, row.sent_at)
+            if row.direction is not Direction.INBOUND or row.meaning.kind is not Kind.NORMAL:
+                continue
+            events += self._unsubscribe_by_mail(tx, row, now)
+            if row.contact_id is None:
+                continue
+            # when we got it: the message that enrolled a contact (same batch, same moment) is not a reply
+            repliers[row.contact_id] = row.received_at
+            named = [row.message.in_reply_to or "", *row.message.references]
+            for mail in tx.campaign_mail(named):
+                if mail.contact_id == row.contact_id:
+                    events.append(
+                        NewEvent(
+                            row.contact_id,
+                            row.sent_at,
+                            "campaign_replied",
+                            f"Replied to campaign {mail.campaign}, step {mail.step}",
+                        )
+                    )
+        for enrolment in tx.active_enrolments(repliers):
+            campaign = self.marketing.campaigns.get(enrolment.campaign)
+            if (
+                campaign is not None
+                and campaign.exits.reply
+                and repliers[enrolment.contact_id] > enrolment.enrolled_at
+            ):
+                events += self._exit(tx, enrolment, "replied", now)
+        return events
+
+    def _unsubscribe_by_mail(self, tx: OutreachTransaction, row: NewMessage, now: datetime) -> list[NewEvent]:
+        found = _UNSUBSCRIBE_SUBJECT.search(row.message.subject)
+        if not found or self.marketing.secret is None:
+            return []
+        read = read_unsubscribe_token(found.group(1), self.marketing.secret)
+        if read is None:
+            return []
+        email, campaign = read
+        return self._suppress(tx, email, "unsubscribed", campaign, row.sent_at)
+
+    def unsubscribe(self, tx: OutreachTransaction, token: str, now: datetime) -> tuple[str, str] | None:
+        """The one-click (POST) unsubscribe: (email, campaign) when the token is ours, else None."""
+        if self.marketing.secret is None:
+            return None
+        read = read_unsubscribe_token(token, self.marketing.secret)
+        if read is None:
+            return None
+        email, campaign = read
+        tx.add_events(self._suppress(tx, email, "unsubscribed", campaign, now))
+        return read
+
+    def _suppress(
+        self, tx: OutreachTransaction, email: str, reason: str, campaign: str | None, at: datetime
+    ) -> list[NewEvent]:
+        """`email` goes on the suppression list; every active enrolment of its contact ends."""
+        added = tx.suppress(email, reason, campaign, at)
+        contact_id = tx.contact_ids_for([email]).get(email.lower())
+        if contact_id is None:
+            return []
+        events = []
+        if added:
+            what = {"unsubscribed": "Unsubscribed", "bounced": "Suppressed after a hard bounce"}.get(
+                reason, "Complained"
+            )
+            where = f" (campaign {campaign})" if campaign else ""
+            events.append(
+                NewEvent(contact_id, at, f"campaign_{reason}", f"{what}{where}: no campaign mails {email} again")
+            )
+        for enrolment in tx.active_enrolments([contact_id]):
+            events += self._exit(tx, enrolment, reason, at)
+        return events
+
+    def _exit(self, tx: OutreachTransaction, enrolment: Enrolment, reason: str, at: datetime) -> list[NewEvent]:
+        tx.end_enrolment(enrolment.id, "exited", reason, at)
+        return [
+            NewEvent(
+                enrolment.contact_id,
+                at,
+                "campaign_exited",
+                f"Left campaign {enrolment.campaign} before step {enrolment.step}: {reason}",
+            )
+        ]
+
+    # -- the clock -------------------------------------------------------------------------------------------
+    def tick(self, tx: OutreachTransaction, now: datetime, limit: int = 200) -> tuple[TickResult, list[NewEvent]]:
+        """Enrol whom the state triggers (tag, stage, score, segment) name, then queue every step that is due."""
+        result = TickResult()
+        events: list[NewEvent] = []
+        for campaign in self.marketing.campaigns.values():
+            trigger = campaign.trigger
+            if trigger.kind in ("tag", "stage", "score") and trigger.value is not None:
+                candidates = tx.trigger_candidates(
+                    campaign.name, trigger.kind, trigger.value, self.marketing.stages, limit
+                )
+            elif trigger.kind == "segment" and str(trigger.value) in self.marketing.segments:
+                candidates = tx.segment_candidates(campaign.name, self.marketing.segments[str(trigger.value)], limit)
+            else:
+                continue
+            for contact_id in candidates:
+                enrolment_id, _ = self.enrol(tx, contact_id, campaign.name, trigger.kind, now)
+                if enrolment_id is not None:
+                    result.enrolled += 1
+                    events.append(self._enrolled_event(contact_id, campaign.name, trigger.kind, now))
+        for enrolment in tx.due_enrolments(now, limit):
+            events += self._due(tx, enrolment, now, result)
+        return result, events
+
+    def _due(self, tx: OutreachTransaction, enrolment: Enrolment, now: datetime, result: TickResult) -> list[NewEvent]:
+        campaign = self.marketing.campaigns.get(enrolment.campaign)
+        if campaign is None:
+            # the campaign file was removed: nobody is mailed by a campaign that no longer exists
+            result.exited += 1
+            return self._exit(tx, enrolment, "the campaign no longer exists", now)
+        recipient = tx.recipient(enrolment.contact_id, enrolment.enrolled_at)
+        if recipient is None:
+            return []
+        reason = exit_reason(campaign, _now(recipient))
+        if reason is None and recipient.undeliverable:
+            reason = "bounced"
+        if reason is not None:
+            result.exited += 1
+            return self._exit(tx, enrolment, reason, now)
+        if enrolment.step > len(campaign.steps):
+            tx.end_enrolment(enrolment.id, "finished", None, now)
+            result.finished += 1
+            return []
+        try:
+            draft = self.draft(campaign, enrolment.step, recipient, enrolment.id)
+        except Exception as exc:  # a broken template must never produce a half-rendered mail, nor stop the others
+            tx.hold_enrolment(enrolment.id, now + HOLD_AFTER_TEMPLATE_ERROR)
+            result.held += 1
+            log.error("campaign %s step %d: not sent, retrying in 1 h: %s", campaign.name, enrolment.step, exc)
+            return [
+                NewEvent(
+                    recipient.contact_id,
+                    now,
+                    "campaign_held",
+                    f"Campaign {campaign.name} step {enrolment.step} held: {exc}"[:500],
+                )
+            ]
+        domain = campaign.sender.email.partition("@")[2]
+        message_id = f"<{self.marketing.new_id()}@{domain}>"
+        tx_mail = NewMail(
+            key=draft.key,
+            kind="campaign",
+            message_id=message_id,
+            sender=campaign.sender.email,
+            recipients=(recipient.email,),
+            raw=compose(draft, message_id, now),
+            automatic=False,
+            at=now,
+            contact_id=recipient.contact_id,
+            campaign=campaign.name,
+            step=enrolment.step,
+            enrolment_id=enrolment.id,
+        )
+        queued = tx.queue_mail([tx_mail])
+        last = enrolment.step >= len(campaign.steps)
+        next_due = None if last else due_at(campaign, enrolment.step + 1, now, None)
+        tx.advance_enrolment(enrolment.id, enrolment.step + 1, next_due, now)
+        if last:
+            tx.end_enrolment(enrolment.id, "finished", None, now)
+            result.finished += 1
+        if queued:
+            result.queued += 1  # the timeline shows it when it is sent (see services/outbox.py)
+        return []
+
+    # -- composing -------------------------------------------------------------------------------------------
+    def draft(self, campaign: Campaign, step_number: int, recipient: Recipient, enrolment_id: int | None) -> Draft:
+        """The mail of `step_number` for `recipient`: rendered, with the unsubscribe footer and headers.
+        Raises when the template fails (nothing half-rendered is ever sent)."""
+        if self.marketing.templates is None:
+            raise RuntimeError("no templates folder is configured")
+        if self.marketing.secret is None:
+            raise RuntimeError("campaign mail needs [security] secret_env to sign unsubscribe links")
+        step = campaign.steps[step_number - 1]
+        token = unsubscribe_token(recipient.email, campaign.name, self.marketing.secret)
+        url = f"{self.marketing.public_url}/unsubscribe/{token}"
+        mailto = f"mailto:{campaign.sender.email}?subject={quote('unsubscribe ' + token)}"
+        context = _context(campaign, step_number, recipient, url)
+        rendered = self.marketing.templates.render(step.template, context)
+        text, html = _with_footer(rendered, campaign, url)
+        return Draft(
+            key=f"campaign-{campaign.name}-{recipient.contact_id}-{step_number}-{enrolment_id or 'preview'}",
+            kind="campaign",
+            sender=campaign.sender,
+            to=(Address(recipient.email, recipient.name),),
+            subject=rendered.subject,
+            text=text,
+            html=html,
+            reply_to=(campaign.reply_to,) if campaign.reply_to != campaign.sender.email else (),
+            headers=(*_unsubscribe_headers(url, mailto), ("Precedence", "bulk")),
+        )
+
+    # -- sending ---------------------------------------------------------------------------------------------
+    def cancel_reason(self, tx: OutreachTransaction, mail: QueuedMail) -> str | None:
+        """Why a queued campaign mail must not go out now (checked right before sending), or None."""
+        found = tx.suppressed(mail.recipients)
+        if found:
+            email, reason = next(iter(found.items()))
+            return f"{email} is on the suppression list ({reason})"
+        return None
+
+    def refused(self, tx: OutreachTransaction, mail: QueuedMail, detail: str, now: datetime) -> list[NewEvent]:
+        """The recipient's server refused a campaign mail for good (5xx): treated as a hard bounce."""
+        events: list[NewEvent] = []
+        for email in mail.recipients:
+            events += self._suppress(tx, email, "bounced", mail.campaign, now)
+        return events
+
+
+def _now(recipient: Recipient) -> ContactNow:
+    return ContactNow(
+        tags=recipient.tags,
+        stage=recipient.stage,
+        score=recipient.score,
+        replied_since_enrolment=recipient.replied_since_enrolment,
+        open_ticket=recipient.open_ticket,
+        unsubscribed=recipient.suppressed == "unsubscribed",
+        bounced=recipient.suppressed == "bounced",
+        complained=recipient.suppressed == "complained",
+    )
+
+
+def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> dict[str, Any]:
+    first = recipient.name.split()[0] if recipient.name.split() else ""
+    return {
+        "contact": {
+            "email": recipient.email,
+            "name": recipient.name,
+            "first_name": first,
+            "stage": recipient.stage,
+            "score": round(recipient.score, 1),
+            "tags": sorted(recipient.tags),
+        },
+        "company": {"name": recipient.company, "domain": recipient.company_domain} if recipient.company else None,
+        "campaign": {
+            "name": campaign.name,
+            "description": campaign.description,
+            "step": step,
+            "steps": len(campaign.steps),
+            "postal_address": campaign.postal_address,
+        },
+        "unsubscribe_url": url,
+    }
+
+
+def _with_footer(rendered: Rendered, campaign: Campaign, url: str) -> tuple[str, str | None]:
+    text = rendered.text.rstrip("\n")
+    text += f"\n\n-- \nUnsubscribe: {url}\n{campaign.postal_address}\n"
+    html = rendered.html
+    if html is not None:
+        from html import escape
+
+        footer = (
+            f'<p style="font-size:12px;color:#666">Don\'t want these mails? '
+            f'<a href="{escape(url)}">Unsubscribe</a>.<br>{escape(campaign.postal_address)}</p>'
+        )
+        html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
+    return text, html
+
+
+def _unsubscribe_headers(url: str, mailto: str) -> list[tuple[str, str]]:
+    try:
+        return list_unsubscribe_headers(url, mailto)
+    except ValueError:
+        # a plain-http public URL (a demo on loopback): RFC 8058 one-click needs https, so only RFC 2369
+        return [("List-Unsubscribe", f"<{url}>, <{mailto}>")]
+
+
+def tick_campaigns(store: Store, outreach: Outreach, now: datetime) -> TickResult:
+    """One run of the campaign clock in its own transaction."""
+    with store.transaction() as tx:
+        result, events = outreach.tick(tx, now)
+        tx.add_events(events)
+    return result
+
+
+# What campaign templates are rendered with, as `inboxcrm check` tries them.
+CAMPAIGN_SAMPLE: dict[str, Any] = {
+    "contact": {
+        "email": "ada@example.org",
+        "name": "Ada Lovelace",
+        "first_name": "Ada",
+        "stage": "lead",
+        "score": 42.0,
+        "tags": ["trial"],
+    },
+    "company": {"name": "Example Org", "domain": "example.org"},
+    "campaign": {
+        "name": "trial-nurture",
+        "description": "A sample campaign",
+        "step": 1,
+        "steps": 3,
+        "postal_address": "Example GmbH, Hauptstr. 1, 10115 Berlin",
+    },
+    "unsubscribe_url": "https://crm.example.com/unsubscribe/sample-token",
+}
+
+
+class Unsubscribes:
+    """The unsubscribe link's two halves: `read` (no side effects: link scanners follow links) and `confirm`."""
+
+    def __init__(self, store: Store, outreach: Outreach, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._outreach = outreach
+        self._clock = clock
+
+    def read(self, token: str) -> tuple[str, str] | None:
+        secret = self._outreach.marketing.secret
+        return read_unsubscribe_token(token, secret) if secret is not None else None
+
+    def confirm(self, token: str) -> tuple[str, str] | None:
+        with self._store.transaction() as tx:
+            return self._outreach.unsubscribe(tx, token, self._clock())
