@@ -23,6 +23,7 @@ from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
 from inboxcrm.core.loops import Fuse
+from inboxcrm.core.model import Address
 from inboxcrm.core.ports import MailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
@@ -152,6 +153,7 @@ def campaigns(settings: Settings, renderer: Templates | None = None) -> dict[str
         segments=frozenset(_segments_or_none(settings)),
         stages=settings.lifecycle.stages,
         senders=frozenset(a for m in settings.mailboxes for a in m.addresses),
+        mailboxes={m.name: Address(m.addresses[0], m.from_name) for m in settings.mailboxes},
     )
     return {c.name: c for c in compile_campaigns(read_rule_files(folder), vocabulary)}
 

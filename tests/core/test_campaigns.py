@@ -945,3 +945,17 @@ def test_may_enrol_says_why() -> None:
 def test_may_enrol_refuses_unknown_statuses() -> None:
     with pytest.raises(ValueError, match="paused"):
         may_enrol(DRIP, ["finished", "paused"])
+
+
+def test_from_may_name_a_mailbox_so_one_file_serves_every_deployment() -> None:
+    vocabulary = CampaignVocabulary(
+        templates=frozenset({"t"}),
+        senders=frozenset({"sales@example.com"}),
+        mailboxes={"sales": Address("sales@example.com", "Example Sales")},
+    )
+    text = 'name = "x"\nfrom = "sales"\npostal_address = "P"\n[[campaign.step]]\ndelay = "0d"\ntemplate = "t"\n'
+    (campaign,) = compile_campaigns([("campaigns/x.toml", "[[campaign]]\n" + text)], vocabulary)
+    assert campaign.sender == Address("sales@example.com", "Example Sales")
+    with pytest.raises(RulesInvalid) as problems:
+        compile_campaigns([("campaigns/x.toml", "[[campaign]]\n" + text.replace('"sales"', '"marketing"'))], vocabulary)
+    assert "campaigns/x.toml:3" in str(problems.value)

@@ -259,3 +259,11 @@ def test_thread_and_relay_tokens_never_pass_for_each_other(ticket_id: int, note:
     # side by side, each function finds its own
     assert thread_in_recipients([relay, thread], SHARED, SECRET) == ticket_id
     assert relay_in_recipients([thread, relay], SHARED, SECRET, EXPIRES) == RelayTarget(ticket_id, note, relay)
+
+
+def test_a_valid_relay_address_wins_over_an_expired_one_among_the_recipients() -> None:
+    expired = _relay(expires=EXPIRES)
+    valid = _relay(expires=EXPIRES + timedelta(days=100))
+    assert isinstance(_find(expired, today=EXPIRES + timedelta(days=1)), RelayRefused)
+    found = _find(expired, valid, today=EXPIRES + timedelta(days=1))
+    assert isinstance(found, RelayTarget) and found.address == valid

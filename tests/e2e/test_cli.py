@@ -106,7 +106,7 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     subprocess.run(["cp", "-r", str(ROOT / "demo"), str(demo)], check=True)
     config = (demo / "inboxcrm.toml").read_text().replace("../var/demo", "var").replace("../rules", str(ROOT / "rules"))
-    config = config.replace("../templates", str(ROOT / "templates"))
+    config = config.replace("../templates", str(ROOT / "templates")).replace("../campaigns", str(ROOT / "campaigns"))
     (demo / "inboxcrm.toml").write_text(config)
     exe = Path(sys.executable).with_name("inboxcrm")
     env = dict(os.environ)

@@ -41,7 +41,7 @@ import email.utils
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any
@@ -100,6 +100,8 @@ class CampaignVocabulary:
     segments: frozenset[str] = frozenset()
     stages: tuple[str, ...] = ()
     senders: frozenset[str] = frozenset()
+    # mailbox name → its address (with display name): `from = "sales"` sends as that mailbox
+    mailboxes: Mapping[str, Address] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,7 +431,11 @@ class _FileCompiler:
         if "from" not in table:
             self.problem(loc, f"campaign {label} needs `from`", 'add from = "Sales <sales@…>", one of our addresses')
             return None
-        sender = self.address(table["from"], (*loc, "from"), "from")
+        value = table["from"]
+        if isinstance(value, str) and value.strip() in self.vocabulary.mailboxes:
+            # a mailbox's name: its address and display name, so one campaign file serves every deployment
+            return self.vocabulary.mailboxes[value.strip()]
+        sender = self.address(value, (*loc, "from"), "from")
         if sender is None:
             return None
         senders = {s.lower() for s in self.vocabulary.senders}

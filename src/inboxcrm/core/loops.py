@@ -18,7 +18,8 @@ from inboxcrm.core.model import Message
 OUR_HEADER = "X-InboxCRM-Outbox"
 
 _NO_REPLY = re.compile(
-    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|mailer[-_.]?daemon|postmaster|bounces?"
+    r"^(?:no[-_.]?reply\w*|no[-_.]?response|do[-_.]?not[-_.]?(?:reply|respond)|dont[-_.]?(?:reply|respond)"
+    r"|mailer[-_.]?daemon|postmaster|bounces?"
     r"|notifications?|auto[-_.]?(?:reply|responder|mailer)|listserv|majordomo|owner-.*|.*-(?:owner|request|bounces))"
     r"(?:[+.-].*)?$",
     re.IGNORECASE,

@@ -15,11 +15,13 @@ from datetime import datetime
 from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
+from email.message import Message as EmailMessageBase
 from email.utils import format_datetime
 
 from inboxcrm.core.loops import OUR_HEADER
 from inboxcrm.core.model import Address
 
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _MAX_REFERENCES = 20
 
@@ -108,7 +110,9 @@ def _address(address: Address) -> HeaderAddress:
 
 def compose(draft: Draft, message_id: str, date: datetime) -> bytes:
     """The complete message, CRLF line endings, ready for SMTP; `message_id` with or without <>."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    # Lines up to RFC 5322's hard limit: folding at 78 would turn a long Message-ID or unsubscribe URL into an
+    # RFC 2047 encoded word (no longer an id or a URL to anyone) and can drop the space between encoded words.
+    message = EmailMessage(policy=_POLICY)
     message["From"] = _address(draft.sender)
     message["To"] = [_address(a) for a in draft.to]
     if draft.reply_to:
@@ -145,14 +149,25 @@ def attachments_of(raw: bytes, limit: int = 25 * 1024 * 1024) -> tuple[Part, ...
     parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
     parts: list[Part] = []
     total = 0
-    for part in parsed.walk():
-        if part.is_multipart():
+    waiting = [parsed]
+    while waiting:
+        part = waiting.pop(0)
+        if part.get_content_type() == "message/rfc822" and part is not parsed:
+            # a forwarded message travels whole, as an .eml: never unpacked into its own attachments
+            inner = part.get_payload()
+            first = inner[0] if isinstance(inner, list) and inner else None
+            data = first.as_bytes() if isinstance(first, EmailMessageBase) else b""
+            filename = part.get_filename() or "message.eml"
+        elif part.is_multipart():
+            payload = part.get_payload()
+            if isinstance(payload, list):
+                waiting[:0] = [p for p in payload if isinstance(p, EmailMessageBase)]
             continue
-        filename = part.get_filename()
-        if not filename:
-            continue
-        data = part.get_payload(decode=True)
-        if not isinstance(data, bytes) or total + len(data) > limit:
+        else:
+            filename = part.get_filename() or ""
+            decoded = part.get_payload(decode=True)
+            data = decoded if isinstance(decoded, bytes) else b""
+        if not filename or total + len(data) > limit:  # an empty file is still a file the agent attached
             continue
         total += len(data)
         parts.append(Part(one_line(str(filename), 200), part.get_content_type(), data))

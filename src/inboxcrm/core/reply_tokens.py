@@ -120,7 +120,9 @@ def relay_in_recipients(
     recipients: list[str], shared: frozenset[str], secret: bytes, today: date
 ) -> RelayTarget | RelayRefused | None:
     """The relay address among `recipients` (plus addresses of our `shared` addresses): a target when its
-    signature is right and it has not expired, a refusal saying why otherwise, None when there is none."""
+    signature is right and it has not expired, a refusal saying why otherwise, None when there is none. A valid
+    one wins over refused ones."""
+    refused: RelayRefused | None = None
     for email in recipients:
         local = email.partition("@")[0]
         if "+" not in local or base_address(email) not in shared:
@@ -132,13 +134,17 @@ def relay_in_recipients(
         body = f"{purpose}.{ticket}.{expiry}"
         ticket_id, day = _from_number(ticket), _from_number(expiry)
         if not hmac.compare_digest(mac, _mac(body, secret)) or ticket_id is None or day is None:
-            return RelayRefused(email, "the reply address is not one inboxcrm made (its signature does not match)")
-        expires = _EPOCH + timedelta(days=min(day, 3_000_000))
+            refused = refused or RelayRefused(
+                email, "the reply address is not one inboxcrm made (its signature does not match)"
+            )
+            continue
+        expires = _EPOCH + timedelta(days=min(day, (date.max - _EPOCH).days))
         if expires < today:
-            return RelayRefused(
+            refused = refused or RelayRefused(
                 email,
                 f"the reply address expired on {expires.isoformat()}; reply to the latest notification for this "
                 "ticket instead",
             )
+            continue
         return RelayTarget(ticket_id, purpose == RELAY_NOTE, email)
-    return None
+    return refused

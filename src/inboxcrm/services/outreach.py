@@ -145,11 +145,7 @@ class Outreach:
                     )
         for enrolment in tx.active_enrolments(repliers):
             campaign = self.marketing.campaigns.get(enrolment.campaign)
-            if (
-                campaign is not None
-                and campaign.exits.reply
-                and repliers[enrolment.contact_id] > enrolment.enrolled_at
-            ):
+            if campaign is not None and campaign.exits.reply and repliers[enrolment.contact_id] > enrolment.enrolled_at:
                 events += self._exit(tx, enrolment, "replied", now)
         return events
 
