@@ -329,3 +329,62 @@ def test_a_tag_trigger_enrols_once_and_the_campaign_rate_limit_holds(crm: bootst
         for m in range(3)
     ]
     assert all(57 <= n <= 63 for n in per_minute), per_minute  # rate_limit = 60 per minute, within ±5%
+
+
+def test_contact_data_cannot_inject_headers(crm: bootstrap.App, clock: Clock) -> None:
+    # a display name that decodes to "Laura\r\nBcc: victim@evil.example", used in the To header and the subject
+    hostile = "=?utf-8?q?Laura=0D=0ABcc=3A_victim=40evil.example?= <laura@twinpeaks.example>"
+    ingest(crm, trial_request(from_=hostile))
+    sender = Recorder(clock)
+    run(crm, clock, sender)
+    raw = sender.sent[0][1].raw
+    header_block = raw.split(b"\r\n\r\n", 1)[0]
+    names = [line.split(b":", 1)[0] for line in header_block.split(b"\r\n") if line and not line[:1].isspace()]
+    assert b"Bcc" not in names
+    assert len(names) == len(set(names))  # and no header twice
+    assert parsed(raw)["Bcc"] is None
+    assert sender.sent[0][1].recipients == ("laura@twinpeaks.example",)
+
+
+def test_the_command_line_previews_enrols_and_lists_figures(crm: bootstrap.App, clock: Clock) -> None:
+    from click.testing import CliRunner
+
+    from inboxcrm.cli import main
+
+    ingest(crm, trial_request())
+    config = str(Path(crm.settings.base_dir) / "inboxcrm.toml")
+    runner = CliRunner()
+    preview = runner.invoke(
+        main,
+        [
+            "--config",
+            config,
+            "campaigns",
+            "preview",
+            "trial-nurture",
+            "--step",
+            "2",
+            "--contact",
+            "laura@twinpeaks.example",
+        ],
+    )
+    assert preview.exit_code == 0, preview.output
+    assert (
+        "Subject: Step 2 for Laura" in preview.output
+        and "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in preview.output
+    )
+    assert len(enrolments(crm)) == 1  # a preview stores nothing
+    missing = runner.invoke(main, ["--config", config, "campaigns", "preview", "nope", "--contact", "x@y.example"])
+    assert missing.exit_code == 2 and "no campaign 'nope'" in missing.stderr
+    enrolled = runner.invoke(main, ["--config", config, "campaigns", "enrol", "vip", "laura@twinpeaks.example"])
+    assert enrolled.exit_code == 0 and "enrolled in vip" in enrolled.output
+    again = runner.invoke(main, ["--config", config, "campaigns", "enrol", "vip", "laura@twinpeaks.example"])
+    assert again.exit_code == 1 and "already enrolled" in again.stderr
+    run(crm, clock, Recorder(clock))
+    listed = runner.invoke(main, ["--config", config, "campaigns", "list"])
+    assert "trial-nurture: 3 step(s), trigger rule" in listed.output
+    assert "step 1: sent 1, replied 0" in listed.output
+    with TestClient(create_app(crm.reads, {"t": "test"})) as client:
+        report = client.get("/reports/campaigns", headers={"Authorization": "Bearer t"}).json()
+    assert report["trial-nurture"]["enrolled"] == 1 and report["trial-nurture"]["steps"][0]["sent"] == 1
+    assert report["vip"]["enrolled"] == 1

@@ -71,6 +71,22 @@ class ReadService:
     def score_history(self, contact_id: int, limit: int = 200) -> list[tuple[datetime, float, str]]:
         return self._reads.score_history(contact_id, max(1, min(limit, 1000)))
 
+    def campaigns(self) -> dict[str, dict[str, object]]:
+        """Per campaign: enrolments by status (enrolled, active, completed, left) and, per step, sent /
+        replied / bounced / unsubscribed."""
+        counts, figures = self._reads.enrolment_counts(), self._reads.campaign_figures()
+        out: dict[str, dict[str, object]] = {}
+        for name in sorted(set(counts) | set(figures)):
+            by_status = counts.get(name, {})
+            out[name] = {
+                "enrolled": sum(by_status.values()),
+                "active": by_status.get("active", 0),
+                "completed": by_status.get("finished", 0),
+                "left": by_status.get("exited", 0),
+                "steps": figures.get(name, []),
+            }
+        return out
+
     def pipeline(self, stages: Sequence[str]) -> list[tuple[str, int, float]]:
         """(stage, deals, total value) for every pipeline stage in order, then any stage no longer configured."""
         found = self._reads.pipeline()

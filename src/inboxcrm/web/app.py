@@ -17,6 +17,7 @@ from inboxcrm.services.outreach import Unsubscribes
 from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.reports import BadCursor, ReadService
 from inboxcrm.web.schemas import (
+    CampaignFiguresOut,
     ContactOut,
     ContactPage,
     HealthOut,
@@ -196,6 +197,11 @@ def create_app(
             PipelineStageOut(stage=stage, deals=count, value=value)
             for stage, count, value in reads.pipeline(pipeline_stages)
         ]
+
+    @api.get("/reports/campaigns", response_model=dict[str, CampaignFiguresOut])
+    def campaigns_report() -> dict[str, CampaignFiguresOut]:
+        """Per campaign: enrolled, active, completed and left; per step: sent, replied, bounced, unsubscribed."""
+        return {name: CampaignFiguresOut.model_validate(row) for name, row in reads.campaigns().items()}
 
     app.include_router(api)
     return app

@@ -256,3 +256,19 @@ class ScoreOut(BaseModel):
     score: float
     stage: str | None
     changes: list[ScoreChangeOut]
+
+
+class CampaignStepOut(BaseModel):
+    step: int
+    sent: int
+    replied: int
+    bounced: int
+    unsubscribed: int
+
+
+class CampaignFiguresOut(BaseModel):
+    enrolled: int
+    active: int
+    completed: int
+    left: int
+    steps: list[CampaignStepOut]
