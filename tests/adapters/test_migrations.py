@@ -10,8 +10,8 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.tables import metadata
 
 
-def test_migrations_match_the_tables(database_url: str) -> None:
-    engine = create_engine(database_url)
+def test_migrations_match_the_tables(empty_database_url: str) -> None:
+    engine = create_engine(empty_database_url)
     try:
         migrate.upgrade(engine)
         assert migrate.current_revision(engine) == migrate.head_revision(engine)

@@ -50,8 +50,8 @@ def test_check_reports_every_problem_with_file_line_and_exits_non_zero(tmp_path:
     assert code == 2 and "mailboxes[0].colour: unknown key" in err and "nothing was started" in err
 
 
-def test_import_is_idempotent_and_resumable(tmp_path: Path, database_url: str) -> None:
-    config = config_file(tmp_path, database_url)
+def test_import_is_idempotent_and_resumable(tmp_path: Path, empty_database_url: str) -> None:
+    config = config_file(tmp_path, empty_database_url)
     box = mailbox.mbox(str(tmp_path / "archive.mbox"))
     for i in range(30):
         box.add(mail(message_id=f"m{i}@acme-corp.example", subject=f"Order {i}"))
@@ -78,8 +78,8 @@ def test_import_is_idempotent_and_resumable(tmp_path: Path, database_url: str) -
     assert len([json.loads(line) for line in out.splitlines()]) == 35
 
 
-def test_quarantine_list_and_retry(tmp_path: Path, database_url: str) -> None:
-    config = config_file(tmp_path, database_url)
+def test_quarantine_list_and_retry(tmp_path: Path, empty_database_url: str) -> None:
+    config = config_file(tmp_path, empty_database_url)
     (tmp_path / "mail").mkdir()
     (tmp_path / "mail" / "a.eml").write_bytes(mail())
     (tmp_path / "mail" / "b.eml").write_bytes(b"\x00\x00 this is a core dump, not a message")

@@ -76,6 +76,7 @@ class Dispatcher:
         self._overall = campaign_rate_limit
         self._interval = interval
         self._last_round: datetime | None = None
+        self._credit: dict[str, float] = {}  # campaign ("" = all campaigns) → mails it may send now
 
     def dispatch(self) -> DispatchResult:
         """Send what is due now; safe to call from several threads or daemons (claims don't overlap)."""
@@ -84,16 +85,21 @@ class Dispatcher:
         with self._store.transaction() as tx:
             allowance = self._allowance(tx, now) if self._outreach is not None else None
             claimed = tx.claim_mail(now, now + self._lease, self._batch_size, allowance)
+            for mail in claimed:
+                if mail.campaign:
+                    self._credit[mail.campaign] = self._credit.get(mail.campaign, 0.0) - 1
+                    self._credit[""] = self._credit.get("", 0.0) - 1
             if self._outreach is not None:
                 # the suppression list is checked at send time too: an unsubscribe after queueing still counts
+                suppressed = tx.suppressed({r for m in claimed if m.campaign for r in m.recipients})
                 sendable = []
                 for mail in claimed:
-                    reason = self._outreach.cancel_reason(tx, mail) if mail.campaign else None
-                    if reason is None:
+                    hit = next((r for r in mail.recipients if r.lower() in suppressed), None) if mail.campaign else None
+                    if hit is None:
                         sendable.append(mail)
-                    else:
-                        tx.mail_cancelled(mail.id, now, reason)
-                        done.cancelled += 1
+                        continue
+                    tx.mail_cancelled(mail.id, now, f"{hit} is on the suppression list ({suppressed[hit.lower()]})")
+                    done.cancelled += 1
                 claimed = sendable
         self._last_round = now
         if not claimed:
@@ -102,30 +108,55 @@ class Dispatcher:
         results = asyncio.run(self._sender.send_many(envelopes))
         finished = self._clock()
         with self._store.transaction() as tx:
+            events: list[NewEvent] = []
+            sent = [mail for mail, result in zip(claimed, results, strict=True) if result.outcome is Outcome.SENT]
+            tx.mails_sent([mail.id for mail in sent], finished)  # one statement for the usual case
+            done.sent += len(sent)
+            for mail in sent:
+                what = self._what(mail)
+                if what and mail.contact_id is not None:
+                    summary = f"{what} sent to {', '.join(mail.recipients)}"
+                    events.append(NewEvent(mail.contact_id, finished, "mail_sent", summary, ticket_id=mail.ticket_id))
             for mail, result in zip(claimed, results, strict=True):
-                self._record(tx, mail, result.outcome, result.detail, finished, done)
+                if result.outcome is not Outcome.SENT:
+                    events += self._record(tx, mail, result.outcome, result.detail, finished, done)
+            tx.add_events(events)
         return done
 
     def _allowance(self, tx: IngestTransaction, now: datetime) -> dict[str, int]:
-        """How many mails of each campaign may go now: at most its limit (and the overall limit) per trailing
-        minute, spread over the minute in proportion to the time since the last round."""
+        """How many mails of each campaign may go now. Each campaign (and the overall limit) earns credit at its
+        rate per minute for the time since the last round, so mail is spread evenly over the minute; the count
+        of the trailing minute in the database caps it too, for several daemons sharing the work."""
         assert self._outreach is not None
         sent = tx.campaign_sent_since(now - _MINUTE)
         since_last = now - self._last_round if self._last_round is not None else self._interval
-        share = min(max(since_last, self._interval), _MINUTE) / _MINUTE
-        overall_left: float = float("inf")
+        elapsed = min(max(since_last, timedelta(0)), _MINUTE) / _MINUTE
+        window = max(self._interval, since_last) / _MINUTE
+
+        def earn(key: str, limit: int) -> float:
+            # credit never piles up beyond one round's worth (plus one): an idle minute is no licence to burst
+            credit = min(self._credit.get(key, 0.0) + limit * elapsed, limit * window + 1)
+            self._credit[key] = credit
+            return credit
+
+        overall_left = float("inf")
         if self._overall is not None:
-            overall_left = min(self._overall - sum(sent.values()), math.ceil(self._overall * share))
+            overall_left = min(self._overall - sum(sent.values()), math.floor(earn("", self._overall)))
         allowance: dict[str, int] = {}
         for name, campaign in sorted(self._outreach.marketing.campaigns.items()):
             limit = campaign.rate_limit
-            room = (
-                float(self._batch_size) if limit is None else min(limit - sent.get(name, 0), math.ceil(limit * share))
-            )
+            room = float(self._batch_size)
+            if limit is not None:
+                room = min(limit - sent.get(name, 0), math.floor(earn(name, limit)))
             allowed = int(max(0, min(room, overall_left)))
             allowance[name] = allowed
             overall_left -= allowed
         return allowance
+
+    def _what(self, mail: QueuedMail) -> str | None:
+        if mail.campaign:
+            return f"Campaign {mail.campaign} step {mail.step}"
+        return _WHAT.get(mail.kind)
 
     def drain(self, rounds: int = 100) -> DispatchResult:
         """Dispatch until nothing more is due (tests, `inboxcrm outbox send`)."""
@@ -148,49 +179,25 @@ class Dispatcher:
         detail: str,
         now: datetime,
         done: DispatchResult,
-    ) -> None:
-        what = _WHAT.get(mail.kind)
-        if mail.campaign:
-            what = f"Campaign {mail.campaign} step {mail.step}"
-        if outcome is Outcome.SENT:
-            tx.mail_sent(mail.id, now, detail)
-            done.sent += 1
-            if what and mail.contact_id is not None:
-                tx.add_events(
-                    [
-                        NewEvent(
-                            mail.contact_id,
-                            now,
-                            "mail_sent",
-                            f"{what} sent to {', '.join(mail.recipients)}",
-                            ticket_id=mail.ticket_id,
-                        )
-                    ]
-                )
-            return
+    ) -> list[NewEvent]:
+        """A mail that was not sent: retried later, or failed for good (and who must hear of it)."""
         if outcome is Outcome.RETRY and now - mail.created_at < self._retry.give_up_after:
             tx.mail_retry(mail.id, self._retry.next_attempt(mail.attempts, now), detail)
             done.retried += 1
             log.warning("outbox %s to %s: will retry: %s", mail.key, ", ".join(mail.recipients), detail)
-            return
+            return []
         if outcome is Outcome.RETRY:
             detail = f"gave up after {mail.attempts + 1} attempts over {now - mail.created_at}: {detail}"
         tx.mail_failed(mail.id, now, detail)
         done.failed += 1
         log.error("outbox %s to %s failed: %s", mail.key, ", ".join(mail.recipients), detail)
+        events: list[NewEvent] = []
+        what = self._what(mail)
         if what and mail.contact_id is not None:
-            tx.add_events(
-                [
-                    NewEvent(
-                        mail.contact_id,
-                        now,
-                        "mail_failed",
-                        f"{what} to {', '.join(mail.recipients)} failed: {detail}"[:500],
-                        ticket_id=mail.ticket_id,
-                    )
-                ]
-            )
+            summary = f"{what} to {', '.join(mail.recipients)} failed: {detail}"[:500]
+            events.append(NewEvent(mail.contact_id, now, "mail_failed", summary, ticket_id=mail.ticket_id))
         if mail.kind in CUSTOMER_MAIL and mail.author and self._support is not None:
             self._support.delivery_failed(tx, mail.key, mail.author, mail.mailbox, mail.ticket_id, detail, now)
         if mail.campaign and self._outreach is not None and outcome is Outcome.FAILED:
-            tx.add_events(self._outreach.refused(tx, mail, detail, now))
+            events += self._outreach.refused(tx, mail, detail, now)
+        return events

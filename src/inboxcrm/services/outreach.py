@@ -314,14 +314,6 @@ class Outreach:
         )
 
     # -- sending ---------------------------------------------------------------------------------------------
-    def cancel_reason(self, tx: OutreachTransaction, mail: QueuedMail) -> str | None:
-        """Why a queued campaign mail must not go out now (checked right before sending), or None."""
-        found = tx.suppressed(mail.recipients)
-        if found:
-            email, reason = next(iter(found.items()))
-            return f"{email} is on the suppression list ({reason})"
-        return None
-
     def refused(self, tx: OutreachTransaction, mail: QueuedMail, detail: str, now: datetime) -> list[NewEvent]:
         """The recipient's server refused a campaign mail for good (5xx): treated as a hard bounce."""
         events: list[NewEvent] = []

@@ -850,12 +850,15 @@ class SqlTransaction(OutreachStatements):
             for r in rows
         ]
 
-    def mail_sent(self, mail_id: int, at: datetime, detail: str) -> None:
-        self.connection.execute(
-            update(t.outbox)
-            .where(t.outbox.c.id == mail_id)
-            .values(status="sent", sent_at=at, last_error=None, claimed_until=None, attempts=t.outbox.c.attempts + 1)
-        )
+    def mails_sent(self, mail_ids: Sequence[int], at: datetime) -> None:
+        for chunk in _chunks(list(mail_ids)):
+            self.connection.execute(
+                update(t.outbox)
+                .where(t.outbox.c.id.in_(chunk))
+                .values(
+                    status="sent", sent_at=at, last_error=None, claimed_until=None, attempts=t.outbox.c.attempts + 1
+                )
+            )
 
     def mail_retry(self, mail_id: int, next_attempt_at: datetime, detail: str) -> None:
         self.connection.execute(
