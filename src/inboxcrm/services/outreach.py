@@ -63,6 +63,14 @@ class TickResult:
     finished: int = 0
     exited: int = 0
     held: int = 0
+    more: bool = False  # a limit was reached: there may be more to do right away
+
+    def add(self, other: TickResult) -> None:
+        self.enrolled += other.enrolled
+        self.queued += other.queued
+        self.finished += other.finished
+        self.exited += other.exited
+        self.held += other.held
 
 
 class Outreach:
@@ -217,12 +225,15 @@ class Outreach:
                 candidates = tx.segment_candidates(campaign.name, self.marketing.segments[str(trigger.value)], limit)
             else:
                 continue
+            result.more = result.more or len(candidates) >= limit
             for contact_id in candidates:
                 enrolment_id, _ = self.enrol(tx, contact_id, campaign.name, trigger.kind, now)
                 if enrolment_id is not None:
                     result.enrolled += 1
                     events.append(self._enrolled_event(contact_id, campaign.name, trigger.kind, now))
-        for enrolment in tx.due_enrolments(now, limit):
+        due = tx.due_enrolments(now, limit)
+        result.more = result.more or len(due) >= limit
+        for enrolment in due:
             events += self._due(tx, enrolment, now, result)
         return result, events
 
@@ -381,12 +392,18 @@ def _unsubscribe_headers(url: str, mailto: str) -> list[tuple[str, str]]:
         return [("List-Unsubscribe", f"<{url}>, <{mailto}>")]
 
 
-def tick_campaigns(store: Store, outreach: Outreach, now: datetime) -> TickResult:
-    """One run of the campaign clock in its own transaction."""
-    with store.transaction() as tx:
-        result, events = outreach.tick(tx, now)
-        tx.add_events(events)
-    return result
+def tick_campaigns(store: Store, outreach: Outreach, now: datetime, limit: int = 200, rounds: int = 100) -> TickResult:
+    """One run of the campaign clock: chunks of `limit` enrolments, each in its own short transaction, until
+    nothing more is due (at most `rounds` chunks, so one tick never runs for ever)."""
+    total = TickResult()
+    for _ in range(rounds):
+        with store.transaction() as tx:
+            result, events = outreach.tick(tx, now, limit)
+            tx.add_events(events)
+        total.add(result)
+        if not result.more:
+            break
+    return total
 
 
 # What campaign templates are rendered with, as `inboxcrm check` tries them.
