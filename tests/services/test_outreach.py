@@ -388,3 +388,48 @@ def test_the_command_line_previews_enrols_and_lists_figures(crm: bootstrap.App, 
         report = client.get("/reports/campaigns", headers={"Authorization": "Bearer t"}).json()
     assert report["trial-nurture"]["enrolled"] == 1 and report["trial-nurture"]["steps"][0]["sent"] == 1
     assert report["vip"]["enrolled"] == 1
+
+
+ARF = b"""From: Mailbox Provider <fbl@provider.example>\r
+To: sales@northwind.example\r
+Subject: FW: Your trial\r
+Message-ID: <arf1@provider.example>\r
+Date: Mon, 02 Nov 2026 12:00:00 +0000\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=feedback-report; boundary="B"\r
+\r
+--B\r
+Content-Type: text/plain\r
+\r
+This is an abuse report.\r
+--B\r
+Content-Type: message/feedback-report\r
+\r
+Feedback-Type: abuse\r
+User-Agent: provider/1.0\r
+Version: 1\r
+Original-Rcpt-To: laura@twinpeaks.example\r
+\r
+--B\r
+Content-Type: message/rfc822\r
+\r
+From: sales@northwind.example\r
+To: laura@twinpeaks.example\r
+Subject: Step 1 for Laura\r
+\r
+Hello.\r
+--B--\r
+"""
+
+
+def test_a_complaint_suppresses_the_address_and_ends_the_drip(crm: bootstrap.App, clock: Clock) -> None:
+    ingest(crm, trial_request())
+    sender = Recorder(clock)
+    run(crm, clock, sender)
+    ingest(crm, ARF)
+    assert enrolments(crm)[0].exit_reason == "complained"
+    with crm.store.transaction() as tx:
+        assert tx.suppressed(["laura@twinpeaks.example"]) == {"laura@twinpeaks.example": "complained"}
+    clock.now += timedelta(days=5)
+    run(crm, clock, sender)
+    assert len(sender.sent) == 1
