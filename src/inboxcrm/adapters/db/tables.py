@@ -323,3 +323,33 @@ suppressions = Table(
     Column("campaign", String(100), nullable=True),
     Column("at", TS, nullable=False),
 )
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    # read | write | admin; each includes the ones before it
+    Column("scope", String(10), nullable=False),
+    # SHA-256 of the token: the token itself is shown once, when it is created, and never stored
+    Column("token_hash", String(64), nullable=False, unique=True),
+    # requests per minute; NULL = the default
+    Column("rate_limit", Integer, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("last_used_at", TS, nullable=True),
+    Column("revoked_at", TS, nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("at", TS, nullable=False, index=True),
+    # who: an API token's name, or "cli"
+    Column("actor", String(100), nullable=False),
+    # what: export, erase, token_created, token_revoked, contact_updated, ticket_updated, enrolled, …
+    Column("action", String(40), nullable=False, index=True),
+    # about what: "contact:12", "ticket:7", "token:ops"; erased contacts are named by id only
+    Column("subject", String(200), nullable=False),
+    Column("detail", JSON, nullable=False),
+)
