@@ -675,6 +675,10 @@ class Support:
         # the key makes deciding twice (a retried batch, two daemons) queue the mail once
         return mail if tx.queue_mail([mail]) else None
 
+    def events_for(self, ticket: Ticket, changes: Sequence[Change], at: datetime) -> list[NewEvent]:
+        """Timeline events for changes to `ticket` (on its customer's timeline)."""
+        return self._events(ticket, changes, at)
+
     def _events(self, ticket: Ticket, changes: Sequence[Change], at: datetime) -> list[NewEvent]:
         if ticket.contact_id is None:
             return []
