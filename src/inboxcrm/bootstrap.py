@@ -9,11 +9,15 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DataError
 
 from inboxcrm.adapters.db import migrate
+from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.reads import SqlReads
+from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
@@ -28,11 +32,14 @@ from inboxcrm.core.ports import MailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
+from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
+from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.outreach import Marketing, Outreach
 from inboxcrm.services.polling import MailboxPoller
+from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
 from inboxcrm.services.reports import ReadService
@@ -40,6 +47,7 @@ from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
 from inboxcrm.services.scoring import Scoring
 from inboxcrm.services.support import Agent, Desk, DeskMailbox, Support
+from inboxcrm.web.app import Features
 
 
 def utc_now() -> datetime:
@@ -140,6 +148,17 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
         ),
         outreach=outreach,
     )
+
+
+def access(app: App, environ: Mapping[str, str] | None = None) -> Access:
+    """Who may call the API: the configured tokens (with their values from `environ`) and the stored ones."""
+    env = os.environ if environ is None else environ
+    tokens = []
+    for token in app.settings.api.tokens:
+        value = token.secret(env)
+        if value:
+            tokens.append(ConfiguredToken(value, token.name, Scope.named(token.scope)))
+    return Access(tokens, app.store, app.clock, app.settings.api.rate_limit)
 
 
 def campaigns(settings: Settings, renderer: Templates | None = None) -> dict[str, Campaign]:
@@ -362,3 +381,53 @@ def scoring(settings: Settings) -> Scoring:
     )
     half_life = timedelta(seconds=settings.scoring.half_life) if settings.scoring.half_life else None
     return Scoring(weights, half_life, dict(settings.scoring.stages), settings.lifecycle.stages)
+
+
+def features(app: App) -> Features:
+    """What the daemon adds to the API: changes, customer data, reports, pages and metrics."""
+    settings = app.settings
+    reports = SqlReports(app.engine)
+    stages = settings.lifecycle.stages
+
+    def message_html(message_id: int) -> str | None:
+        with app.engine.connect() as connection:
+            found = connection.execute(select(t.messages.c.html).where(t.messages.c.id == message_id)).scalar()
+        return str(found) if found is not None else None
+
+    def report_data(since: datetime, until: datetime) -> dict[str, Any]:
+        days: dict[str, int] = {}
+        for row in reports.ticket_volume(since, until):
+            days[row.day.isoformat()] = days.get(row.day.isoformat(), 0) + row.tickets
+        funnel = reports.lead_funnel(since, until, stages)
+        return {
+            "tickets_by_day": [{"day": day, "count": count} for day, count in sorted(days.items())],
+            "funnel": [{"stage": s.stage, "contacts": s.contacts} for s in funnel.stages],
+            "scores": [
+                {"bucket": _bucket(b.low, b.high), "contacts": b.contacts}
+                for b in reports.score_histogram(since, until)
+            ],
+            "pipeline": [
+                {"stage": stage, "deals": deals, "value": value}
+                for stage, deals, value in app.reads.pipeline(settings.pipeline.stages)
+            ],
+        }
+
+    return Features(
+        manage=Manage(app.store, app.support, app.outreach, app.clock, stages),
+        privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
+        reports=reports,
+        message_html=message_html,
+        report_data=report_data,
+        rule_problems=lambda: len(app.rules.problems),
+        value_errors=(DataError,),
+        clock=app.clock,
+        stages=stages,
+    )
+
+
+def _bucket(low: float | None, high: float | None) -> str:
+    if low is None:
+        return f"< {high:g}"
+    if high is None:
+        return f"≥ {low:g}"
+    return f"{low:g}–{high:g}"

@@ -7,7 +7,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
+from inboxcrm.cli_privacy import erase_contact, export_contact
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.campaigns import Campaign
@@ -29,6 +30,7 @@ from inboxcrm.core.reading import read_raw
 from inboxcrm.core.rules import RuleSet, RulesInvalid
 from inboxcrm.core.rules import explain as explain_decision
 from inboxcrm.logs import configure_logging
+from inboxcrm.services.access import Scope, TokenExists, TokenNotFound
 from inboxcrm.services.backtest import backtest
 from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.ingest import IngestResult
@@ -53,8 +55,8 @@ def _settings(ctx: click.Context, check_environment: bool = True) -> Settings:
     return settings
 
 
-def _app(ctx: click.Context) -> bootstrap.App:
-    app = bootstrap.build(_settings(ctx))
+def _app(ctx: click.Context, check_environment: bool = True) -> bootstrap.App:
+    app = bootstrap.build(_settings(ctx, check_environment))
     try:
         bootstrap.prepare_database(app)
     except RuntimeError as exc:
@@ -191,12 +193,13 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
 
             web = create_app(
                 app.reads,
-                app.settings.api_tokens(_environ()),
-                lambda: [p.health for p in pollers],
-                app.contacts,
-                named,
-                app.settings.pipeline.stages,
-                Unsubscribes(app.store, app.outreach, app.clock),
+                health=lambda: [p.health for p in pollers],
+                contacts=app.contacts,
+                segments=named,
+                pipeline_stages=app.settings.pipeline.stages,
+                unsubscribes=Unsubscribes(app.store, app.outreach, app.clock),
+                access=bootstrap.access(app, _environ()),
+                features=bootstrap.features(app),
             )
             host, port = app.settings.api.host, app.settings.api.port
             log.info("API on http://%s:%d (OpenAPI at /docs)", host, port)
@@ -578,6 +581,90 @@ def contacts_merge(ctx: click.Context, keep: str, other: str) -> None:
     finally:
         app.close()
     click.echo(f"merged contact #{other_id} into #{keep_id}")
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens kept in the database (shown once when created; only their SHA-256 is stored)."""
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
+
+
+@tokens.command(name="create")
+@click.argument("name")
+@click.option("--scope", required=True, type=click.Choice([str(s) for s in Scope]), help="What the token may do.")
+@click.option(
+    "--rate-limit", type=click.IntRange(min=1), default=None, help="Requests per minute (default: [api] rate_limit)."
+)
+@click.pass_context
+def tokens_create(ctx: click.Context, name: str, scope: str, rate_limit: int | None) -> None:
+    """Create a token NAME and print it: this is the only time it is shown."""
+    # only names are needed from the config's tokens, not their values: do not insist on their variables
+    app = _app(ctx, check_environment=False)
+    try:
+        if name in {t.name for t in app.settings.api.tokens}:
+            raise click.ClickException(f"a token named {name!r} is in the config ([api] tokens)")
+        value = bootstrap.access(app, _environ()).create(name, Scope.named(scope), rate_limit, actor="cli")
+    except (TokenExists, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+    click.echo(f"created token {name!r} ({scope}); it is shown only this once, keep it now:", err=True)
+    click.echo(value)
+
+
+@tokens.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def tokens_list(ctx: click.Context, as_json: bool) -> None:
+    """Stored tokens: name, scope, rate limit, created, last used, revoked (never the token itself)."""
+    app = _app(ctx, check_environment=False)
+    try:
+        stored = bootstrap.access(app, _environ()).tokens()
+    finally:
+        app.close()
+    for token in stored:
+        if as_json:
+            row = {
+                "name": token.name,
+                "scope": token.scope,
+                "rate_limit": token.rate_limit,
+                "created_at": token.created_at.isoformat(),
+                "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+                "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+            }
+            click.echo(json.dumps(row))
+            continue
+        rate = f"{token.rate_limit}/min" if token.rate_limit else "default"
+        revoked = f"revoked {_when(token.revoked_at)}" if token.revoked_at else "active"
+        click.echo(
+            f"{token.name:20} {token.scope:5}  {rate:>9}  created {_when(token.created_at)}  "
+            f"last used {_when(token.last_used_at)}  {revoked}"
+        )
+    if not as_json:
+        configured = ", ".join(f"{t.name} ({t.scope})" for t in app.settings.api.tokens) or "none"
+        click.echo(f"{len(stored)} stored token(s); in the config: {configured}")
+
+
+@tokens.command(name="revoke")
+@click.argument("name")
+@click.pass_context
+def tokens_revoke(ctx: click.Context, name: str) -> None:
+    """Revoke the stored token NAME: it is refused from the next request on."""
+    app = _app(ctx, check_environment=False)
+    try:
+        revoked = bootstrap.access(app, _environ()).revoke(name, actor="cli")
+    except TokenNotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+    click.echo(f"revoked token {name!r}" if revoked else f"token {name!r} was revoked already")
+
+
+contacts.add_command(export_contact(_app))
+contacts.add_command(erase_contact(_app))
 
 
 @main.command(name="parse")

@@ -80,6 +80,8 @@ class TokenSettings(_Strict):
     name: str
     value: str | None = None
     value_env: str | None = None
+    # read | write | admin (each includes the ones before it); admin by default, as before scopes existed
+    scope: Literal["read", "write", "admin"] = "admin"
 
     @model_validator(mode="after")
     def _one_source(self) -> TokenSettings:
@@ -87,11 +89,18 @@ class TokenSettings(_Strict):
             raise ValueError("give exactly one of `value` (demo only) or `value_env` (an environment variable)")
         return self
 
+    def secret(self, environ: Mapping[str, str]) -> str | None:
+        """The token's value (inline, or from `environ`); None when its variable is unset or empty."""
+        value = self.value if self.value is not None else environ.get(self.value_env or "")
+        return value or None
+
 
 class ApiSettings(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     tokens: tuple[TokenSettings, ...] = ()
+    # Requests per minute per token, for tokens without a limit of their own (counted per process).
+    rate_limit: int = Field(default=600, ge=1)
 
 
 class TeamSettings(_Strict):
@@ -449,7 +458,7 @@ class Settings(_Strict):
         """Token value → token name, reading `value_env` tokens from `environ`."""
         tokens: dict[str, str] = {}
         for token in self.api.tokens:
-            value = token.value if token.value is not None else environ.get(token.value_env or "")
+            value = token.secret(environ)
             if value:
                 tokens[value] = token.name
         return tokens

@@ -318,7 +318,34 @@ class SupportTransaction(Protocol):
     def mail_failed(self, mail_id: int, at: datetime, detail: str) -> None: ...
 
 
-class IngestTransaction(SupportTransaction, OutreachTransaction, Protocol):
+@dataclass(frozen=True, slots=True)
+class StoredToken:
+    """An API token kept in the database: never its value, only what it may do and when it was used."""
+
+    id: int
+    name: str
+    scope: str  # read | write | admin
+    rate_limit: int | None  # requests per minute; None = the configured default
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class AccessTransaction(Protocol):
+    """API tokens (stored as SHA-256 hashes) and the audit log."""
+
+    def api_token_by_hash(self, token_hash: str) -> StoredToken | None: ...
+    def api_token_named(self, name: str) -> StoredToken | None: ...
+    def api_token_list(self) -> list[StoredToken]: ...
+    def add_api_token(
+        self, name: str, scope: str, token_hash: str, rate_limit: int | None, at: datetime
+    ) -> int | None: ...
+    def touch_api_token(self, token_id: int, at: datetime, unless_since: datetime) -> None: ...
+    def revoke_api_token(self, token_id: int, at: datetime) -> None: ...
+    def add_audit(self, actor: str, action: str, subject: str, detail: Mapping[str, Any], at: datetime) -> None: ...
+
+
+class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransaction, Protocol):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...

@@ -50,6 +50,8 @@ class MessageView:
     signature: str | None = None
     forwarded_by: str | None = None
     role: str | None = None
+    # the raw header fields, in order (the API shows them to admin tokens only)
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

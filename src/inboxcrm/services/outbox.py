@@ -91,7 +91,9 @@ class Dispatcher:
                     self._credit[""] = self._credit.get("", 0.0) - 1
             if self._outreach is not None:
                 # the suppression list is checked at send time too: an unsubscribe after queueing still counts
-                suppressed = tx.suppressed({r for m in claimed if m.campaign for r in m.recipients})
+                recipients = {r for m in claimed if m.campaign for r in m.recipients}
+                suppressed = tx.suppressed(recipients)
+                suppressed.update(dict.fromkeys(self._outreach.erased(tx, recipients), "erased"))
                 sendable = []
                 for mail in claimed:
                     hit = next((r for r in mail.recipients if r.lower() in suppressed), None) if mail.campaign else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from inboxcrm.core.ports import (
     Renderer,
     Store,
 )
+from inboxcrm.core.privacy import erased_key
 from inboxcrm.core.unsubscribe import list_unsubscribe_headers, read_unsubscribe_token, unsubscribe_token
 
 log = logging.getLogger(__name__)
@@ -93,11 +94,21 @@ class Outreach:
             return None, f"no contact {contact_id}"
         if recipient.suppressed or recipient.undeliverable:
             return None, f"{recipient.email} is {recipient.suppressed or 'undeliverable'}: no campaign mails it"
+        if self.erased(tx, [recipient.email]):
+            return None, f"contact {contact_id} has an erased address: no campaign mails it"
         allowed, why = may_enrol(campaign, tx.enrolment_statuses(contact_id, name))
         if not allowed:
             return None, why
         enrolment_id = tx.add_enrolment(contact_id, name, source, now, due_at(campaign, 1, now, None))
         return enrolment_id, why
+
+    def erased(self, tx: OutreachTransaction, emails: Iterable[str]) -> set[str]:
+        """Those of `emails` (lower-cased) that belong to an erased contact: the suppression list holds them
+        only as `erased:<salted hash>` (see services/privacy.py), so they are looked up by that key."""
+        if not self.marketing.secret:
+            return set()  # erasure needs the secret too: without one, nothing was erased
+        keys = {erased_key(email, self.marketing.secret): email.lower() for email in emails if email.strip()}
+        return {keys[key] for key in tx.suppressed(keys)}
 
     def _enrolled_event(self, contact_id: int, name: str, source: str, at: datetime) -> NewEvent:
         return NewEvent(contact_id, at, "campaign_enrolled", f"Enrolled in campaign {name} ({source})")
@@ -249,6 +260,8 @@ class Outreach:
         reason = exit_reason(campaign, _now(recipient))
         if reason is None and recipient.undeliverable:
             reason = "bounced"
+        if reason is None and self.erased(tx, [recipient.email]):
+            reason = "erased"
         if reason is not None:
             result.exited += 1
             return self._exit(tx, enrolment, reason, now)

@@ -1,21 +1,31 @@
-"""FastAPI app factory. Routes are thin: they check the token, call a service, shape the answer."""
+"""FastAPI app factory. Routes are thin: they check the token's scope, call a service, shape the answer."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Mapping, Sequence
-from typing import Annotated
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
+from inboxcrm.core.reports import Reports
+from inboxcrm.services.access import Access, Caller, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactNotFound, ContactService
+from inboxcrm.services.manage import Manage
 from inboxcrm.services.outreach import Unsubscribes
 from inboxcrm.services.polling import MailboxHealth
+from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.reports import BadCursor, ReadService
+from inboxcrm.web.auth import actor, authenticate
+from inboxcrm.web.data import data_routes
+from inboxcrm.web.manage import manage_routes
+from inboxcrm.web.metrics import metrics_routes
+from inboxcrm.web.pages import page_routes
+from inboxcrm.web.reports import report_routes
 from inboxcrm.web.schemas import (
     CampaignFiguresOut,
     ContactOut,
@@ -35,43 +45,93 @@ from inboxcrm.web.schemas import (
 )
 from inboxcrm.web.unsubscribe import unsubscribe_routes
 
-_bearer = HTTPBearer(auto_error=False)
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200).")]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the running daemon adds to the API: changes, customer data, reports, pages and metrics."""
+
+    manage: Manage | None = None
+    privacy: Privacy | None = None
+    reports: Reports | None = None
+    # the stored HTML body of a message (pages show it sanitised); None = no pages
+    message_html: Callable[[int], str | None] | None = None
+    report_data: Callable[[datetime, datetime], Mapping[str, Any]] | None = None
+    rule_problems: Callable[[], int] = lambda: 0
+    # exceptions meaning "the database refused a value the client sent" (answered 422, not 500)
+    value_errors: tuple[type[Exception], ...] = ()
+    clock: Callable[[], datetime] = _utc_now
+    stages: Sequence[str] = field(default_factory=tuple)
 
 
 def create_app(
     reads: ReadService,
-    tokens: Mapping[str, str],
+    tokens: Mapping[str, str] | None = None,
     health: Callable[[], Sequence[MailboxHealth]] = lambda: (),
     contacts: ContactService | None = None,
     segments: Mapping[str, Segment] | None = None,
     pipeline_stages: Sequence[str] = (),
     unsubscribes: Unsubscribes | None = None,
+    *,
+    access: Access | None = None,
+    features: Features | None = None,
 ) -> FastAPI:
-    """Build the API. `tokens` maps token value → token name; every route but /health needs one."""
+    """Build the API; every route but /health (and the signed unsubscribe links) needs a token.
+
+    `access` identifies callers (configured and stored tokens, scopes, rate limits). Without it, `tokens`
+    (token value → token name) are admin tokens at the default rate limit. Reads need the read scope, changes
+    the write scope; raw message headers are shown to admin tokens only. `app.state.require` is the
+    `require(scope)` of `inboxcrm.web.auth`, for routers included later.
+    """
     app = FastAPI(
         title="inboxcrm",
         version="0.1.0",
         description="Contacts, timelines, threads and tickets from your shared mailboxes.",
     )
+    if access is None:
+        access = Access([ConfiguredToken(value, name, Scope.ADMIN) for value, name in (tokens or {}).items()])
+    require = authenticate(access)
+    app.state.require = require
 
-    def require_token(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        offered = credentials.credentials if credentials else ""
-        matched = ""
-        for value, name in tokens.items():  # compare with every token: timing says nothing
-            if hmac.compare_digest(offered.encode(), value.encode()):
-                matched = name
-        if not offered or not matched:
-            raise HTTPException(
-                status_code=401, detail="a valid API token is required", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return matched
-
-    api = APIRouter(dependencies=[Depends(require_token)])
+    reader = require(Scope.READ)  # routes take it as a default value: see `inboxcrm.web.auth`
+    api = APIRouter(dependencies=[reader])
     if unsubscribes is not None:
         app.include_router(unsubscribe_routes(unsubscribes))
+    extra = features or Features()
+    if extra.message_html is not None:
+        # before the API: /tickets/page must not be taken for a ticket id
+        app.include_router(
+            page_routes(
+                reads,
+                require,
+                extra.message_html,
+                extra.report_data,
+                pipeline_stages=pipeline_stages,
+                clock=extra.clock,
+            )
+        )
+    if extra.reports is not None:
+        app.include_router(report_routes(extra.reports, require, extra.stages, extra.clock))
+    if extra.manage is not None:
+        app.include_router(manage_routes(extra.manage, require, actor))
+    if extra.privacy is not None:
+        app.include_router(data_routes(extra.privacy, require, actor))
+    app.include_router(metrics_routes(reads, require, health, extra.rule_problems, extra.clock))
+
+    async def _bad_value(_request: Request, exc: Exception) -> JSONResponse:
+        # the database refused a value the client sent (an id beyond its integers, a NUL in text): the
+        # request's fault, not the server's
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return JSONResponse(status_code=422, content={"detail": f"a value in the request is not valid: {reason}"})
+
+    errors: tuple[type[Exception], ...] = (OverflowError, *(features.value_errors if features else ()))
+    for error in errors:
+        app.add_exception_handler(error, _bad_value)
 
     @app.exception_handler(BadCursor)
     async def _bad_cursor(_request: Request, exc: BadCursor) -> JSONResponse:
@@ -113,24 +173,27 @@ def create_app(
         return ContactOut.of(contact)
 
     @api.get("/contacts/{contact_id}/timeline", response_model=TimelinePage)
-    def get_timeline(contact_id: int, cursor: str | None = None, limit: Limit = 50) -> TimelinePage:
-        """The contact's messages and ticket events, newest first."""
+    def get_timeline(
+        contact_id: int, caller: Caller = reader, cursor: str | None = None, limit: Limit = 50
+    ) -> TimelinePage:
+        """The contact's messages and ticket events, newest first (raw headers for admin tokens only)."""
         contact = reads.contact(contact_id)
         if contact is None:
             raise HTTPException(status_code=404, detail=f"no contact {contact_id}")
         page = reads.timeline(contact_id, cursor=cursor, limit=limit)
         return TimelinePage(
             contact=ContactOut.of(contact),
-            items=[TimelineEntryOut.of(e) for e in page.items],
+            items=[TimelineEntryOut.of(e, caller.may(Scope.ADMIN)) for e in page.items],
             next_cursor=page.next_cursor,
         )
 
     @api.get("/threads/{thread_id}", response_model=ThreadOut)
-    def get_thread(thread_id: int) -> ThreadOut:
+    def get_thread(thread_id: int, caller: Caller = reader) -> ThreadOut:
+        """A thread's messages in order, and its ticket (raw headers for admin tokens only)."""
         thread = reads.thread(thread_id)
         if thread is None:
             raise HTTPException(status_code=404, detail=f"no thread {thread_id}")
-        return ThreadOut.of(thread)
+        return ThreadOut.of(thread, caller.may(Scope.ADMIN))
 
     @api.get("/tickets", response_model=TicketPage)
     def list_tickets(
@@ -152,7 +215,7 @@ def create_app(
         )
         return TicketPage(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 
-    @api.post("/contacts/{contact_id}/merge", response_model=ContactOut)
+    @api.post("/contacts/{contact_id}/merge", response_model=ContactOut, dependencies=[require(Scope.WRITE)])
     def merge_contact(contact_id: int, body: MergeIn) -> ContactOut:
         """Fold contact `other_id` into this one; its addresses become aliases of this contact."""
         if contacts is None:

@@ -76,9 +76,12 @@ class MessageOut(BaseModel):
     role: str | None
     text: str
     attachments: list[AttachmentOut]
+    # the raw header fields, in order: for admin tokens only (null for the others)
+    headers: list[tuple[str, str]] | None = None
 
     @classmethod
-    def of(cls, m: MessageView) -> MessageOut:
+    def of(cls, m: MessageView, raw_headers: bool = False) -> MessageOut:
+        """The message; with its raw header fields only when `raw_headers` (the caller is an admin)."""
         return cls(
             id=m.id,
             thread_id=m.thread_id,
@@ -100,6 +103,7 @@ class MessageOut(BaseModel):
             attachments=[
                 AttachmentOut(filename=a.filename, content_type=a.content_type, size=a.size) for a in m.attachments
             ],
+            headers=[(k, v) for k, v in m.headers] if raw_headers else None,
         )
 
 
@@ -112,14 +116,14 @@ class TimelineEntryOut(BaseModel):
     ticket_id: int | None
 
     @classmethod
-    def of(cls, e: TimelineEntry) -> TimelineEntryOut:
+    def of(cls, e: TimelineEntry, raw_headers: bool = False) -> TimelineEntryOut:
         return cls(
             id=e.id,
             at=e.at,
             kind=e.kind,
             summary=e.summary,
             ticket_id=e.ticket_id,
-            message=MessageOut.of(e.message) if e.message else None,
+            message=MessageOut.of(e.message, raw_headers) if e.message else None,
         )
 
 
@@ -189,14 +193,14 @@ class ThreadOut(BaseModel):
     ticket: TicketOut | None
 
     @classmethod
-    def of(cls, t: ThreadView) -> ThreadOut:
+    def of(cls, t: ThreadView, raw_headers: bool = False) -> ThreadOut:
         return cls(
             id=t.id,
             subject=t.subject,
             mailbox=t.mailbox,
             created_at=t.created_at,
             last_message_at=t.last_message_at,
-            messages=[MessageOut.of(m) for m in t.messages],
+            messages=[MessageOut.of(m, raw_headers) for m in t.messages],
             ticket=TicketOut.of(t.ticket) if t.ticket else None,
         )
 

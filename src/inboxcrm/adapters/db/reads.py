@@ -40,6 +40,7 @@ def _message(row: Any) -> MessageView:
         signature=row.signature,
         forwarded_by=row.forwarded_by,
         role=row.role,
+        headers=tuple((str(k), str(v)) for k, v in row.headers or ()),
     )
 
 
@@ -91,6 +92,7 @@ _MESSAGE_COLUMNS = (
     t.messages.c.signature,
     t.messages.c.forwarded_by,
     t.messages.c.role,
+    t.messages.c.headers,
 )
 
 
@@ -259,7 +261,7 @@ class SqlReads:
                 ("raw_messages", t.raw_messages),
             ):
                 out[name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
-            for status in ("queued", "failed"):
+            for status in ("queued", "sent", "failed", "cancelled"):
                 out[f"outbox_{status}"] = int(
                     connection.execute(
                         select(func.count()).select_from(t.outbox).where(t.outbox.c.status == status)

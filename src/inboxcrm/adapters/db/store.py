@@ -28,7 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.access import AccessStatements
 from inboxcrm.adapters.db.outreach import OutreachStatements
+from inboxcrm.adapters.db.privacy import PrivacyStatements
 from inboxcrm.core.addresses import company_domain, company_name
 from inboxcrm.core.model import Address, TicketStatus
 from inboxcrm.core.ports import (
@@ -99,7 +101,7 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     }
 
 
-class SqlTransaction(OutreachStatements):
+class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
     def __init__(self, connection: Connection) -> None:
