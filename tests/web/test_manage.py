@@ -119,3 +119,42 @@ def test_enrol_and_remove(client: tuple[TestClient, bootstrap.App]) -> None:
         row = c.execute(select(t.enrolments)).one()
     assert (row.status, row.exit_reason) == ("exited", "removed by tester")
     assert http.delete("/campaigns/welcome/enrolments/1").status_code == 404
+
+
+def test_contact_filters_companies_deals_and_the_sla_filter(tmp_path: Path, database_url: str) -> None:
+    from inboxcrm.web.app import create_app
+
+    app = bootstrap.build(make_settings(tmp_path, database_url, EXTRA))
+    try:
+        app.ingest.ingest_batch(
+            SUPPORT,
+            "INBOX",
+            1,
+            [
+                FetchedMessage(1, mail(from_="Carol <carol@acme-corp.example>", message_id="a@x")),
+                FetchedMessage(2, mail(from_="Dave <dave@globex.example>", subject="Other", message_id="b@x")),
+            ],
+        )
+        with app.store.transaction() as tx:
+            tx.change_tags(1, ["vip"], [])
+            tx.set_stage(2, "customer")
+            tx.upsert_deal(1, "Acme renewal", 5000.0, "qualified", app.clock())
+        web = create_app(app.reads, {"t": "test"})
+        auth = {"Authorization": "Bearer t"}
+        with TestClient(web) as http:
+            emails = lambda **q: [c["email"] for c in http.get("/contacts", params=q, headers=auth).json()["items"]]  # noqa: E731
+            assert emails(tag="vip") == ["carol@acme-corp.example"]
+            assert emails(stage="customer") == ["dave@globex.example"]
+            assert emails(company="globex.example") == ["dave@globex.example"]
+            assert emails(tag="vip", stage="customer") == []
+            assert http.get("/contacts", params={"segment": "nope"}, headers=auth).status_code == 404
+            companies = http.get("/companies", params={"q": "acme"}, headers=auth).json()["items"]
+            assert [(c["domain"], c["contacts"]) for c in companies] == [("acme-corp.example", 1)]
+            deals = http.get("/deals", headers=auth).json()["items"]
+            assert [(d["name"], d["value"], d["company_domain"]) for d in deals] == [
+                ("Acme renewal", 5000.0, "acme-corp.example")
+            ]
+            assert len(http.get("/tickets", params={"sla": "ok"}, headers=auth).json()["items"]) == 2
+            assert http.get("/tickets", params={"sla": "breached"}, headers=auth).json()["items"] == []
+    finally:
+        app.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.ports import Reads
@@ -52,13 +53,35 @@ class ReadService:
         self._reads.ping()
 
     def contacts(
-        self, email: str | None = None, query: str | None = None, cursor: str | None = None, limit: int = 50
+        self,
+        email: str | None = None,
+        query: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        tag: str | None = None,
+        stage: str | None = None,
+        company: str | None = None,
+        segment: Segment | None = None,
     ) -> Page[ContactView]:
         limit = max(1, min(limit, MAX_PAGE))
-        rows = self._reads.contacts(email, query, _after_id(cursor), limit + 1)
+        rows = self._reads.contacts(email, query, _after_id(cursor), limit + 1, tag, stage, company, segment)
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)
+
+    def companies(self, query: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[dict[str, Any]]:
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self._reads.companies(query, _after_id(cursor), limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(tuple(rows), _encode(str(rows[-1]["id"])) if more else None)
+
+    def deals(self, stage: str | None = None, cursor: str | None = None, limit: int = 50) -> Page[dict[str, Any]]:
+        limit = max(1, min(limit, MAX_PAGE))
+        rows = self._reads.deals(stage, _after_id(cursor), limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(tuple(rows), _encode(str(rows[-1]["id"])) if more else None)
 
     def segment_contacts(self, segment: Segment, cursor: str | None = None, limit: int = 50) -> Page[ContactView]:
         """The contacts a named segment describes, by id."""
@@ -123,9 +146,10 @@ class ReadService:
         queue: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
+        sla: str | None = None,
     ) -> Page[TicketView]:
         limit = max(1, min(limit, MAX_PAGE))
-        rows = self._reads.tickets(status, _after_id(cursor), limit + 1, queue, assignee, priority)
+        rows = self._reads.tickets(status, _after_id(cursor), limit + 1, queue, assignee, priority, sla)
         more = len(rows) > limit
         rows = rows[:limit]
         return Page(tuple(rows), _encode(str(rows[-1].id)) if more else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -28,8 +28,12 @@ from inboxcrm.web.pages import page_routes
 from inboxcrm.web.reports import report_routes
 from inboxcrm.web.schemas import (
     CampaignFiguresOut,
+    CompanyPage,
+    CompanyRowOut,
     ContactOut,
     ContactPage,
+    DealOut,
+    DealPage,
     HealthOut,
     MailboxHealthOut,
     MergeIn,
@@ -46,6 +50,9 @@ from inboxcrm.web.schemas import (
 from inboxcrm.web.unsubscribe import unsubscribe_routes
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200).")]
+
+
+SlaState = Literal["ok", "breached"]
 
 
 def _utc_now() -> datetime:
@@ -160,10 +167,38 @@ def create_app(
 
     @api.get("/contacts", response_model=ContactPage)
     def list_contacts(
-        email: str | None = None, q: str | None = None, cursor: str | None = None, limit: Limit = 50
+        email: str | None = None,
+        q: str | None = None,
+        tag: str | None = None,
+        stage: str | None = None,
+        company: str | None = None,
+        segment: str | None = None,
+        cursor: str | None = None,
+        limit: Limit = 50,
     ) -> ContactPage:
-        page = reads.contacts(email=email, query=q, cursor=cursor, limit=limit)
+        """Contacts by id: an exact address, part of an address or name (`q`), a tag, a stage, a company's
+        domain, a named segment; filters combine."""
+        named = None
+        if segment is not None:
+            named = (segments or {}).get(segment)
+            if named is None:
+                raise HTTPException(status_code=404, detail=f"no segment named {segment!r}")
+        page = reads.contacts(
+            email=email, query=q, cursor=cursor, limit=limit, tag=tag, stage=stage, company=company, segment=named
+        )
         return ContactPage(items=[ContactOut.of(c) for c in page.items], next_cursor=page.next_cursor)
+
+    @api.get("/companies", response_model=CompanyPage)
+    def list_companies(q: str | None = None, cursor: str | None = None, limit: Limit = 50) -> CompanyPage:
+        """Companies (by the domain their contacts write from), with how many contacts each has."""
+        page = reads.companies(query=q, cursor=cursor, limit=limit)
+        return CompanyPage(items=[CompanyRowOut(**row) for row in page.items], next_cursor=page.next_cursor)
+
+    @api.get("/deals", response_model=DealPage)
+    def list_deals(stage: str | None = None, cursor: str | None = None, limit: Limit = 50) -> DealPage:
+        """Deals of the sales pipeline, optionally in one stage."""
+        page = reads.deals(stage=stage, cursor=cursor, limit=limit)
+        return DealPage(items=[DealOut(**row) for row in page.items], next_cursor=page.next_cursor)
 
     @api.get("/contacts/{contact_id}", response_model=ContactOut)
     def get_contact(contact_id: int) -> ContactOut:
@@ -201,10 +236,11 @@ def create_app(
         queue: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
+        sla: SlaState | None = None,
         cursor: str | None = None,
         limit: Limit = 50,
     ) -> TicketPage:
-        """Tickets, oldest first, filtered by status, queue, assignee (agent name) and priority."""
+        """Tickets, oldest first, filtered by status, queue, assignee (agent name), priority and SLA state."""
         page = reads.tickets(
             status=status.value if status else None,
             cursor=cursor,
@@ -212,6 +248,7 @@ def create_app(
             queue=queue,
             assignee=assignee,
             priority=priority,
+            sla=sla,
         )
         return TicketPage(items=[TicketOut.of(t) for t in page.items], next_cursor=page.next_cursor)
 

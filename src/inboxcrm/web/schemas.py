@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from inboxcrm.core.model import Address
 from inboxcrm.core.views import ContactView, MessageView, ThreadView, TicketView, TimelineEntry
@@ -276,3 +276,35 @@ class CampaignFiguresOut(BaseModel):
     completed: int
     left: int
     steps: list[CampaignStepOut]
+
+
+class CompanyRowOut(BaseModel):
+    id: int
+    domain: str
+    name: str
+    created_at: datetime
+    contacts: int
+
+
+class CompanyPage(BaseModel):
+    items: list[CompanyRowOut]
+    next_cursor: str | None
+
+
+class DealOut(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: int
+    name: str
+    stage: str
+    value: float | None
+    company_id: int | None
+    company_domain: str | None
+    contact_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DealPage(BaseModel):
+    items: list[DealOut]
+    next_cursor: str | None

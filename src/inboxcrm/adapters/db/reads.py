@@ -106,7 +106,17 @@ class SqlReads:
         with self.engine.connect() as connection:
             connection.execute(select(1))
 
-    def contacts(self, email: str | None, query: str | None, after_id: int, limit: int) -> list[ContactView]:
+    def contacts(
+        self,
+        email: str | None,
+        query: str | None,
+        after_id: int,
+        limit: int,
+        tag: str | None = None,
+        stage: str | None = None,
+        company: str | None = None,
+        segment: Segment | None = None,
+    ) -> list[ContactView]:
         stmt = (
             select(t.contacts, t.companies.c.domain.label("company_domain"), t.companies.c.name.label("company_name"))
             .outerjoin(t.companies, t.companies.c.id == t.contacts.c.company_id)
@@ -119,8 +129,50 @@ class SqlReads:
         if query:
             pattern = f"%{query.strip().lower()}%"
             stmt = stmt.where(or_(t.contacts.c.email.like(pattern), t.contacts.c.name.ilike(pattern)))
+        if tag:
+            tagged = select(t.contact_tags.c.contact_id).where(
+                t.contact_tags.c.contact_id == t.contacts.c.id, t.contact_tags.c.tag == tag
+            )
+            stmt = stmt.where(tagged.exists())
+        if stage:
+            stmt = stmt.where(t.contacts.c.stage == stage)
+        if company:
+            stmt = stmt.where(t.companies.c.domain == company.strip().lower())
+        if segment is not None:
+            stmt = stmt.where(segment_clause(segment.condition))
         with self.engine.connect() as connection:
             return [self._contact(row) for row in connection.execute(stmt)]
+
+    def companies(self, query: str | None, after_id: int, limit: int) -> list[dict[str, Any]]:
+        """Companies by id, with how many contacts each has; `query` matches the domain or the name."""
+        co, c = t.companies, t.contacts
+        members = select(func.count()).where(c.c.company_id == co.c.id).scalar_subquery()
+        stmt = (
+            select(co.c.id, co.c.domain, co.c.name, co.c.created_at, members.label("contacts"))
+            .where(co.c.id > after_id)
+            .order_by(co.c.id)
+            .limit(limit)
+        )
+        if query:
+            pattern = f"%{query.strip().lower()}%"
+            stmt = stmt.where(or_(co.c.domain.like(pattern), co.c.name.ilike(pattern)))
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(stmt)]
+
+    def deals(self, stage: str | None, after_id: int, limit: int) -> list[dict[str, Any]]:
+        """Deals by id, with their company or contact."""
+        d = t.deals
+        stmt = (
+            select(d, t.companies.c.domain.label("company_domain"))
+            .outerjoin(t.companies, t.companies.c.id == d.c.company_id)
+            .where(d.c.id > after_id)
+            .order_by(d.c.id)
+            .limit(limit)
+        )
+        if stage:
+            stmt = stmt.where(d.c.stage == stage)
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(stmt)]
 
     def contact(self, contact_id: int) -> ContactView | None:
         stmt = (
@@ -227,6 +279,7 @@ class SqlReads:
         queue: str | None = None,
         assignee: str | None = None,
         priority: str | None = None,
+        sla: str | None = None,
     ) -> list[TicketView]:
         tk = t.tickets
         stmt = select(tk).where(tk.c.id > after_id).order_by(tk.c.id).limit(limit)
@@ -235,6 +288,12 @@ class SqlReads:
                 stmt = stmt.where(column == value)
         if priority:
             stmt = stmt.where(tk.c.priority == priority)
+        if sla == "breached":
+            stmt = stmt.where(
+                or_(tk.c.first_response_breached_at.is_not(None), tk.c.resolution_breached_at.is_not(None))
+            )
+        elif sla == "ok":
+            stmt = stmt.where(tk.c.first_response_breached_at.is_(None), tk.c.resolution_breached_at.is_(None))
         with self.engine.connect() as connection:
             rows = list(connection.execute(stmt))
             tags = self._ticket_tags(connection, [r.id for r in rows])

@@ -210,15 +210,18 @@ class SqlReports:
         open_now = tk.c.status.in_(OPEN_STATUSES)
         opened = _within(tk.c.created_at, since, until)
         solved = _within(tk.c.solved_at, since, until)
+        # coalesce(x, NULL) is x, but no index's: grouping on the bare column makes SQLite walk
+        # ix_tickets_assignee to skip a sort and fetch every row at random, 4-5x slower than one scan.
+        assignee = func.coalesce(tk.c.assignee, null()).label("assignee")
         stmt = (
             select(
-                tk.c.assignee,
+                assignee,
                 func.count(case((open_now, 1))),
                 func.count(case((opened, 1))),
                 func.count(case((solved, 1))),
             )
             .where(or_(open_now, opened, solved))
-            .group_by(tk.c.assignee)
+            .group_by(assignee)
         )
         with self.engine.connect() as connection:
             rows = connection.execute(stmt).all()
