@@ -86,3 +86,12 @@ def test_not_found_and_bad_cursor(client: TestClient) -> None:
 def test_openapi_is_served(client: TestClient) -> None:
     assert isinstance(client, httpx.Client)
     assert "/contacts/{contact_id}/timeline" in client.get("/openapi.json").json()["paths"]
+
+
+def test_timeline_messages_say_what_kind_of_mail_they_are(app: App) -> None:
+    ooo = mail(subject="Out of office", headers={"Auto-Submitted": "auto-replied"}, message_id="o@acme-corp.example")
+    app.ingest.ingest_batch(SUPPORT, "INBOX", 1, [FetchedMessage(1, mail()), FetchedMessage(2, ooo)])
+    entries = app.reads.timeline(1).items
+    kinds = {(e.kind, e.message.kind) for e in entries if e.message is not None}
+    # the event says what happened; the message says what kind of mail it is
+    assert kinds == {("message_in", "normal"), ("auto_reply", "auto_reply")}

@@ -28,6 +28,7 @@ from inboxcrm.adapters.db.store import make_engine
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.core.reply_tokens import relay_address
+from inboxcrm.core.reports import CampaignFunnel, CampaignStep, PipelineStage
 from inboxcrm.services.support import tick_tickets
 from inboxcrm.web.auth import Scope
 from inboxcrm.web.reports import report_routes
@@ -484,6 +485,59 @@ def test_score_histogram(engine: Engine) -> None:
     ]
     custom = client.get("/reports/scores", params={"edges": "0, 50"}).json()["buckets"]
     assert [(b["low"], b["high"], b["contacts"]) for b in custom] == [(None, 0.0, 1), (0.0, 50.0, 3), (50.0, None, 3)]
+
+
+def test_campaign_funnel_and_pipeline(engine: Engine) -> None:
+    rows = Rows(engine)
+    contact = rows.contact()
+    rows.save()
+    enrolments = [  # (status, next step, exit reason, steps sent)
+        ("active", 2, None, 1),
+        ("finished", 3, None, 2),
+        ("exited", 2, "replied", 1),  # a reply counts against the last step sent: 1
+    ]
+    mail: list[dict[str, Any]] = []
+    with engine.begin() as c:
+        for n, (status, step, reason, sent) in enumerate(enrolments, start=1):
+            c.execute(
+                insert(t.enrolments),
+                {"id": n, "contact_id": contact, "campaign": "welcome", "status": status, "source": "tag",
+                 "enrolled_at": IN, "step": step, "exit_reason": reason},
+            )  # fmt: skip
+            for s in range(1, sent + 1):
+                mail.append({"key": f"w-{n}-{s}", "status": "sent", "step": s, "enrolment_id": n})
+        mail.append({"key": "w-1-2", "status": "failed", "step": 2, "enrolment_id": 1})  # not sent: not counted
+        c.execute(
+            insert(t.outbox),
+            [
+                m | {"kind": "campaign", "message_id": f"<{m['key']}@x>", "sender": "s@x", "recipients": ["c@x"],
+                     "raw": b"", "automatic": False, "next_attempt_at": IN, "created_at": IN, "campaign": "welcome"}
+                for m in mail
+            ],
+        )  # fmt: skip
+        deals = [("qualified", 1000.0), ("qualified", 500.0), ("won", None), ("legacy", 300.0)]
+        c.execute(
+            insert(t.deals),
+            [{"name": f"d{n}", "value": v, "stage": st, "contact_id": contact, "created_at": IN, "updated_at": IN}
+             for n, (st, v) in enumerate(deals)],
+        )  # fmt: skip
+    reports = SqlReports(engine)
+    assert reports.campaign_funnel() == [
+        CampaignFunnel(
+            "welcome",
+            3,
+            active=1,
+            completed=1,
+            left=1,
+            steps=(CampaignStep(1, 3, 1, 0, 0), CampaignStep(2, 1, 0, 0, 0)),
+        )
+    ]
+    assert reports.pipeline(("qualified", "demo", "won")) == [
+        PipelineStage("qualified", 2, 1500.0),
+        PipelineStage("demo", 0, 0.0),
+        PipelineStage("won", 1, 0.0),
+        PipelineStage("legacy", 1, 300.0),  # a stage no longer configured comes last
+    ]
 
 
 # --- the range, and what the routes refuse ----------------------------------------------------------------

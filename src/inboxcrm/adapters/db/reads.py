@@ -198,7 +198,7 @@ class SqlReads:
             select(
                 e.c.id.label("event_id"),
                 e.c.at,
-                e.c.kind,
+                e.c.kind.label("event_kind"),  # `kind` is the message's (normal, auto_reply, bounce …)
                 e.c.summary,
                 e.c.ticket_id,
                 e.c.message_id.label("message_ref"),
@@ -218,7 +218,7 @@ class SqlReads:
             TimelineEntry(
                 row.event_id,
                 aware(row.at),
-                row.kind,
+                row.event_kind,
                 row.summary,
                 _message(row) if row.message_ref is not None else None,
                 row.ticket_id,

@@ -1,8 +1,9 @@
 """Report queries: tickets, response times, SLA, agents, the lead funnel and scores, campaigns and pipeline.
 
-Each report is one SQL statement (the funnel two) that aggregates in the database and hands back a few
-rows, the same on SQLite and PostgreSQL. The few places where the two differ (seconds between two
-timestamps, the UTC day of a timestamp, the position of text in text) are the helpers at the top.
+Each report is one SQL statement (the funnel two; campaigns three, through `SqlReads`) that aggregates in
+the database and hands back a few rows, the same on SQLite and PostgreSQL. The few places where the two
+differ (seconds between two timestamps, the UTC day of a timestamp, the position of text in text) are the
+helpers at the top.
 """
 
 from __future__ import annotations
