@@ -84,7 +84,7 @@ def test_contact_tags_and_stage(client: tuple[TestClient, bootstrap.App]) -> Non
     with app.store.transaction() as tx:
         state = tx.contact_states([1])[1]
     assert state.tags == {"vip", "billing"} and state.stage == "customer"
-    assert "Stage None → customer by tester" in events(app)
+    assert "Stage None → customer: set by tester" in events(app)
     assert http.patch("/contacts/1", json={"stage": "emperor"}).status_code == 422
     assert http.patch("/contacts/99", json={"add_tags": ["x"]}).status_code == 404
     assert http.patch("/contacts/1", json={"add_tags": ["no spaces"]}).status_code == 422

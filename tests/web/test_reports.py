@@ -564,6 +564,7 @@ def test_the_range_defaults_to_the_last_30_days_and_reads_dates_and_times(engine
         ({"since": "2026-11-05", "until": "2026-11-04"}, "must be before until"),
         ({"since": "2026-11-05T00:00:00Z", "until": "2026-11-05T00:00:00Z"}, "must be before until"),
         ({"until": "9999-12-31"}, "until: '9999-12-31' is out of range"),
+        ({"until": "9999-12-31T23:00:00-05:00"}, "is out of range"),
         ({"until": "0001-01-05"}, "give since"),
     ],
 )

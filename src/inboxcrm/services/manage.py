@@ -65,7 +65,9 @@ class Manage:
             if stage is not None:
                 previous = tx.set_stage(contact_id, stage)
                 if previous != stage:
-                    events.append(NewEvent(contact_id, now, "stage_changed", f"Stage {previous} → {stage} by {actor}"))
+                    events.append(
+                        NewEvent(contact_id, now, "stage_changed", f"Stage {previous} → {stage}: set by {actor}")
+                    )
             tx.add_events(events)
 
     def update_ticket(self, ticket_id: int, actor: str, change: TicketChange) -> None:

@@ -169,7 +169,10 @@ def parse_moment(name: str, value: str, end_of_day: bool) -> datetime:
             f"{name}: {value!r} is not an ISO 8601 date (2026-11-01) or date-time (2026-11-01T09:30:00Z, "
             "2026-11-01T09:30:00+01:00)"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:  # an offset that pushes year 9999 or year 1 over the edge
+        raise _bad(f"{name}: {value!r} is out of range") from None
 
 
 def parse_range(since: str | None, until: str | None, now: datetime) -> tuple[datetime, datetime]:

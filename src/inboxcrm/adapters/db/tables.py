@@ -92,7 +92,7 @@ contacts = Table(
     Column("score", Float, nullable=False, server_default="0"),
     # `score` is the score as of this moment; it halves every half-life after it (see core/scoring.py).
     Column("score_at", TS, nullable=True),
-    Column("stage", String(40), nullable=True),
+    Column("stage", String(40), nullable=True, index=True),
 )
 
 contact_tags = Table(
@@ -228,6 +228,8 @@ timeline_events = Table(
     Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("summary", Text, nullable=False),
     Index("ix_timeline_events_contact_at", "contact_id", "at", "id"),
+    # the lead funnel reads stage changes in a date range
+    Index("ix_timeline_events_kind_at", "kind", "at"),
 )
 
 quarantine = Table(
