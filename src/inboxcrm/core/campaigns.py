@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from inboxcrm.core.addresses import normalise_email
 from inboxcrm.core.model import Address
-from inboxcrm.core.rules import WEEKDAYS, RuleProblem, RulesInvalid, key_lines
+from inboxcrm.core.rules import RuleProblem, RulesInvalid, key_lines, suggest, weekdays_in
 
 MAX_STEPS = 50
 # Longer than any drip anyone means; also keeps delay arithmetic far from datetime's limits.
@@ -221,20 +221,6 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _suggest(word: str, choices: Iterable[str], what: str = "") -> str:
-    options = sorted(set(choices))
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not close:
-        by_case = [o for o in options if o.lower() == word.lower()]
-        close = by_case[:1]
-    if close:
-        return f"did you mean {close[0]!r}?"
-    if not options:
-        return f"no {what}s are defined" if what else ""
-    shown = ", ".join(options[:12]) + (", …" if len(options) > 12 else "")
-    return f"expected one of: {shown}"
-
-
 def _toml_problem(file: str, text: str, exc: tomllib.TOMLDecodeError) -> RuleProblem:
     message = str(exc)
     found = re.search(r"\s*\(at line (\d+), column \d+\)", message)
@@ -290,7 +276,7 @@ class _FileCompiler:
         for key in data:
             if key != "campaign":
                 hint = "start each campaign with a [[campaign]] line" if key in CAMPAIGN_KEYS else ""
-                self.problem((key,), f"unknown key {key!r} at the top of the file", hint or _suggest(key, ["campaign"]))
+                self.problem((key,), f"unknown key {key!r} at the top of the file", hint or suggest(key, ["campaign"]))
         tables = data.get("campaign", [])
         if isinstance(tables, dict):
             self.problem(("campaign",), "`[campaign]` is a single table", "write [[campaign]] (double brackets)")
@@ -372,7 +358,7 @@ class _FileCompiler:
             return f"window = {{ {key} = … }}"
         if key == "steps":
             return "write each step as a [[campaign.step]] table"
-        return _suggest(key, CAMPAIGN_KEYS)
+        return suggest(key, CAMPAIGN_KEYS)
 
     def name(self, table: Mapping[str, Any], loc: _Loc) -> str | None:
         if "name" not in table:
@@ -462,7 +448,7 @@ class _FileCompiler:
             return None
         if _zone_or_none(value.strip()) is None:
             # listing the zones reads the tz database's index: only ever done for a bad name
-            hint = _suggest(value.strip(), available_timezones(), "timezone")
+            hint = suggest(value.strip(), available_timezones(), "timezone")
             if not hint.startswith("did you mean"):
                 hint = 'an IANA name such as "Europe/Berlin" or "America/New_York"'
             self.problem(where, f"unknown timezone {value!r}", hint)
@@ -490,7 +476,7 @@ class _FileCompiler:
         for option in options:
             if option.lower() == value.lower():
                 return option
-        self.problem(loc, f"unknown {what} {value!r}", _suggest(value, options, what))
+        self.problem(loc, f"unknown {what} {value!r}", suggest(value, options, what))
         return None
 
     def strings(self, value: Any, loc: _Loc, what: str) -> list[tuple[str, _Loc]] | None:
@@ -522,14 +508,14 @@ class _FileCompiler:
             if kind in _VALUE_TRIGGERS:
                 self.problem(loc, f"trigger {kind!r} needs a value", f"write trigger = {{ {kind} = … }}")
             else:
-                self.problem(loc, f"unknown trigger {value!r}", _suggest(kind, TRIGGER_KINDS))
+                self.problem(loc, f"unknown trigger {value!r}", suggest(kind, TRIGGER_KINDS))
             return None
         if not isinstance(value, dict):
             self.problem(loc, f"`trigger` must be a table or text, got {_shown(value)}", shapes)
             return None
         for key in value:
             if key not in _VALUE_TRIGGERS:
-                hint = f'write trigger = "{key}"' if key in ("rule", "manual") else _suggest(key, _VALUE_TRIGGERS)
+                hint = f'write trigger = "{key}"' if key in ("rule", "manual") else suggest(key, _VALUE_TRIGGERS)
                 self.problem((*loc, key), f"unknown trigger {key!r}", hint)
         kinds = [key for key in value if key in _VALUE_TRIGGERS]
         if len(value) != 1:
@@ -585,7 +571,7 @@ class _FileCompiler:
         ok = True
         for key in value:
             if key not in WINDOW_KEYS:
-                self.problem((*loc, key), f"unknown key {key!r} in `window`", _suggest(key, WINDOW_KEYS))
+                self.problem((*loc, key), f"unknown key {key!r} in `window`", suggest(key, WINDOW_KEYS))
                 ok = False
         days = self.days(value["days"], (*loc, "days")) if "days" in value else frozenset(range(7))
         times: list[clock_time | None] = []
@@ -614,16 +600,7 @@ class _FileCompiler:
         if not items:
             self.problem(loc, "the window has no days", 'e.g. days = ["mon", "tue", "wed", "thu", "fri"]')
             return None
-        days: set[int] = set()
-        ok = True
-        for item, where in items:
-            found = WEEKDAYS.get(item.lower())
-            if found is None:
-                self.problem(where, f"unknown weekday {item!r}", _suggest(item.lower(), WEEKDAYS))
-                ok = False
-            else:
-                days.update(found)
-        return frozenset(days) if ok else None
+        return weekdays_in(items, self.problem)
 
     def clock(self, value: Any, loc: _Loc) -> clock_time | None:
         if isinstance(value, clock_time) and value.tzinfo is None:
@@ -652,7 +629,7 @@ class _FileCompiler:
                     "unsubscribes, bounces and complaints always end a campaign",
                 )
             elif key not in EXIT_KEYS:
-                self.problem((*loc, key), f"unknown exit {key!r}", _suggest(key, EXIT_KEYS))
+                self.problem((*loc, key), f"unknown exit {key!r}", suggest(key, EXIT_KEYS))
         reply = self.flag(value, "reply", loc, default=True)
         ticket = self.flag(value, "ticket", loc, default=True)
         tags: frozenset[str] = frozenset()
@@ -707,7 +684,7 @@ class _FileCompiler:
             return None
         for key in value:
             if key not in STEP_KEYS:
-                hint = "the subject is part of the template" if key == "subject" else _suggest(key, STEP_KEYS)
+                hint = "the subject is part of the template" if key == "subject" else suggest(key, STEP_KEYS)
                 self.problem((*loc, key), f"unknown key {key!r} in step {number}", hint)
         delay = None
         if "delay" not in value:

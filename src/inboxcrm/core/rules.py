@@ -1023,15 +1023,33 @@ def _shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "…"
 
 
-def _suggest(word: str, choices: Iterable[str], what: str = "") -> str:
+def suggest(word: str, choices: Iterable[str], what: str = "") -> str:
+    """A hint for an unknown name: the closest choice (also one differing only in case), or the choices."""
     options = sorted(set(choices))
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        close = [o for o in options if o.lower() == word.lower()][:1]
     if close:
         return f"did you mean {close[0]!r}?"
     if not options:
         return f"no {what}s are defined" if what else ""
     shown = ", ".join(options[:12]) + (", …" if len(options) > 12 else "")
     return f"expected one of: {shown}"
+
+
+def weekdays_in(items: Sequence[tuple[str, Any]], problem: Callable[[Any, str, str], None]) -> frozenset[int] | None:
+    """Day numbers (0 = Monday) for weekday names and groups ("mon", "weekdays" …); each unknown name is
+    reported through `problem(where, message, hint)` and the result is then None."""
+    days: set[int] = set()
+    ok = True
+    for item, where in items:
+        found = WEEKDAYS.get(item.lower())
+        if found is None:
+            problem(where, f"unknown weekday {item!r}", suggest(item.lower(), WEEKDAYS))
+            ok = False
+        else:
+            days.update(found)
+    return frozenset(days) if ok else None
 
 
 def _quoted_list(values: Sequence[str], joiner: str = "or") -> str:
@@ -1096,7 +1114,7 @@ class _FileCompiler:
         self.lines = key_lines(self.text)
         for key in data:
             if key != "rule":
-                hint = _suggest(key, ("rule",))
+                hint = suggest(key, ("rule",))
                 if key in RULE_KEYS:
                     hint = "start each rule with a [[rule]] line"
                 self.problem((key,), f"unknown key {key!r} at the top of the file", hint)
@@ -1138,7 +1156,7 @@ class _FileCompiler:
             elif key in ACTIONS:
                 hint = f"actions go under `then`: then.{key} = …"
             else:
-                hint = _suggest(key, RULE_KEYS)
+                hint = suggest(key, RULE_KEYS)
             self.problem((*loc, key), f"unknown key {key!r} in rule {name!r}", hint)
         enabled = table.get("enabled", True)
         if not isinstance(enabled, bool):
@@ -1231,7 +1249,7 @@ class _FileCompiler:
             return self.weekday(value, loc)
         if key == "time":
             return self.time_window(value, loc)
-        hint = f"{key!r} is an action: put it under `then`" if key in ACTIONS else _suggest(key, CONDITIONS)
+        hint = f"{key!r} is an action: put it under `then`" if key in ACTIONS else suggest(key, CONDITIONS)
         self.problem(loc, f"unknown condition {key!r}", hint)
         return None
 
@@ -1279,7 +1297,7 @@ class _FileCompiler:
         ok = True
         for item, where in items:
             if item.lower() not in lowered:
-                self.problem(where, f"unknown {what} {item!r}", _suggest(item, choices, what))
+                self.problem(where, f"unknown {what} {item!r}", suggest(item, choices, what))
                 ok = False
         return ok
 
@@ -1365,7 +1383,7 @@ class _FileCompiler:
                 else:
                     leaves.append(self.free_mail_leaf(spec))
             else:
-                self.problem(where, f"unknown operator {op!r} for `{key}`", _suggest(op, ADDRESS_OPERATORS))
+                self.problem(where, f"unknown operator {op!r} for `{key}`", suggest(op, ADDRESS_OPERATORS))
                 ok = False
         if not ok:
             return None
@@ -1538,7 +1556,7 @@ class _FileCompiler:
         for op in tests:
             spec, where = value[op], (*loc, op)
             if op not in operators:
-                hint = _suggest(op, operators)
+                hint = suggest(op, operators)
                 if op == "exists":
                     hint = "`exists` applies to headers only"
                 self.problem(where, f"unknown operator {op!r} for `{label}`", hint)
@@ -1720,9 +1738,7 @@ class _FileCompiler:
         ok = True
         for op, spec in value.items():
             if op not in ATTACHMENT_OPERATORS:
-                self.problem(
-                    (*loc, op), f"unknown operator {op!r} for `attachment`", _suggest(op, ATTACHMENT_OPERATORS)
-                )
+                self.problem((*loc, op), f"unknown operator {op!r} for `attachment`", suggest(op, ATTACHMENT_OPERATORS))
                 ok = False
                 continue
             items = self.strings(spec, (*loc, op), "a glob")
@@ -1830,7 +1846,7 @@ class _FileCompiler:
                     )
                 )
             else:
-                self.problem(where, f"unknown operator {op!r} for `contact`", _suggest(op, CONTACT_OPERATORS))
+                self.problem(where, f"unknown operator {op!r} for `contact`", suggest(op, CONTACT_OPERATORS))
                 ok = False
         if not ok:
             return None
@@ -1840,16 +1856,8 @@ class _FileCompiler:
         items = self.strings(value, loc, "a weekday")
         if items is None:
             return None
-        days: set[int] = set()
-        ok = True
-        for item, where in items:
-            found = WEEKDAYS.get(item.lower())
-            if found is None:
-                self.problem(where, f"unknown weekday {item!r}", _suggest(item.lower(), WEEKDAYS))
-                ok = False
-            else:
-                days.update(found)
-        if not ok:
+        days = weekdays_in(items, self.problem)
+        if days is None:
             return None
         k = self.ns.const(frozenset(days))
         text = "weekday is " + ", ".join(_DAY_NAMES[d] for d in sorted(days))
@@ -1873,7 +1881,7 @@ class _FileCompiler:
         ok = True
         for op in value:
             if op not in TIME_OPERATORS:
-                self.problem((*loc, op), f"unknown operator {op!r} for `time`", _suggest(op, TIME_OPERATORS))
+                self.problem((*loc, op), f"unknown operator {op!r} for `time`", suggest(op, TIME_OPERATORS))
                 ok = False
         after = self.clock(value["after"], (*loc, "after")) if "after" in value else None
         before = self.clock(value["before"], (*loc, "before")) if "before" in value else None
@@ -1954,7 +1962,7 @@ class _FileCompiler:
                 if deal is not None:
                     effects.append(Effect(Action.DEAL, target=deal.name, deal=deal))
             else:
-                hint = f"{key!r} is a condition: put it under `when`" if key in CONDITIONS else _suggest(key, ACTIONS)
+                hint = f"{key!r} is a condition: put it under `when`" if key in CONDITIONS else suggest(key, ACTIONS)
                 self.problem(where, f"unknown action {key!r}", hint)
         # `stop` is applied after the rule's other actions, wherever it is written.
         effects.sort(key=lambda e: e.action is Action.STOP)
@@ -1973,7 +1981,7 @@ class _FileCompiler:
         if isinstance(value, dict):
             for key in value:
                 if key not in ("points", "reason"):
-                    self.problem((*loc, key), f"unknown key {key!r} in `score`", _suggest(key, ("points", "reason")))
+                    self.problem((*loc, key), f"unknown key {key!r} in `score`", suggest(key, ("points", "reason")))
                     return None
             if "points" not in value:
                 self.problem(loc, "`score` needs `points`", 'score = { points = 10, reason = "…" }')
@@ -1999,7 +2007,7 @@ class _FileCompiler:
         ok = True
         for key in value:
             if key not in ("name", "value", "stage"):
-                self.problem((*loc, key), f"unknown key {key!r} in `deal`", _suggest(key, ("name", "value", "stage")))
+                self.problem((*loc, key), f"unknown key {key!r} in `deal`", suggest(key, ("name", "value", "stage")))
                 ok = False
         name = value.get("name")
         if not isinstance(name, str) or not name.strip():

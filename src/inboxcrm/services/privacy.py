@@ -75,7 +75,7 @@ class Privacy:
                 raise ContactNotFound(f"no contact {contact_id}")
             files = tx.contact_raw_messages(contact_id)
             counts = {key: len(value) for key, value in data.items() if isinstance(value, list)}
-            tx.audit(actor, "export", f"contact:{contact_id}", {"counts": counts, "files": len(files)}, now)
+            tx.add_audit(actor, "export", f"contact:{contact_id}", {"counts": counts, "files": len(files)}, now)
         document = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "exported_at": now.isoformat(), **data}
         return Export(contact_id, document, files)
 
@@ -98,5 +98,5 @@ class Privacy:
             for key in keys:
                 tx.suppress(key, "erased", None, now)
             counts["erased_keys"] = len(keys)
-            tx.audit(actor, "erase", f"contact:{contact_id}", {"counts": counts, "suppressed": keys}, now)
+            tx.add_audit(actor, "erase", f"contact:{contact_id}", {"counts": counts, "suppressed": keys}, now)
         return counts

@@ -7,11 +7,11 @@ subqueries where they can, so a contact with many messages never hits the databa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, cast, delete, func, insert, not_, or_, select, update
+from sqlalchemy import Connection, Text, and_, cast, delete, func, not_, or_, select, update
 
 from inboxcrm.adapters.db import tables as t
 
@@ -275,12 +275,3 @@ class PrivacyStatements:
         counts["suppressions"] = run(delete(s).where(func.lower(s.c.email).in_(wanted))).rowcount
         counts["contacts"] = run(delete(c).where(c.c.id == contact_id)).rowcount
         return counts
-
-    # -- audit -----------------------------------------------------------------------------------------------
-    def audit(self, actor: str, action: str, subject: str, detail: Mapping[str, Any], at: datetime) -> None:
-        """One audit_log row: who (a token's name or "cli"), what, about what ("contact:12"), and details."""
-        self.connection.execute(
-            insert(t.audit_log).values(
-                at=at, actor=actor[:100], action=action[:40], subject=subject[:200], detail=dict(detail)
-            )
-        )
