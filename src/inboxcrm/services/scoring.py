@@ -53,7 +53,7 @@ def score_messages(
             # keywords count in the subject and in what the contact newly wrote (not in quoted text)
             new_text=row.message.subject
             + "\n"
-            + (row.analysis.segments.new_text if row.analysis else row.message.text),
+            + (row.analysis.body.new_text if row.analysis else row.message.text),
             opens_ticket=index in opened,
             replied_after=replied_after,
         )

@@ -162,7 +162,7 @@ class Support:
         self, message: Message, analysis: Analysis | None, by: str, now: datetime
     ) -> agent_commands.AgentReply:
         """The commands at the top of an agent's newly written text (quotes of the notification left out)."""
-        text = (analysis.segments.new_text if analysis else None) or message.text
+        text = (analysis.body.new_text if analysis else None) or message.text
         return agent_commands.read_commands(
             text,
             sender=by,
@@ -535,7 +535,7 @@ class Support:
             if customer and customer.name
             else (customer.email if customer else "the customer")
         )
-        text = (row.analysis.segments.new_text if row and row.analysis else None) or (row.message.text if row else "")
+        text = (row.analysis.body.new_text if row and row.analysis else None) or (row.message.text if row else "")
         lines = [
             f"{what} — ticket {ticket.token} {ticket.subject}",
             f"From: {who}",

@@ -88,10 +88,10 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     forwarded = meaning.forwarded_by is not None
     return {
         "kind": meaning.kind.value,
-        "new_text": a.segments.new_text if a else None,
-        "quoted_text": a.segments.quoted if a else None,
-        "signature": a.segments.signature if a else None,
-        "forwarded_text": a.segments.forwarded if a else None,
+        "new_text": a.body.new_text if a else None,
+        "quoted_text": a.body.quoted if a else None,
+        "signature": a.body.signature if a else None,
+        "forwarded_text": a.body.forwarded if a else None,
         "bounce": [{"email": b.email, "status": b.status, "hard": b.hard, "diagnostic": b.diagnostic} for b in a.bounce]
         if a and a.bounce
         else None,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxcrm.core.segments import Segments, split_html, split_text
+from inboxcrm.core.quotes import BodyParts, split_html, split_text
 
 PRIYA = "Priya Raman <priya@globex.example>"
 
@@ -33,12 +33,12 @@ def non_blank_lines(*texts: str) -> Counter[str]:
     return lines
 
 
-def assert_nothing_lost(body: str, result: Segments) -> None:
+def assert_nothing_lost(body: str, result: BodyParts) -> None:
     parts = (result.new_text, result.quoted, result.signature, result.forwarded)
     assert non_blank_lines(*parts) == non_blank_lines(body)
 
 
-def check(case: Case, result: Segments) -> None:
+def check(case: Case, result: BodyParts) -> None:
     assert result.new_text == case.new
     assert result.signature == case.signature
     assert result.quoted.startswith(case.quoted) and bool(result.quoted) == bool(case.quoted), result.quoted
@@ -414,9 +414,9 @@ def test_windows_and_old_mac_line_endings() -> None:
 
 
 def test_empty_and_blank_bodies() -> None:
-    assert split_text("") == Segments("", "", "", "")
-    assert split_text(" \n\t\n") == Segments("", "", "", "")
-    assert split_html("") == Segments("", "", "", "")
+    assert split_text("") == BodyParts("", "", "", "")
+    assert split_text(" \n\t\n") == BodyParts("", "", "", "")
+    assert split_html("") == BodyParts("", "", "", "")
 
 
 GMAIL_HTML = (
