@@ -1,0 +1,41 @@
+"""What `classify` answers: the kind of a message and, for reports, the recipients they are about."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Kind(enum.StrEnum):
+    """What sort of inbound message this is; only `NORMAL` mail was written by a person, to us."""
+
+    NORMAL = "normal"
+    AUTO_REPLY = "auto_reply"
+    BOUNCE = "bounce"
+    FEEDBACK_REPORT = "feedback_report"
+    LIST = "list"
+
+
+@dataclass(frozen=True, slots=True)
+class BouncedRecipient:
+    """One recipient a report is about.
+
+    `email` is normalised; `status` is the DSN status ("5.1.1"), read or inferred from well-known words,
+    None when nothing says; `hard` means the address itself is dead (see the module docstring);
+    `diagnostic` is the remote server's words ("550 5.1.1 user unknown"), "" when there were none.
+    In a feedback report these are the people who complained: never hard, `status` None.
+    """
+
+    email: str
+    status: str | None
+    hard: bool
+    diagnostic: str
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The kind of a message, whom a bounce or feedback report is about, and short reasons for the verdict."""
+
+    kind: Kind
+    bounce: tuple[BouncedRecipient, ...] = ()
+    reasons: tuple[str, ...] = ()
