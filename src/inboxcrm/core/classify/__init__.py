@@ -4,7 +4,19 @@ Pure functions over parsed messages and raw bytes (core); imports core.model/par
 """
 
 from inboxcrm.core.classify.decide import classify
-from inboxcrm.core.classify.hard_soft import assess_failure
+from inboxcrm.core.classify.diagnosis import Diagnosis, assess_failure, diagnose
 from inboxcrm.core.classify.kinds import BouncedRecipient, Classification, Kind
+from inboxcrm.core.classify.reasons import Reason, counts_as_bounce, is_hard
 
-__all__ = ["BouncedRecipient", "Classification", "Kind", "assess_failure", "classify"]
+__all__ = [
+    "BouncedRecipient",
+    "Classification",
+    "Diagnosis",
+    "Kind",
+    "Reason",
+    "assess_failure",
+    "classify",
+    "counts_as_bounce",
+    "diagnose",
+    "is_hard",
+]

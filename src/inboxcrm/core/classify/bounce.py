@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from email.message import Message as StdMessage
 
 from inboxcrm.core.classify.auto_reply import RESPONSE_PREFIX
-from inboxcrm.core.classify.hard_soft import REPLY_CODE, STATUS, judge
+from inboxcrm.core.classify.diagnosis import REPLY_CODE, STATUS, diagnose
 from inboxcrm.core.classify.kinds import BouncedRecipient, Classification, Kind
 from inboxcrm.core.classify.recipients import (
     DELAY_SUBJECT,
@@ -49,6 +49,19 @@ _BOUNCE_SUBJECT = re.compile(
     r"|there was an error sending your mail|недоставлен|не доставлено|配送エラー|退信",
 )
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded", "deliverable"})
+# A warning that the server is still trying (sendmail's "THIS IS A WARNING MESSAGE ONLY", Exim's "has not
+# yet been delivered … No action is required", Gmail's "will retry for 46 more hours") …
+_STILL_TRYING = re.compile(
+    r"warning message only|do not need to resend|no action is required|will keep trying|will (?:continue to )?retry"
+    r"|will be retried|still being retried|(?:has|have) not yet been delivered|not yet been delivered"
+    r"|delivery attempts will continue|(?:has been|is being|is) delayed|will try (?:again|to deliver)"
+)
+# … unless it says it has given up (a final failure may quote the earlier warnings).
+_GAVE_UP = re.compile(
+    r"gave up|has given up|retry timeout exceeded|permanent(?:ly)? (?:fatal )?(?:error|failure|failed)"
+    r"|failed permanently|will not be retried|no longer (?:be )?retr|has been returned to you"
+    r"|deleted from (?:the )?queue"
+)
 
 
 @dataclass(slots=True)
@@ -99,6 +112,10 @@ def read_bounce(raw: bytes, headers: dict[str, str], message: Message, hints: Hi
     if not recipients and not successes and corroborated:
         recipients = _prose_recipients(own, headers, message, original, hints)
 
+    if recipients and not any(r.counts for r in recipients):
+        # Every recipient is only delayed: the server is still trying. A warning, not a bounce.
+        hints.reasons.append("delivery delayed, the server is still trying: not a bounce")
+        return Classification(Kind.AUTO_REPLY, tuple(recipients), tuple(hints.reasons))
     if recipients:
         return Classification(Kind.BOUNCE, tuple(recipients), tuple(hints.reasons))
     if successes:
@@ -141,15 +158,15 @@ def _dsn_recipients(blocks: Sequence[Fields], own: str, hints: Hints) -> tuple[l
         own_names = {a for a in (final, written_to) if a}
         others = [a for a in named if a and a not in own_names]
         context = "\n".join(context_of(a, lines, others) for a in own_names if a in lowered)
-        judgement = judge(
+        found = diagnose(
             status,
             f"{diagnostic}\n{context}\n{field_value(block, 'Status')}",
             delayed=action == "delayed",
             local_program=bool(semi) and diagnostic_type.strip().lower() == "x-unix",
         )
         shown = short(diagnostic) or best_line(context)
-        recipients.append(BouncedRecipient(address, judgement.status, judgement.hard, shown))
-        hints.reasons.append(judgement.reason(address))
+        recipients.append(BouncedRecipient(address, found.status, found.hard, shown, found.reason))
+        hints.reasons.append(found.explain(address))
     return recipients, successes
 
 
@@ -178,14 +195,20 @@ def _prose_recipients(
     if not candidates:
         return []
     lines = own.splitlines()
-    delayed = bool(DELAY_SUBJECT.search(message.subject.lower()))
+    lowered = own.lower()
+    says_delay = DELAY_SUBJECT.search(message.subject.lower()) or _STILL_TRYING.search(lowered)
+    delayed = bool(says_delay) and not failed and not _GAVE_UP.search(lowered)
     recipients: list[BouncedRecipient] = []
     for address in candidates:
         context = context_of(address, lines, [a for a in candidates if a != address])
         # With one recipient, the whole report is about it (the reason may come before the address).
-        judged = f"{context}\n{own}" if len(candidates) == 1 else context
-        judgement = judge(None, judged, delayed=delayed)
-        shown = best_line(context) if STATUS.search(context) or REPLY_CODE.search(context) else best_line(judged)
-        recipients.append(BouncedRecipient(address, judgement.status, judgement.hard, shown))
-        hints.reasons.append(judgement.reason(address))
+        wide = own if len(candidates) == 1 else ""
+        found = diagnose(None, context, wide, delayed=delayed)
+        shown = (
+            best_line(context)
+            if STATUS.search(context) or REPLY_CODE.search(context)
+            else best_line(f"{context}\n{wide}")
+        )
+        recipients.append(BouncedRecipient(address, found.status, found.hard, shown, found.reason))
+        hints.reasons.append(found.explain(address))
     return recipients

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from inboxcrm.core.addresses import normalise_email
-from inboxcrm.core.classify.hard_soft import judge
+from inboxcrm.core.classify.diagnosis import diagnose
 from inboxcrm.core.classify.kinds import BouncedRecipient, Classification, Kind
 from inboxcrm.core.classify.recipients import addresses_in, header_addresses, short
 from inboxcrm.core.classify.report import field_value, read_report
@@ -28,6 +28,17 @@ def feedback_report(raw: bytes) -> Classification:
     )
 
 
+# What SES's bounce subtypes mean, in the words `diagnose` knows (AWS SES docs, "bounce types").
+_SES_SUBTYPES = {
+    "noemail": "no such user: the address does not exist",
+    "suppressed": "user unknown: on the SES suppression list after an earlier hard bounce",
+    "mailboxfull": "mailbox full",
+    "messagetoolarge": "message too large",
+    "contentrejected": "content rejected by filter",
+    "attachmentrejected": "attachment rejected by filter",
+}
+
+
 def ses_notification(text: str) -> Classification | None:
     """Amazon SES bounce, complaint or delivery notifications sent by SNS e-mail (JSON, often inside JSON)."""
     # SNS wraps long lines inside JSON strings, so control characters have to be tolerated.
@@ -43,7 +54,10 @@ def ses_notification(text: str) -> Classification | None:
     reason = f"Amazon SES notification: {kind}"
     bounce = inner.get("bounce")
     if kind == "Bounce" and isinstance(bounce, dict):
-        transient = str(bounce.get("bounceType", "")).lower() == "transient"
+        # The notification's type and subtype are about the whole message: a recipient's own status and
+        # diagnostic win over them (a "Transient" notice may still carry a 5.1.1 for one address).
+        subtype = str(bounce.get("bounceSubType", "")).lower()
+        wide = _SES_SUBTYPES.get(subtype, "")
         recipients: list[BouncedRecipient] = []
         reasons = [reason]
         for item in bounce.get("bouncedRecipients") or []:
@@ -52,9 +66,9 @@ def ses_notification(text: str) -> Classification | None:
                 continue
             diagnostic = str(item.get("diagnosticCode") or "")
             diagnostic = diagnostic.partition(";")[2].strip() if diagnostic.lower().startswith("smtp;") else diagnostic
-            judgement = judge(str(item.get("status") or "") or None, diagnostic, delayed=transient)
-            recipients.append(BouncedRecipient(address, judgement.status, judgement.hard, short(diagnostic)))
-            reasons.append(judgement.reason(address))
+            found = diagnose(str(item.get("status") or "") or None, diagnostic, wide)
+            recipients.append(BouncedRecipient(address, found.status, found.hard, short(diagnostic), found.reason))
+            reasons.append(found.explain(address))
         return Classification(Kind.BOUNCE, tuple(recipients), tuple(reasons))
     complaint = inner.get("complaint")
     if kind == "Complaint" and isinstance(complaint, dict):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from email.message import Message as StdMessage
 
 from inboxcrm.core.addresses import normalise_email
-from inboxcrm.core.classify.hard_soft import (
+from inboxcrm.core.classify.diagnosis import (
     HOST_UNKNOWN,
     MAILBOX_FULL,
     REPLY_CODE,
