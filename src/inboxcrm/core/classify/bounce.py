@@ -46,7 +46,8 @@ _BOUNCE_SUBJECT = re.compile(
     r"|non remis|non recapitabile|unzustellbar|nicht zustellbar|no se puede entregar|onbestelbaar"
     r"|could ?n[o']t be delivered|mail system error|mail failure|warning: could not send|delayed mail"
     r"|message .{0,40} delayed|postmaster notify|bounce notification|smtp server: errors from"
-    r"|there was an error sending your mail|недоставлен|не доставлено|配送エラー|退信",
+    r"|there was an error sending your mail|delivery delayed|bounce action notification|uncaught bounce"
+    r"|недоставлен|не доставлено|配送エラー|配信エラー|配信不能|送信エラー|不達|エラーメール|退信",
 )
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded", "deliverable"})
 # A warning that the server is still trying (sendmail's "THIS IS A WARNING MESSAGE ONLY", Exim's "has not
@@ -84,6 +85,8 @@ def bounce_hints(message: Message, headers: dict[str, str], is_report: bool, rep
         hints.add("Content-Type: multipart/report; report-type=delivery-status", strong=True)
     if "x-failed-recipients" in headers:
         hints.add("X-Failed-Recipients header", strong=True)
+    if "x-ms-exchange-message-is-ndr" in headers:
+        hints.add("X-MS-Exchange-Message-Is-Ndr header", strong=True)
     if _DAEMON_SENDER.search(headers.get("from", "").lower()):
         hints.add(f"sender is a mail system: {headers['from'][:80]}")
     subject = message.subject.lower()

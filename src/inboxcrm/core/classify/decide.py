@@ -33,6 +33,7 @@ _HEADERS_OF_INTEREST = frozenset(
         "mailing-list",
         "x-mailing-list",
         "x-failed-recipients",
+        "x-ms-exchange-message-is-ndr",
         "return-path",
         "from",
     }

@@ -58,8 +58,22 @@ FAILURE_PHRASE = re.compile(
     r"|can ?not deliver|recipient address rejected|deferred|will be retried|still being retried|bounce"
     r"|not listed in|did not succeed|following addresses? (?:had|failed)|delivery errors|rejected"
     r"|error (?:has )?occurred|error delivering|failure reasons|malformed (?:recipient )?address|could not be sent"
-    r"|\b[45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b",
+    r"|\b[45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b"
+    r"|配信できませんでした|届けることが(?:でき|出来)ませんでした|送信できませんでした|配送できませんでした|配信不能"
+    r"|宛先不明|届きませんでした",
 )
+# Words just before an address given for help, not as a failed recipient.
+_FOR_HELP_BEFORE = re.compile(
+    r"(?:contact|write to|send (?:e-?mail|mail|a message) to|forward (?:it|this(?: message)?) to|reply to"
+    r"|questions?|assistance|help ?desk|administrator at|report (?:it|this) to|e-?mail us at)\W{0,12}"
+    r"(?:\w+\W{1,3}){0,4}<?$",
+    re.IGNORECASE,
+)
+_ROLE_LOCAL_PARTS = frozenset(
+    {"postmaster", "mailer-daemon", "mailer_daemon", "abuse", "hostmaster", "webmaster", "support", "help",
+     "helpdesk", "admin", "administrator", "noc", "root", "security", "mailman", "listmaster", "noreply",
+     "no-reply", "do-not-reply", "donotreply"}
+)  # fmt: skip
 DELAY_SUBJECT = re.compile(r"\bdelay|will be retried|still being retried|warning")
 
 
@@ -106,18 +120,31 @@ def inline_original(rest: str) -> StdMessage | None:
 
 
 def recipients_in_prose(own: str, excluded: set[str]) -> list[str]:
-    """Addresses a report's prose names as recipients: not in quoted headers, not senders, not `excluded`."""
+    """Addresses a report's prose names as recipients: not in quoted headers, not senders, not `excluded`,
+    not an address it gives for help ("contact postmaster@…", "write to support@…").
+
+    Role addresses (postmaster@, support@, mailer-daemon@ …) count only when the prose names nobody else:
+    a notice quotes them for help far more often than mail to them fails.
+    """
     found: list[str] = []
     for line in own.splitlines():
         if _QUOTED_HEADER_LINE.match(line):
             continue
         for match in EMAIL.finditer(line):
-            if _SENDER_BEFORE.search(line[max(0, match.start() - 40) : match.start()]):
+            before = line[max(0, match.start() - 60) : match.start()]
+            if _SENDER_BEFORE.search(before[-40:]) or _FOR_HELP_BEFORE.search(before):
                 continue
             address = normalise_email(match.group(0))
             if address and address not in excluded and address not in found:
                 found.append(address)
-    return found
+    people = [a for a in found if not is_role_address(a)]
+    return people or found
+
+
+def is_role_address(address: str) -> bool:
+    """postmaster@, mailer-daemon@, support@, list-owner@ …: a mailbox of a function, not of a person."""
+    local = address.partition("@")[0]
+    return local in _ROLE_LOCAL_PARTS or local.endswith(("-owner", "-request", "-bounces", "-admin"))
 
 
 def context_of(address: str, lines: Sequence[str], others: Sequence[str]) -> str:

@@ -33,6 +33,9 @@ class Report:
     original: StdMessage | None = None
 
 
+_FROM_A_MAIL_SYSTEM = re.compile(r"mailer[-_]?daemon|postmaster|mail delivery (?:system|subsystem)", re.IGNORECASE)
+
+
 def _decoded_text(part: StdMessage) -> str:
     try:
         payload = part.get_payload(decode=True)
@@ -134,9 +137,14 @@ def read_report(raw: bytes) -> Report:
             elif isinstance(payload, str):
                 report.feedback.extend(f for block in field_blocks(_decoded_text(part)) for f in block)
         elif ctype in ("message/rfc822", "message/global"):
-            # The returned message: its headers say whom it was for; its text is not the report.
-            if report.original is None and isinstance(payload, list) and payload:
-                report.original = payload[0] if isinstance(payload[0], StdMessage) else None
+            attached = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(attached, StdMessage) and _FROM_A_MAIL_SYSTEM.search(str(attached.get("From", ""))):
+                # A notice carrying the notice that caused it (Mailman's "bounce action notification"): read
+                # the inner notice as part of the report.
+                stack.append(attached)
+            elif report.original is None and isinstance(attached, StdMessage):
+                # The returned message: its headers say whom it was for; its text is not the report.
+                report.original = attached
         elif ctype in ("text/rfc822-headers", "message/rfc822-headers"):
             if report.original is None:
                 report.original = headers_only(_decoded_text(part))
