@@ -1,4 +1,5 @@
-"""Auto-replies (RFC 3834 and the vendors' own flags, out-of-office subjects in common languages)."""
+"""Auto-replies (RFC 3834 and the vendors' own flags, out-of-office subjects in common languages), and the
+challenges of challenge-response filters (TMDA, BoxTrapper, "approved senders" forms), which are no bounce."""
 
 from __future__ import annotations
 
@@ -51,3 +52,47 @@ def auto_reply_reasons(headers: dict[str, str], message: Message) -> list[str]:
     if "x-auto-response-suppress" in headers and is_reply:
         reasons.append("X-Auto-Response-Suppress on a reply")
     return reasons
+
+
+# Challenge-response systems: they hold the message until the sender proves to be a person, and ask to be
+# answered. Their own headers (cPanel BoxTrapper, TMDA, ChoiceMail) …
+_CHALLENGE_HEADERS = ("x-boxtrapper", "x-choicemail-registration-request")
+_CHALLENGE_AGENT = re.compile(r"tmda|spam ?arrest|mailblocks|choicemail|boxtrapper", re.IGNORECASE)
+# … and their words: what they ask the sender to do (in the subject or the first lines of the text).
+_CHALLENGE_WORDS = re.compile(
+    r"verify (?:that )?you are a (?:real )?(?:live )?(?:human|person)|prove (?:to be|that you are) a (?:human|person)"
+    r"|challenge[- ]response|added to (?:my|the|our|the recipient's) (?:list of )?(?:approved|allowed|safe) senders"
+    r"|added to (?:my|the|our|the recipient's) white ?list"
+    r"|(?:please )?confirm (?:your|this) (?:message|e-?mail)|to release your message|verify your (?:e-?mail )?address"
+    r"|requires? (?:your )?verification|verification (?:needed|required|request)|sender verification|verify#|conf#"
+    r"|has been held (?:until|pending|because)|is being held because|held pending (?:approval|verification)",
+    re.IGNORECASE,
+)
+
+
+def challenge_reasons(headers: dict[str, str], message: Message) -> list[str]:
+    """Why `message` is a challenge-response filter asking the sender to verify, or [] when it is not one.
+
+    Its words alone are not enough (a person may write "please verify your address"): they must come with
+    the marks of automatic mail — the filter's own header, a null Return-Path, Auto-Submitted, or a
+    mail-system sender."""
+    reasons = [f"{name.title()} header" for name in _CHALLENGE_HEADERS if name in headers]
+    agent = headers.get("x-delivery-agent", "")
+    if _CHALLENGE_AGENT.search(agent):
+        reasons.append(f"X-Delivery-Agent: {agent[:40]}")
+    words = _CHALLENGE_WORDS.search(message.subject) or _CHALLENGE_WORDS.search(message.text[:3000])
+    if not words:
+        return reasons
+    automatic = (
+        headers.get("return-path", "x").strip() in ("<>", "")
+        or headers.get("auto-submitted", "no").strip().lower()[:2] != "no"
+        or headers.get("precedence", "").strip().lower() in ("junk", "bulk", "auto_reply")
+        or bool(_MAIL_SYSTEM.search(headers.get("from", "")))
+        or bool(reasons)
+    )
+    if automatic:
+        reasons.append(f"challenge-response: {words.group(0)[:60]}")
+    return reasons
+
+
+_MAIL_SYSTEM = re.compile(r"mailer[-_ ]?daemon|postmaster|mail delivery|-confirm[+@]", re.IGNORECASE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from inboxcrm.core.classify.auto_reply import auto_reply_reasons
+from inboxcrm.core.classify.auto_reply import auto_reply_reasons, challenge_reasons
 from inboxcrm.core.classify.bounce import bounce_hints, read_bounce
 from inboxcrm.core.classify.feedback import feedback_report, ses_notification
 from inboxcrm.core.classify.kinds import Classification, Kind
@@ -34,6 +34,9 @@ _HEADERS_OF_INTEREST = frozenset(
         "x-mailing-list",
         "x-failed-recipients",
         "x-ms-exchange-message-is-ndr",
+        "x-boxtrapper",
+        "x-choicemail-registration-request",
+        "x-delivery-agent",
         "return-path",
         "from",
     }
@@ -55,7 +58,8 @@ def _interesting_headers(message: Message) -> dict[str, str]:
 def classify(message: Message, raw: bytes) -> Classification:
     """The kind of `message` (which `parse_message(raw)` returned), with reasons and any bounced recipients.
 
-    Precedence: feedback report > bounce > auto-reply > list > normal. Pure and total: never raises,
+    Precedence: feedback report > bounce (a DSN always; other notices unless they are a challenge-response
+    filter's request to verify) > auto-reply > list > normal. Pure and total: never raises,
     and reads `raw` again only when the headers suggest a report.
     """
     headers = _interesting_headers(message)
@@ -73,6 +77,11 @@ def classify(message: Message, raw: bytes) -> Classification:
             ses = ses_notification(message.text)
             if ses is not None:
                 return ses
+        if not hints.strong:
+            # A challenge-response filter holds the message and asks the sender to verify: nothing bounced.
+            challenge = challenge_reasons(headers, message)
+            if challenge:
+                return Classification(Kind.AUTO_REPLY, reasons=tuple(challenge))
         if hints.reasons:
             bounce = read_bounce(raw, headers, message, hints)
             if bounce is not None:
