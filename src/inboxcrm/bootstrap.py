@@ -32,6 +32,7 @@ from inboxcrm.core.ports import MailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
+from inboxcrm.core.suppression import SoftBouncePolicy
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.ingest import IngestService
@@ -105,6 +106,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             settings.campaigns.public_url,
             settings.lifecycle.stages,
             _segments_or_none(settings),
+            soft_bounces=SoftBouncePolicy(
+                settings.campaigns.soft_bounce_limit, timedelta(seconds=settings.campaigns.soft_bounce_window)
+            ),
         )
     )
     return App(

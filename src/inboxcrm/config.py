@@ -291,8 +291,12 @@ class CampaignsSettings(_Strict):
     # How often due steps are queued, and the overall limit for campaign mail (messages per minute).
     interval: Annotated[float, Field(gt=0)] = 30.0
     rate_limit: int | None = Field(default=None, ge=1)
+    # A hard bounce suppresses an address at once; this many soft bounces (full mailbox, spam block …)
+    # within the window do too (0: soft bounces never suppress). Delays never count.
+    soft_bounce_limit: int = Field(default=3, ge=0)
+    soft_bounce_window: Annotated[float, Field(gt=0)] = 30 * 86_400.0
 
-    @field_validator("interval", mode="before")
+    @field_validator("interval", "soft_bounce_window", mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)

@@ -421,11 +421,15 @@ def _event_kind(row: NewMessage) -> str:
 
 
 def _event_summary(row: NewMessage, email: str) -> str:
-    if row.meaning.kind is Kind.BOUNCE and row.analysis is not None:
+    if row.meaning.kind in (Kind.BOUNCE, Kind.AUTO_REPLY) and row.analysis is not None:
         for bounced in row.analysis.bounce:
-            if bounced.email == email:
-                how = "hard" if bounced.hard else "soft"
-                return f"Mail to {email} bounced ({how}, {bounced.status or 'no status'}): {bounced.diagnostic}"[:500]
+            if bounced.email != email or bounced.reason is None:
+                continue
+            status = bounced.status or "no status"
+            if not bounced.counts:
+                return f"Mail to {email} is delayed ({status}); the server keeps trying: {bounced.diagnostic}"[:500]
+            how = f"{'hard' if bounced.hard else 'soft'}, {bounced.reason.words}, {status}"
+            return f"Mail to {email} bounced ({how}): {bounced.diagnostic}"[:500]
     if row.meaning.forwarded_by is not None:
         return f"{_summary(row)} (forwarded by {row.meaning.forwarded_by.email})"
     return _summary(row)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.campaigns import Campaign, ContactNow, due_at, exit_reason, may_enrol
-from inboxcrm.core.classify import Kind
+from inboxcrm.core.classify import Kind, diagnose
 from inboxcrm.core.model import Address, Direction
 from inboxcrm.core.outgoing import Draft, compose
 from inboxcrm.core.ports import (
@@ -36,6 +36,7 @@ from inboxcrm.core.ports import (
     Store,
 )
 from inboxcrm.core.privacy import erased_key
+from inboxcrm.core.suppression import SoftBouncePolicy, Verdict, suppressed_after_soft, verdict
 from inboxcrm.core.unsubscribe import list_unsubscribe_headers, read_unsubscribe_token, unsubscribe_token
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Marketing:
     stages: tuple[str, ...] = ()
     segments: Mapping[str, Segment] = field(default_factory=dict)
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+    soft_bounces: SoftBouncePolicy = field(default_factory=SoftBouncePolicy)
 
 
 @dataclass
@@ -124,7 +126,8 @@ class Outreach:
     ) -> list[NewEvent]:
         """Stored messages, in the ingest transaction: rules' enrolments; a reply to a campaign mail (matched by
         In-Reply-To/References) is noted; any person's message from an enrolled contact ends enrolments that
-        exit on reply; hard bounces and complaints suppress the address; `unsubscribe <token>` mails
+        exit on reply; hard bounces and complaints suppress the address, soft bounces after
+        `[campaigns] soft_bounce_limit` in the window (delays never count); `unsubscribe <token>` mails
         unsubscribe."""
         events: list[NewEvent] = []
         for contact_id, name in enrolments:
@@ -139,8 +142,9 @@ class Outreach:
                 continue
             if row.meaning.kind is Kind.BOUNCE and row.analysis is not None:
                 for bounced in row.analysis.bounce:
-                    if bounced.hard:
-                        events += self._suppress(tx, bounced.email, "bounced", None, row.sent_at)
+                    reason = bounced.reason.value if bounced.reason else "undefined"
+                    found = verdict(hard=bounced.hard, counts=bounced.counts)
+                    events += self._bounced(tx, bounced.email, found, reason, "message", None, row.sent_at)
             elif row.meaning.kind is Kind.FEEDBACK_REPORT and row.analysis is not None:
                 for complained in row.analysis.bounce:
                     events += self._suppress(tx, complained.email, "complained", None, row.sent_at)
@@ -189,8 +193,39 @@ class Outreach:
         tx.add_events(self._suppress(tx, email, "unsubscribed", campaign, now))
         return read
 
+    def _bounced(
+        self,
+        tx: OutreachTransaction,
+        email: str,
+        found: Verdict,
+        reason: str,
+        source: str,
+        campaign: str | None,
+        at: datetime,
+    ) -> list[NewEvent]:
+        """A bounce of `email`: suppressed now when hard; when soft, counted, and suppressed once the soft
+        bounces within the policy's window reach its limit; a delay changes nothing."""
+        if found is Verdict.IGNORE:
+            return []
+        if found is Verdict.SUPPRESS:
+            return self._suppress(tx, email, "bounced", campaign, at)
+        policy = self.marketing.soft_bounces
+        tx.add_soft_bounce(email, at, reason, source)
+        count = tx.soft_bounces_since(email, at - policy.window)
+        if not suppressed_after_soft(count, policy):
+            return []
+        days = policy.window.total_seconds() / 86_400
+        why = f"Suppressed after {count} soft bounces within {days:g} days"
+        return self._suppress(tx, email, "bounced", campaign, at, why)
+
     def _suppress(
-        self, tx: OutreachTransaction, email: str, reason: str, campaign: str | None, at: datetime
+        self,
+        tx: OutreachTransaction,
+        email: str,
+        reason: str,
+        campaign: str | None,
+        at: datetime,
+        why: str | None = None,
     ) -> list[NewEvent]:
         """`email` goes on the suppression list; every active enrolment of its contact ends."""
         added = tx.suppress(email, reason, campaign, at)
@@ -199,7 +234,7 @@ class Outreach:
             return []
         events = []
         if added:
-            what = {"unsubscribed": "Unsubscribed", "bounced": "Suppressed after a hard bounce"}.get(
+            what = why or {"unsubscribed": "Unsubscribed", "bounced": "Suppressed after a hard bounce"}.get(
                 reason, "Complained"
             )
             where = f" (campaign {campaign})" if campaign else ""
@@ -339,10 +374,13 @@ class Outreach:
 
     # -- sending ---------------------------------------------------------------------------------------------
     def refused(self, tx: OutreachTransaction, mail: QueuedMail, detail: str, now: datetime) -> list[NewEvent]:
-        """The recipient's server refused a campaign mail for good (5xx): treated as a hard bounce."""
+        """The recipient's server refused a campaign mail for good (5xx): a bounce, hard or soft by the
+        reasons' table (a 550 "user unknown" suppresses at once, a 554 spam block counts as soft)."""
+        found = diagnose(None, detail)
         events: list[NewEvent] = []
         for email in mail.recipients:
-            events += self._suppress(tx, email, "bounced", mail.campaign, now)
+            outcome = verdict(hard=found.hard, counts=True)
+            events += self._bounced(tx, email, outcome, found.reason.value, "smtp", mail.campaign, now)
         return events
 
 

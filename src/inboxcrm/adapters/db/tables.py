@@ -326,6 +326,20 @@ suppressions = Table(
     Column("at", TS, nullable=False),
 )
 
+soft_bounces = Table(
+    "soft_bounces",
+    metadata,
+    # Every soft bounce of an address (never a delay): `[campaigns] soft_bounce_limit` of them within
+    # `soft_bounce_window` put the address on the suppression list (core/suppression.py).
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reason", String(40), nullable=False),
+    # where it was seen: "message" (a bounce notice) or "smtp" (our own send was refused)
+    Column("source", String(20), nullable=False),
+    Index("ix_soft_bounces_email_at", "email", "at"),
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,
