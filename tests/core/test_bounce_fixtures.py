@@ -50,3 +50,16 @@ def test_figures_per_class() -> None:
         right = sum(matches(read(group, name), case) for name, case in cases.items())
         lines.append(f"  {group:<11} {right}/{len(cases)}")
     print("\nown bounce fixtures (kind + every recipient + reason + hard/soft):\n" + "\n".join(lines))
+
+
+def test_parse_shows_each_recipients_reason() -> None:
+    """`inboxcrm parse --json` prints what `describe` returns: reason, status and hard/soft per recipient."""
+    from inboxcrm.services.inspect import describe
+
+    raw = (FIXTURES / "dsn" / "two-recipients-own-status.eml").read_bytes()
+    shown = describe(raw, "two.eml", None)["bounce"]["recipients"]
+    assert [(r["email"], r["status"], r["reason"], r["hard"]) for r in shown] == [
+        ("ines@acme-corp.example", "5.1.1", "user_unknown", True),
+        ("omar@acme-corp.example", "5.2.2", "mailbox_full", False),
+    ]
+    assert shown[0]["diagnostic"].startswith("550 5.1.1 <ines@acme-corp.example>")

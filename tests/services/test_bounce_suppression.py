@@ -9,12 +9,14 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.ports import Envelope, Outcome, SendResult
+from inboxcrm.web.app import create_app
 from tests.conftest import make_settings
 from tests.services.test_outreach import (
     CAMPAIGN,
@@ -154,6 +156,19 @@ def test_a_hard_bounce_suppresses_at_once(crm: bootstrap.App, clock: Clock) -> N
     assert enrolments(crm)[0].exit_reason == "bounced"
     assert soft_bounces(crm) == 0
     assert any("bounced (hard, user unknown, 5.1.1)" in summary for _, summary in timeline(crm))
+
+
+def test_the_api_shows_the_reason_on_the_contacts_timeline(crm: bootstrap.App, clock: Clock) -> None:
+    enrolled(crm, clock)
+    ingest(crm, mailbox_full(clock.now))
+    with crm.engine.connect() as c:
+        contact_id = c.execute(select(t.contacts.c.id).where(t.contacts.c.email == LAURA)).scalar_one()
+    with TestClient(create_app(crm.reads, {"t": "test"})) as client:
+        page = client.get(f"/contacts/{contact_id}/timeline", headers={"Authorization": "Bearer t"}).json()
+    bounce = next(item for item in page["items"] if item["kind"] == "bounce")
+    assert bounce["summary"].startswith(f"Mail to {LAURA} bounced (soft, mailbox full, 5.2.2)")
+    (recipient,) = bounce["message"]["bounce"]
+    assert (recipient["email"], recipient["reason"], recipient["hard"]) == (LAURA, "mailbox_full", False)
 
 
 def test_soft_bounces_suppress_only_once_the_limit_is_reached_within_the_window(
