@@ -383,9 +383,10 @@ FORWARDS = [
         forwarded="---------- Forwarded message",
     ),
     Case(
-        "nothing but a forward",
+        # issue 14: the forward is what the sender sent us; its marker and header block stay `forwarded`
+        "nothing but a forward: the forwarded message is the new text",
         f"---------- Forwarded message ---------\nFrom: {PRIYA}\nDate: Mon\n\nBroken.\n",
-        "",
+        "Broken.",
         forwarded="---------- Forwarded message",
     ),
     Case(

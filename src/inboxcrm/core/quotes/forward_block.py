@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from inboxcrm.core.quotes.lines import BLANK, DECOR, FWD, MAX_HEADER_LINE, QUOTED, TEXT
+from inboxcrm.core.quotes.lines import BLANK, DECOR, FWD, LABEL_LIKE_RE, MAX_HEADER_LINE, QUOTED, TEXT
 
 FORWARD_RE = re.compile(
     r"[\s*]*(?:-{2,}\s*(?:"
@@ -103,3 +103,31 @@ def _outlook_block(clean: list[str], kind: list[int], i: int) -> tuple[bool, int
         return False, max(j, i + 1)
     after_from = roles[roles.index("from") + 1 : roles.index("from") + 2]
     return len(set(roles)) >= 3 or after_from == ["date"], max(j, i + 1)
+
+
+def header_block_end(clean: list[str], kind: list[int], start: int) -> int:
+    """Where the forwarded message's body begins: after the forward marker at `start` (if any), its header
+    block ("From:", "Sent:", "Subject:" … in any language, one wrapped line allowed) and the blank lines after."""
+    n = len(clean)
+    i = start
+    if i < n and FORWARD_RE.match(clean[i]):
+        i += 1
+    while i < n and kind[i] in (BLANK, DECOR):
+        i += 1
+    labels = 0
+    wrapped = False
+    while i < n and kind[i] == TEXT:
+        if LABEL_RE.match(clean[i]) or LABEL_LIKE_RE.match(clean[i]):
+            labels += 1
+            wrapped = False
+        elif not labels:
+            break
+        elif wrapped:
+            i -= 1  # two lines that are no header: the first of them already began the body
+            break
+        else:
+            wrapped = True  # "Sent: Friday, June 27, 2014 12:06\nPM", or an address list that wrapped
+        i += 1
+    while i < n and kind[i] == BLANK:
+        i += 1
+    return i

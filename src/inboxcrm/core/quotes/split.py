@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from inboxcrm.core.quotes.forward_block import forward_start
+from inboxcrm.core.quotes.forward_block import forward_start, header_block_end
 from inboxcrm.core.quotes.headers import quote_headers
 from inboxcrm.core.quotes.html import HtmlLines
 from inboxcrm.core.quotes.lines import (
@@ -95,6 +95,12 @@ def split_html(html: str) -> BodyParts:
 
 
 def _split(lines: list[str], hints: Sequence[str] | None = None, cut: int | None = None) -> BodyParts:
+    kind, buckets = _buckets(lines, hints, cut)
+    return _collect(lines, kind, buckets)
+
+
+def _buckets(lines: list[str], hints: Sequence[str] | None, cut: int | None) -> tuple[list[int], list[int]]:
+    """The kind of every line and the part it goes to."""
     n = len(lines)
     clean = [line.translate(INVISIBLE).strip() for line in lines]
     kind = [line_kind(c) for c in clean]
@@ -104,6 +110,8 @@ def _split(lines: list[str], hints: Sequence[str] | None = None, cut: int | None
                 kind[i] = QUOTE
 
     fwd_start, tail_bucket = forward_start(clean, kind, cut)
+    if tail_bucket == FWD and fwd_start < n and not any(kind[i] == TEXT for i in range(fwd_start)):
+        return _forward_only(lines, clean, kind, fwd_start, hints)
     headers = quote_headers(clean, kind, fwd_start, hints)
     for start, end in headers:
         for i in range(start, end + 1):
@@ -134,8 +142,22 @@ def _split(lines: list[str], hints: Sequence[str] | None = None, cut: int | None
             for i in range(*found):
                 buckets[i] = SIG
 
-    _assign_region(kind, buckets, region_end, quote_only=top is None)
-    return _collect(lines, kind, buckets)
+    _assign_region(kind, buckets, region_end)
+    return kind, buckets
+
+
+def _forward_only(
+    lines: list[str], clean: list[str], kind: list[int], start: int, hints: Sequence[str] | None
+) -> tuple[list[int], list[int]]:
+    """A message that is nothing but a forward: the forwarded message is what the sender sent us.
+
+    Its marker line and header block ("From:", "Date:", "Subject:" …) stay in `forwarded`; the forwarded
+    body is read like any body (its own quotes and signature apart) and its new text is the new text.
+    """
+    body = header_block_end(clean, kind, start)
+    inner_kind, inner = _buckets(lines[body:], hints[body:] if hints is not None else None, None)
+    buckets = [FWD] * body + inner
+    return kind[:body] + inner_kind, buckets
 
 
 def _top_post_cut(
@@ -168,13 +190,20 @@ def _top_post_cut(
     return start, stop, sig_from
 
 
-def _assign_region(kind: list[int], buckets: list[int], limit: int, *, quote_only: bool) -> None:
-    """Put the lines before `limit` that no rule claimed into new text or quoted; blank lines follow a neighbour."""
+def _assign_region(kind: list[int], buckets: list[int], limit: int) -> None:
+    """Put the lines before `limit` that no rule claimed into new text or quoted; blank lines follow a neighbour.
+
+    Quoted lines between the sender's lines of text are what that text answers (an inline reply): they
+    stay in the new text, still marked as quotes. So do quoted lines before the first text when no quote
+    header introduces them ("> Ship Tuesday?\n\nYes."): the sender quoted the piece they answer. Under a
+    header ("On … wrote:") they are the whole earlier message, answered below it: quoted, as are quote
+    headers and quoted lines after the last text. A body of nothing but `>` lines and no header is the
+    excerpt the sender chose to send: new text.
+    """
     texts = [i for i in range(limit) if buckets[i] == UNSET and kind[i] in (TEXT, DELIM)]
-    first, last = (texts[0], texts[-1]) if texts else (-1, -1)
-    only_quotes = (
-        quote_only and not texts and not any(kind[i] == HEADER for i in range(limit))
-    )  # a message that is nothing but a '>' excerpt: that excerpt is what the sender sent
+    first, last = (texts[0], texts[-1]) if texts else (limit, -1)
+    introduced = any(kind[i] == HEADER for i in range(first))
+    only_quotes = not texts and not any(kind[i] == HEADER for i in range(limit))
     for i in range(limit):
         if buckets[i] != UNSET:
             continue
@@ -184,7 +213,8 @@ def _assign_region(kind: list[int], buckets: list[int], limit: int, *, quote_onl
         elif k == HEADER:
             buckets[i] = QUOTED
         elif k == QUOTE:
-            buckets[i] = NEW if only_quotes or first < i < last else QUOTED
+            answered = i < last and (i > first or not introduced)
+            buckets[i] = NEW if answered or only_quotes else QUOTED
     previous = UNSET
     pending: list[int] = []
     for i in range(len(kind)):
@@ -202,6 +232,9 @@ def _assign_region(kind: list[int], buckets: list[int], limit: int, *, quote_onl
         buckets[p] = NEW
 
 
+_MARKED = re.compile(r"\s*(?:>|[^\W\d_][\w.-]{0,15}>)")
+
+
 def _collect(lines: list[str], kind: list[int], buckets: list[int]) -> BodyParts:
     parts: dict[int, list[str]] = {NEW: [], QUOTED: [], SIG: [], FWD: []}
     last_index: dict[int, int] = {}
@@ -210,7 +243,10 @@ def _collect(lines: list[str], kind: list[int], buckets: list[int]) -> BodyParts
         part = parts[which]
         if which in last_index and last_index[which] != i - 1 and kind[i] != BLANK:
             part.append("")  # keep pieces that were apart in the message apart in the part
-        part.append(line)
+        if which == NEW and kind[i] == QUOTE and not _MARKED.match(line):
+            part.append(f"> {line.strip()}")  # a quote answered in HTML (a blockquote): marked in the text
+        else:
+            part.append(line)
         last_index[which] = i
     return BodyParts(
         new_text="\n".join(parts[NEW]).strip(),
