@@ -294,10 +294,11 @@ SIGNATURES = [
         signature="Sent from my iPhone",
     ),
     Case(
+        # issue 14: the sign-off is what the sender wrote; the device footer is the signature
         "closer and mobile footer",
         "We ship Tuesday.\n\nThanks,\nAna\n\nSent from my iPhone\n",
-        "We ship Tuesday.",
-        signature="Thanks,\nAna\n\nSent from my iPhone",
+        "We ship Tuesday.\n\nThanks,\nAna",
+        signature="Sent from my iPhone",
     ),
     Case(
         "name right above 'via mobile'",
@@ -306,23 +307,28 @@ SIGNATURES = [
         signature="Stavros Xxxxxx\nvia mobile",
     ),
     Case(
+        # issue 14: "Best regards,\nName" is kept with the text, always; the lines under it are the signature
         "best regards and a name",
         "We can ship Tuesday.\n\nBest regards,\nAna Lima\nSupport Lead\n+1 555 0100\n",
-        "We can ship Tuesday.",
-        signature="Best regards,\nAna Lima\nSupport Lead\n+1 555 0100",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima",
+        signature="Support Lead\n+1 555 0100",
     ),
     Case(
         "mit freundlichen Grüßen",
         "Wir liefern Dienstag.\n\nMit freundlichen Grüßen\nAna Lima\n",
-        "Wir liefern Dienstag.",
-        signature="Mit freundlichen Grüßen\nAna Lima",
+        "Wir liefern Dienstag.\n\nMit freundlichen Grüßen\nAna Lima",
     ),
     Case(
         "closer before a quote",
         f"Fine.\n\nCordialement,\nAna\n\nLe 2 nov. 2026 à 09:12, {PRIYA} a écrit :\n> ?\n",
-        "Fine.",
+        "Fine.\n\nCordialement,\nAna",
         quoted="Le 2 nov.",
-        signature="Cordialement,\nAna",
+    ),
+    Case(
+        "a sign-off above contact lines",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima\nana@northwind.example\n+1 555 0100\n",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima",
+        signature="ana@northwind.example\n+1 555 0100",
     ),
     Case(
         "contact lines",

@@ -16,8 +16,10 @@ from inboxcrm.core.quotes import BodyParts, split_html, split_text
 
 DISCOURSE_FLOOR = 32 / 32
 DISCOURSE_FORWARD_FLOOR = 3 / 3
-# talon: plain replies 12/12, HTML replies 10/11, signatures 6/6, shared block 1/1 (see test_talon).
-TALON_FLOORS = {"plain reply": 12 / 12, "html reply": 10 / 11, "signature": 6 / 6, "shared block": 1 / 1}
+# talon: plain replies 12/12, HTML replies 10/11, signatures 5/6, shared block 1/1 (see test_talon).
+# Signatures were 6/6 until issue 14: a sign-off ("Thank you,\nNoam") is now always kept with what the
+# sender wrote, where talon's short_url case counts it as the signature.
+TALON_FLOORS = {"plain reply": 12 / 12, "html reply": 10 / 11, "signature": 5 / 6, "shared block": 1 / 1}
 
 _DECORATION = re.compile(r"[-_=~*#+ᐧ—–\s]*")
 

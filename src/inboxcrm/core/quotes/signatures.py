@@ -7,22 +7,40 @@ from collections.abc import Sequence
 
 from inboxcrm.core.quotes.lines import BLANK, DECOR, DELIM, HEADER, LABEL_LIKE_RE, MAX_SHORT_LINE, QUOTE, TEXT, URL_RE
 
+# Device and app footers ("Sent from my iPhone"), in the languages phones and mail apps are set to. Each
+# names a device, an app or "my …", so a line of prose rarely matches in full (`fullmatch`, ≤ 120 chars).
+_APPS = (
+    r"(?:outlook|yahoo|gmail|aol|mail\s+(?:for|für|pour|para|per)\s+windows|courrier|correo|e-?mail|samsung"
+    r"|android|iphone|ipad|ios|blackberry|bluemail|spark|airmail|huawei|xiaomi|galaxy|gmx|web\.de|t-online|libero"
+    r"|orange|proton\s*mail|zoho|mi\s|meu\s|o\s+meu\s|my\s|mon\s|ma\s|mes\s|l'appli)"
+)
 _MOBILE_RE = re.compile(
     r"[\s(<*_-]*(?:"
     r"sent\s+(?:from|via|with|by|using|on)\s+\S.{0,60}"
-    r"|get\s+outlook\s+for\s+\S.{0,30}"
+    r"|(?:get|download)\s+outlook\s+for\s+\S.{0,30}"
+    r"|(?:obtenir|obtener|obter\s+o|ottieni|scarica|holen\s+sie\s+sich|hol\s+dir|hämta|hent|pobierz|descarga"
+    r"|télécharge[rz]?|загрузите|скачайте)\s+(?:das\s+|le\s+)?outlook\s+\S+\s+\S.{0,20}"
+    r"|outlook\s+(?:für|voor|pour|para|per)\s+\S+\s+(?:herunterladen|downloaden|télécharger|baixar)"
     r"|(?:sent\s+)?(?:via|from)\s+(?:my\s+|a\s+)?(?:mobile|phone|cell(?:phone)?|smartphone)(?:\s+device)?"
     r"|\w+\s+from\s+mobile"
     r"|from\s+my\s+(?:iphone|ipad|android|samsung|galaxy|mobile|phone|blackberry|smartphone)\b.{0,30}"
-    r"|envoyé\s+(?:de|depuis|à\s+partir\s+de)\s+(?:mon|ma|yahoo|l'application|outlook)\b.{0,60}"
-    r"|von\s+meinem\s+.{1,40}\s+gesendet|gesendet\s+(?:von|mit)\s+(?:meinem|meiner|mein)\s+.{1,40}"
+    r"|envoyé\s+(?:de|depuis|à\s+partir\s+de|avec|via)\s+" + _APPS + r".{0,60}"
+    r"|von\s+meinem\s+.{1,40}\s+gesendet|gesendet\s+(?:von|mit|vom|über)\s+.{1,60}"
     r"|diese\s+nachricht\s+wurde\s+von\s+.{1,80}\s+gesendet"
-    r"|enviado\s+(?:desde|do|de|a\s+partir\s+do)\s+(?:mi|meu|o\s+meu|my)\s+.{1,60}"
-    r"|inviato\s+da\s+(?:iphone|ipad|android|il\s+mio|mio|libero|yahoo|samsung|outlook)\b.{0,60}"
-    r"|(?:verzonden|verstuurd)\s+(?:vanaf|met|van)\s+(?:mijn\s+)?.{1,60}"
-    r"|skickat\s+från\s+.{1,60}|sendt\s+fra\s+(?:min|mi|mitt)\s+.{1,60}|lähetetty\s+.{1,40}(?:sta|stä|lla)"
-    r"|wysłane\s+z\s+.{1,60}|отправлено\s+(?:с|из|со)\s+.{1,60}|надіслано\s+з\s+.{1,60}"
-    r"|.{0,20}から送信|发自我的.{1,30}|從我的.{1,30}傳送|从我的.{1,30}发送|来自我的.{1,30}"
+    r"|enviad[oa]\s+(?:desde|do|de|a\s+partir\s+do|com|con|via|pelo)\s+" + _APPS + r".{0,60}"
+    r"|enviat\s+des\s+del?\s+.{1,60}"
+    r"|inviato\s+(?:da|dal|dall'|dalla|con|tramite)\s*.{1,60}"
+    r"|(?:verzonden|verstuurd)\s+(?:vanaf|met|van|via)\s+(?:mijn\s+)?.{1,60}"
+    r"|skickat\s+från\s+.{1,60}|sendt\s+fra\s+.{1,60}|sent\s+úr\s+.{1,60}|lähetetty\s+.{1,40}(?:sta|stä|lla)"
+    r"|wysłan[eo]\s+z\s+.{1,60}|odesláno\s+z\s+.{1,60}|odoslané\s+z\s+.{1,60}"
+    r"|poslan[oa]\s+(?:s|sa|z|iz)\s+.{1,60}|poslato\s+sa\s+.{1,60}|trimis\s+de\s+pe\s+.{1,60}"
+    r"|.{1,40}(?:ról|ről)\s+küldve|küldve\s+.{1,40}(?:ról|ről)"
+    r"|.{1,40}(?:dan|den|tan|ten)\s+gönderildi|.{1,40}\s+tarafından\s+gönderildi"
+    r"|отправлено\s+(?:с|из|со)\s+.{1,60}|надіслано\s+з\s+.{1,60}|στάλθηκε\s+από\s+.{1,60}"
+    r"|saadetud\s+.{1,60}|nosūtīts\s+no\s+.{1,60}|išsiųsta\s+iš\s+.{1,60}"
+    r"|dikirim\s+dari\s+.{1,60}|dihantar\s+dari\s+.{1,60}|gửi\s+từ\s+.{1,60}|ส่งจาก\s*.{1,60}"
+    r"|נשלח\s+מ.{1,60}|(?:أرسلت|أُرسلت|ارسلت|مرسل)\s+من\s+.{1,60}"
+    r"|.{0,20}から送信|.{1,40}에서\s*보냄|发自我的.{1,30}|從我的.{1,30}傳送|从我的.{1,30}发送|来自我的.{1,30}"
     r")[\s)>*_.!]*",
     re.I,
 )
@@ -106,11 +124,11 @@ def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list
             while start > 0 and kind[start - 1] == DECOR:
                 start -= 1
             return start, run_end[i]
-    # 2. A mobile footer near the end of its run, with the name or closer right above it.
+    # 2. A mobile footer near the end of its run, with a bare name typed right above it.
     for i in texts:
         c = clean[i]
         if lines_after(i) <= 2 and len(c) <= MAX_SHORT_LINE and _MOBILE_RE.fullmatch(c):
-            start = _extend_over_closer(clean, kind, i, texts[0])
+            start = _extend_over_name(clean, kind, i, texts[0])
             above = start - 1
             while above > texts[0] and kind[above] == BLANK:
                 above -= 1
@@ -122,7 +140,8 @@ def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list
             return i, run_end[i]
     if not texts:
         return None
-    # 4. A closer followed by a name ("Best regards,\nAna"), in the run holding the last text line.
+    # 4. Under a sign-off, a closer and a name ("Best regards,\nAna"), in the run holding the last text line:
+    #    the short lines below the name (title, company, phone). The sign-off itself is what the sender wrote.
     last = texts[-1]
     end = run_end[last]
     run_start = last
@@ -133,7 +152,8 @@ def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list
             continue
         first_after = next(k for k in range(i + 1, end) if kind[k] != BLANK) if lines_after(i) else None
         if first_after is not None and _is_name(clean[first_after]) and short_lines_after(i, 10, 80):
-            return i, end
+            below = next((k for k in range(first_after + 1, end) if kind[k] != BLANK), None)
+            return (below, end) if below is not None else None
     # 5. A trailing paragraph of contact lines: name, title, e-mail, phone, web site.
     para = last
     while para > run_start and kind[para - 1] != BLANK and last - para < 8:
@@ -147,30 +167,35 @@ def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list
         and not any(clean[k][-1] in "?:;" or LABEL_LIKE_RE.match(clean[k]) for k in block)
         and any(_is_contact(clean[k]) for k in block)
     ):
-        return para, end
+        start = _past_sign_off(clean, kind, para, end)
+        return (start, end) if start < end and any(_is_contact(clean[k]) for k in range(start, end)) else None
     return None
 
 
-def _extend_over_closer(clean: list[str], kind: list[int], i: int, first_text: int) -> int:
-    """Move a mobile footer's start up over the name and closer the sender typed right above it."""
+def _past_sign_off(clean: list[str], kind: list[int], start: int, end: int) -> int:
+    """Where a signature block starting at `start` really starts: after a closer and the name under it."""
+    if not _CLOSER_RE.fullmatch(clean[start]):
+        return start
+    following = [k for k in range(start + 1, end) if kind[k] != BLANK]
+    if following and _is_name(clean[following[0]]):
+        following = following[1:]
+    return following[0] if following else end
+
+
+def _extend_over_name(clean: list[str], kind: list[int], i: int, first_text: int) -> int:
+    """Move a mobile footer's start up over a name typed right above it ("Stavros Xxxxxx\nvia mobile").
+
+    Not over a sign-off: "Thanks,\nAna\nSent from my iPhone" keeps "Thanks,\nAna" with what the sender wrote.
+    """
     start = i
-    while i - start < 4 and start - 1 > first_text and kind[start - 1] == TEXT:
-        if not _is_name_or_closer(clean[start - 1]):
+    while i - start < 2 and start - 1 > first_text and kind[start - 1] == TEXT:
+        above = clean[start - 1]
+        if len(above.split()) < 2 or not _is_name(above):
             break
         start -= 1
-    above = start - 1
-    while above > first_text and kind[above] == BLANK:
-        above -= 1
-    para = above
-    while above - para < 4 and para - 1 > first_text and kind[para - 1] == TEXT:
-        para -= 1
-    closer_block = (
-        para > first_text
-        and above >= para
-        and _CLOSER_RE.fullmatch(clean[para]) is not None
-        and all(_is_name(clean[k]) for k in range(para + 1, above + 1))
-    )
-    return para if closer_block else start
+    if start < i and kind[start - 1] == TEXT and _CLOSER_RE.fullmatch(clean[start - 1]):
+        return i
+    return start
 
 
 def _is_name(c: str) -> bool:
@@ -179,10 +204,6 @@ def _is_name(c: str) -> bool:
         return False
     # Long lowercase words make a sentence ("I'll check tomorrow."), not a name; short ones are particles.
     return not any(len(word) > 3 and word[0].islower() for word in c.split())
-
-
-def _is_name_or_closer(c: str) -> bool:
-    return (len(c.split()) >= 2 and _is_name(c)) or _CLOSER_RE.fullmatch(c) is not None
 
 
 def _is_contact(c: str) -> bool:
