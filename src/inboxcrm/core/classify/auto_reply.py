@@ -80,17 +80,18 @@ def challenge_reasons(headers: dict[str, str], message: Message) -> list[str]:
     agent = headers.get("x-delivery-agent", "")
     if _CHALLENGE_AGENT.search(agent):
         reasons.append(f"X-Delivery-Agent: {agent[:40]}")
-    words = _CHALLENGE_WORDS.search(message.subject) or _CHALLENGE_WORDS.search(message.text[:3000])
-    if not words:
-        return reasons
+    # The header marks first: ordinary mail then costs no look at its text.
     automatic = (
-        headers.get("return-path", "x").strip() in ("<>", "")
+        bool(reasons)
+        or headers.get("return-path", "x").strip() in ("<>", "")
         or headers.get("auto-submitted", "no").strip().lower()[:2] != "no"
-        or headers.get("precedence", "").strip().lower() in ("junk", "bulk", "auto_reply")
+        or headers.get("precedence", "").strip().lower() in ("junk", "auto_reply")
         or bool(_MAIL_SYSTEM.search(headers.get("from", "")))
-        or bool(reasons)
     )
-    if automatic:
+    if not automatic:
+        return reasons
+    words = _CHALLENGE_WORDS.search(message.subject) or _CHALLENGE_WORDS.search(message.text[:3000])
+    if words:
         reasons.append(f"challenge-response: {words.group(0)[:60]}")
     return reasons
 
