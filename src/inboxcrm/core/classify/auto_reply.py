@@ -74,8 +74,8 @@ def challenge_reasons(headers: dict[str, str], message: Message) -> list[str]:
     """Why `message` is a challenge-response filter asking the sender to verify, or [] when it is not one.
 
     Its words alone are not enough (a person may write "please verify your address"): they must come with
-    the marks of automatic mail — the filter's own header, a null Return-Path, Auto-Submitted, or a
-    mail-system sender."""
+    the marks of automatic mail — the filter's own header, a null Return-Path, Auto-Submitted, Precedence: junk
+    or a mail-system sender."""
     reasons = [f"{name.title()} header" for name in _CHALLENGE_HEADERS if name in headers]
     agent = headers.get("x-delivery-agent", "")
     if _CHALLENGE_AGENT.search(agent):
