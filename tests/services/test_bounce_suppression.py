@@ -1,28 +1,29 @@
 """Suppression follows the bounce's reason: hard at once, soft after `soft_bounce_limit` in the window, a
 delay never. On both databases, through the ingest and the dispatcher as the daemon runs them."""
 
+# ruff: noqa: F811 — `clock` and `crm` are test_outreach's fixtures, imported to be shared, then requested by name.
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from inboxcrm import bootstrap
-from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.ports import Envelope, Outcome, SendResult
+from inboxcrm.core.suppression import SoftBouncePolicy
 from inboxcrm.web.app import create_app
 from tests.conftest import make_settings
-from tests.services.test_outreach import (
-    CAMPAIGN,
-    RULES,
+from tests.services.test_outreach import (  # noqa: F401
     Clock,
     Recorder,
+    clock,
+    crm,
     enrolments,
     ingest,
     run,
@@ -45,46 +46,9 @@ class Refuser(Recorder):
         return [SendResult(r.key, r.outcome, self.answer) if r.outcome is Outcome.FAILED else r for r in results]
 
 
-def build(tmp_path: Path, database_url: str, clock: Clock, limits: str = "") -> bootstrap.App:
-    (tmp_path / "campaigns").mkdir()
-    (tmp_path / "campaigns" / "trial.toml").write_text(CAMPAIGN)
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "10.toml").write_text(RULES)
-    folder = tmp_path / "templates" / "campaigns"
-    folder.mkdir(parents=True)
-    for n in (1, 2, 3):
-        (folder / f"trial-{n}.subject.j2").write_text(f"Step {n}\n")
-        (folder / f"trial-{n}.text.j2").write_text(f"Mail {n}.\n")
-    extra = f"""
-[security]
-secret = "campaign-secret"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
-[campaigns]
-public_url = "https://crm.northwind.example"
-{limits}
-
-[lifecycle]
-stages = ["lead", "customer"]
-"""
-    app = bootstrap.build(make_settings(tmp_path, database_url, extra), clock=clock)
-    migrate.upgrade(app.engine)
-    return app
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def crm(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[bootstrap.App]:
-    app = build(tmp_path, database_url, clock)
-    yield app
-    app.close()
+def with_policy(app: bootstrap.App, policy: SoftBouncePolicy) -> None:
+    """The app's campaigns with another soft-bounce policy (what `[campaigns] soft_bounce_*` configure)."""
+    app.outreach.marketing = replace(app.outreach.marketing, soft_bounces=policy)
 
 
 _n = iter(range(1, 1000))
@@ -216,13 +180,19 @@ def test_a_refusal_for_policy_is_a_soft_bounce_and_counts(crm: bootstrap.App, cl
     assert soft_bounces(crm) == 1
 
 
-def test_a_limit_of_zero_never_suppresses_for_soft_bounces(tmp_path: Path, database_url: str) -> None:
-    clock = Clock()
-    app = build(tmp_path, database_url, clock, 'soft_bounce_limit = 0\nsoft_bounce_window = "7d"')
+def test_a_limit_of_zero_never_suppresses_for_soft_bounces(crm: bootstrap.App, clock: Clock) -> None:
+    with_policy(crm, SoftBouncePolicy(limit=0, window=timedelta(days=7)))
+    enrolled(crm, clock)
+    ingest(crm, *(mailbox_full(clock.now + timedelta(hours=i)) for i in range(5)))
+    assert soft_bounces(crm) == 5
+    assert suppressed(crm) == {}
+
+
+def test_the_policy_comes_from_the_campaigns_settings(tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path, database_url, '[campaigns]\nsoft_bounce_limit = 0\nsoft_bounce_window = "7d"')
+    assert (settings.campaigns.soft_bounce_limit, settings.campaigns.soft_bounce_window) == (0, 7 * 86_400.0)
+    app = bootstrap.build(settings)
     try:
-        enrolled(app, clock)
-        ingest(app, *(mailbox_full(clock.now + timedelta(hours=i)) for i in range(5)))
-        assert soft_bounces(app) == 5
-        assert suppressed(app) == {}
+        assert app.outreach.marketing.soft_bounces == SoftBouncePolicy(0, timedelta(days=7))
     finally:
         app.close()

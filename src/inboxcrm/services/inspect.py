@@ -27,18 +27,7 @@ def describe(raw: bytes, file: str, team: Team | None) -> dict[str, Any]:
             forward = None
     bounce = None
     if analysis is not None and analysis.bounce:
-        bounce = {
-            "recipients": [
-                {
-                    "email": b.email,
-                    "status": b.status,
-                    "reason": b.reason.value if b.reason else None,
-                    "hard": b.hard,
-                    "diagnostic": b.diagnostic,
-                }
-                for b in analysis.bounce
-            ]
-        }
+        bounce = {"recipients": [b.as_record() for b in analysis.bounce]}
     body = analysis.body if analysis else None
     return {
         "file": file,

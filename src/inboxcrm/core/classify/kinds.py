@@ -36,6 +36,12 @@ class BouncedRecipient:
     diagnostic: str
     reason: Reason | None = None
 
+    def as_record(self) -> dict[str, str | bool | None]:
+        """The recipient as stored with the message and printed by `inboxcrm parse`."""
+        reason = self.reason.value if self.reason else None
+        return {"email": self.email, "status": self.status, "reason": reason, "hard": self.hard,
+                "diagnostic": self.diagnostic}  # fmt: skip
+
     @property
     def counts(self) -> bool:
         """A real bounce (not a delay, not a complaint): it counts towards suppressing the address."""
