@@ -66,14 +66,10 @@ FAILURE_PHRASE = re.compile(
 _FOR_HELP_BEFORE = re.compile(
     r"(?:contact|write to|send (?:e-?mail|mail|a message) to|forward (?:it|this(?: message)?) to|reply to"
     r"|questions?|assistance|help ?desk|administrator at|report (?:it|this) to|e-?mail us at)\W{0,12}"
-    r"(?:\w+\W{1,3}){0,4}<?$",
+    r"(?:\w+\W{1,3}){0,4}<?\s*$",
     re.IGNORECASE,
 )
-_ROLE_LOCAL_PARTS = frozenset(
-    {"postmaster", "mailer-daemon", "mailer_daemon", "abuse", "hostmaster", "webmaster", "support", "help",
-     "helpdesk", "admin", "administrator", "noc", "root", "security", "mailman", "listmaster", "noreply",
-     "no-reply", "do-not-reply", "donotreply"}
-)  # fmt: skip
+_MAIL_SYSTEM_LOCAL_PARTS = frozenset({"postmaster", "mailer-daemon", "mailer_daemon", "abuse", "hostmaster"})
 DELAY_SUBJECT = re.compile(r"\bdelay|will be retried|still being retried|warning")
 
 
@@ -121,30 +117,36 @@ def inline_original(rest: str) -> StdMessage | None:
 
 def recipients_in_prose(own: str, excluded: set[str]) -> list[str]:
     """Addresses a report's prose names as recipients: not in quoted headers, not senders, not `excluded`,
-    not an address it gives for help ("contact postmaster@…", "write to support@…").
+    not an address it gives for help ("contact postmaster@…", "forward it to\nsupport@…").
 
-    Role addresses (postmaster@, support@, mailer-daemon@ …) count only when the prose names nobody else:
-    a notice quotes them for help far more often than mail to them fails.
+    The mail system's own addresses (postmaster@, mailer-daemon@, abuse@, hostmaster@) count only when the
+    prose names nobody else: a notice names them for help far more often than mail to them fails. Any
+    other address in a failure list counts, support@ or sales@ included: a company's shared address can
+    bounce too.
     """
     found: list[str] = []
+    previous = ""
     for line in own.splitlines():
         if _QUOTED_HEADER_LINE.match(line):
+            previous = line
             continue
         for match in EMAIL.finditer(line):
             before = line[max(0, match.start() - 60) : match.start()]
-            if _SENDER_BEFORE.search(before[-40:]) or _FOR_HELP_BEFORE.search(before):
+            # The words asking for help may end the line before ("please forward it to\npostmaster@…").
+            lead = before if before.strip() else f"{previous.strip()} "
+            if _SENDER_BEFORE.search(before[-40:]) or _FOR_HELP_BEFORE.search(lead[-80:]):
                 continue
             address = normalise_email(match.group(0))
             if address and address not in excluded and address not in found:
                 found.append(address)
-    people = [a for a in found if not is_role_address(a)]
+        previous = line
+    people = [a for a in found if not is_mail_system_address(a)]
     return people or found
 
 
-def is_role_address(address: str) -> bool:
-    """postmaster@, mailer-daemon@, support@, list-owner@ …: a mailbox of a function, not of a person."""
-    local = address.partition("@")[0]
-    return local in _ROLE_LOCAL_PARTS or local.endswith(("-owner", "-request", "-bounces", "-admin"))
+def is_mail_system_address(address: str) -> bool:
+    """postmaster@, mailer-daemon@, abuse@, hostmaster@: the mail system's own mailboxes."""
+    return address.partition("@")[0] in _MAIL_SYSTEM_LOCAL_PARTS
 
 
 def context_of(address: str, lines: Sequence[str], others: Sequence[str]) -> str:
