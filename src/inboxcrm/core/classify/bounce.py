@@ -47,6 +47,7 @@ _BOUNCE_SUBJECT = re.compile(
     r"|could ?n[o']t be delivered|mail system error|mail failure|warning: could not send|delayed mail"
     r"|message .{0,40} delayed|postmaster notify|bounce notification|smtp server: errors from"
     r"|there was an error sending your mail|delivery delayed|bounce action notification|uncaught bounce"
+    r"|delivery warning|warning: message"
     r"|недоставлен|не доставлено|配送エラー|配信エラー|配信不能|送信エラー|不達|エラーメール|退信",
 )
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded", "deliverable"})
@@ -56,6 +57,8 @@ _STILL_TRYING = re.compile(
     r"warning message only|do not need to resend|no action is required|will keep trying|will (?:continue to )?retry"
     r"|will be retried|still being retried|(?:has|have) not yet been delivered|not yet been delivered"
     r"|delivery attempts will continue|(?:has been|is being|is) delayed|will try (?:again|to deliver)"
+    r"|will continue (?:to attempt|trying|to try)|(?:is )?still trying|this is (?:only )?a warning"
+    r"|will be re-?attempted|retrying for"
 )
 # … unless it says it has given up (a final failure may quote the earlier warnings).
 _GAVE_UP = re.compile(

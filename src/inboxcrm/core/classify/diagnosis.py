@@ -70,7 +70,7 @@ USER_UNKNOWN = re.compile(
 )
 HOST_UNKNOWN = re.compile(
     r"host (?:or domain name )?(?:not found|unknown)|domain (?:name )?(?:not found|does not exist|unknown|not exist)"
-    r"|domain doesn'?t exist"
+    r"|domain doesn'?t exist|all relevant mx records point to non-existent hosts"
     r"|unrouteable mail domain|no (?:mx|mail exchanger|dns|a) records?|host name lookup failure|nxdomain"
     r"|unknown (?:host|domain)|domain .{0,40}has no mx|no route to domain|no such domain|illegal host/domain"
     r"|domain lookup failed|host .{0,60} not found|recipient domain .{0,30}(?:does not exist|not found)"
