@@ -70,7 +70,7 @@ _CHALLENGE_WORDS = re.compile(
 )
 
 
-def challenge_reasons(headers: dict[str, str], message: Message) -> list[str]:
+def challenge_reasons(headers: dict[str, str], message: Message, *, mail_system_sender: bool) -> list[str]:
     """Why `message` is a challenge-response filter asking the sender to verify, or [] when it is not one.
 
     Its words alone are not enough (a person may write "please verify your address"): they must come with
@@ -86,7 +86,7 @@ def challenge_reasons(headers: dict[str, str], message: Message) -> list[str]:
         or headers.get("return-path", "x").strip() in ("<>", "")
         or headers.get("auto-submitted", "no").strip().lower()[:2] != "no"
         or headers.get("precedence", "").strip().lower() in ("junk", "auto_reply")
-        or bool(_MAIL_SYSTEM.search(headers.get("from", "")))
+        or mail_system_sender
     )
     if not automatic:
         return reasons
@@ -94,6 +94,3 @@ def challenge_reasons(headers: dict[str, str], message: Message) -> list[str]:
     if words:
         reasons.append(f"challenge-response: {words.group(0)[:60]}")
     return reasons
-
-
-_MAIL_SYSTEM = re.compile(r"mailer[-_ ]?daemon|postmaster|mail delivery|-confirm[+@]", re.IGNORECASE)

@@ -75,6 +75,7 @@ class Hints:
     reasons: list[str] = field(default_factory=list)
     strong: bool = False
     weak: int = 0
+    mail_system_sender: bool = False
 
     def add(self, reason: str, *, strong: bool = False) -> None:
         self.reasons.append(reason)
@@ -92,6 +93,7 @@ def bounce_hints(message: Message, headers: dict[str, str], is_report: bool, rep
         hints.add("X-MS-Exchange-Message-Is-Ndr header", strong=True)
     if _DAEMON_SENDER.search(headers.get("from", "").lower()):
         hints.add(f"sender is a mail system: {headers['from'][:80]}")
+        hints.mail_system_sender = True
     subject = message.subject.lower()
     if _BOUNCE_SUBJECT.search(subject) and not RESPONSE_PREFIX.match(subject):
         hints.add(f"bounce subject: {message.subject[:80]}")

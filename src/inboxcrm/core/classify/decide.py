@@ -79,7 +79,7 @@ def classify(message: Message, raw: bytes) -> Classification:
                 return ses
         if not hints.strong:
             # A challenge-response filter holds the message and asks the sender to verify: nothing bounced.
-            challenge = challenge_reasons(headers, message)
+            challenge = challenge_reasons(headers, message, mail_system_sender=hints.mail_system_sender)
             if challenge:
                 return Classification(Kind.AUTO_REPLY, reasons=tuple(challenge))
         if hints.reasons:
