@@ -45,8 +45,30 @@ def test_good_config_loads_with_defaults() -> None:
 
 def test_unknown_key_names_file_line_and_key() -> None:
     text = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nfolderz = ["INBOX"]')
+    assert problems(text) == ["inboxcrm.toml:13: mailboxes[0].folderz: unknown key (did you mean 'folders'?)"]
+
+
+def test_unknown_keys_get_did_you_mean_at_every_level() -> None:
+    text = GOOD + '\n[databse]\nurl = "sqlite:///x.db"\n\n[sla]\ntargets = { high = { first_respons = "1h" } }\n'
+    text += "\n[outbox]\nxyzzy = 1\n"
     assert problems(text) == [
-        "inboxcrm.toml:13: mailboxes[0].folderz: unknown key (check the spelling against config.example.toml)"
+        "inboxcrm.toml:21: outbox.xyzzy: unknown key (check the spelling against config.example.toml)",
+        "inboxcrm.toml:18: sla.targets.high.first_respons: unknown key (did you mean 'first_response'?)",
+        "inboxcrm.toml:14: databse: unknown key (did you mean 'database'?)",
+    ]
+
+
+def test_a_value_is_reported_once() -> None:
+    assert problems(GOOD.replace('"5m"', '"4 days"')) == [
+        'inboxcrm.toml:12: mailboxes[0].poll_interval: expected a duration such as 60, "30s", "5m" or "1h", '
+        "got '4 days'"
+    ]
+    assert problems(GOOD + '\n[sla]\ntimezone = "Mars/Olympus"\n') == [
+        "inboxcrm.toml:15: sla.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Berlin)"
+    ]
+    # a value our validators do not name is still shown, once
+    assert problems(GOOD.replace('kind = "support"', "kind = 7")) == [
+        "inboxcrm.toml:7: mailboxes[0].kind: Input should be 'support', 'sales' or 'other' (got 7)"
     ]
 
 

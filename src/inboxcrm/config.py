@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
+import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,20 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
+from inboxcrm.core.tomlfile import Loc, Problem, closest, key_lines, line_of, parse
 
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One thing wrong with a config file, located as precisely as we can."""
-
-    file: str
-    line: int | None
-    key: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+__all__ = ["ConfigError", "Problem", "Settings", "load_settings", "parse_duration", "parse_settings"]
 
 
 class ConfigError(Exception):
@@ -464,39 +452,6 @@ class Settings(_Strict):
         return tokens
 
 
-def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
-    """Map each key path in a TOML document to the line that defines it (tables and arrays of tables)."""
-    lines: dict[tuple[str | int, ...], int] = {}
-    table: tuple[str | int, ...] = ()
-    counters: dict[tuple[str | int, ...], int] = {}
-    header = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    key = re.compile(r"^\s*([A-Za-z0-9_.\"'-]+)\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        found = header.match(line)
-        if found:
-            path = tuple(part.strip().strip("\"'") for part in found.group(2).split("."))
-            if found.group(1) == "[[":
-                index = counters.get(path, -1) + 1
-                counters[path] = index
-                table = (*path, index)
-            else:
-                table = path
-            lines.setdefault(table, number)
-            continue
-        found = key.match(line)
-        if found:
-            path = tuple(part.strip().strip("\"'") for part in found.group(1).split("."))
-            lines.setdefault((*table, *path), number)
-    return lines
-
-
-def _locate(lines: Mapping[tuple[str | int, ...], int], loc: tuple[str | int, ...]) -> int | None:
-    for end in range(len(loc), 0, -1):
-        if loc[:end] in lines:
-            return lines[loc[:end]]
-    return None
-
-
 def _dotted(loc: Sequence[str | int]) -> str:
     out = ""
     for part in loc:
@@ -504,103 +459,99 @@ def _dotted(loc: Sequence[str | int]) -> str:
     return out
 
 
+def _at(file: str, lines: Mapping[Loc, int], loc: Loc, message: str, hint: str = "") -> Problem:
+    return Problem(file, line_of(lines, loc), message, hint, key=_dotted(loc))
+
+
 def _environment_problems(
-    settings: Settings, file: str, lines: Mapping[tuple[str | int, ...], int], environ: Mapping[str, str]
+    settings: Settings, file: str, lines: Mapping[Loc, int], environ: Mapping[str, str]
 ) -> list[Problem]:
     problems: list[Problem] = []
     for index, mailbox in enumerate(settings.mailboxes):
-        loc: tuple[str | int, ...] = ("mailboxes", index)
+        loc: Loc = ("mailboxes", index)
         if mailbox.source == "imap" and mailbox.password_env and not environ.get(mailbox.password_env):
-            problems.append(
-                Problem(
-                    file,
-                    _locate(lines, (*loc, "password_env")),
-                    _dotted((*loc, "password_env")),
-                    f"environment variable {mailbox.password_env} is not set",
-                )
-            )
+            message = f"environment variable {mailbox.password_env} is not set"
+            problems.append(_at(file, lines, (*loc, "password_env"), message))
         if mailbox.ca_file and not settings.resolve(mailbox.ca_file).is_file():
-            problems.append(
-                Problem(
-                    file,
-                    _locate(lines, (*loc, "ca_file")),
-                    _dotted((*loc, "ca_file")),
-                    f"no CA certificate at {settings.resolve(mailbox.ca_file)}",
-                )
-            )
+            message = f"no CA certificate at {settings.resolve(mailbox.ca_file)}"
+            problems.append(_at(file, lines, (*loc, "ca_file"), message))
         folder = settings.resolve(settings.templates.dir)
         if mailbox.acknowledge and not (folder / f"{mailbox.acknowledge}.subject.j2").is_file():
-            problems.append(
-                Problem(
-                    file,
-                    _locate(lines, (*loc, "acknowledge")),
-                    _dotted((*loc, "acknowledge")),
-                    f"no template {mailbox.acknowledge!r}: expected {folder / mailbox.acknowledge}.subject.j2 "
-                    "and .text.j2",
-                )
-            )
+            message = f"no template {mailbox.acknowledge!r}: expected {folder / mailbox.acknowledge}.subject.j2"
+            problems.append(_at(file, lines, (*loc, "acknowledge"), message + " and .text.j2"))
         if mailbox.source == "maildir" and mailbox.path and not settings.resolve(mailbox.path).is_dir():
-            problems.append(
-                Problem(
-                    file,
-                    _locate(lines, (*loc, "path")),
-                    _dotted((*loc, "path")),
-                    f"no Maildir at {settings.resolve(mailbox.path)}",
-                )
-            )
+            message = f"no Maildir at {settings.resolve(mailbox.path)}"
+            problems.append(_at(file, lines, (*loc, "path"), message))
     outbox = settings.outbox
     if outbox.transport == "smtp" and outbox.password_env and not environ.get(outbox.password_env):
-        loc = ("outbox", "password_env")
-        problems.append(
-            Problem(file, _locate(lines, loc), _dotted(loc), f"environment variable {outbox.password_env} is not set")
-        )
+        message = f"environment variable {outbox.password_env} is not set"
+        problems.append(_at(file, lines, ("outbox", "password_env"), message))
     if outbox.transport == "smtp" and outbox.ca_file and not settings.resolve(outbox.ca_file).is_file():
-        loc = ("outbox", "ca_file")
-        problems.append(
-            Problem(file, _locate(lines, loc), _dotted(loc), f"no CA certificate at {settings.resolve(outbox.ca_file)}")
-        )
+        message = f"no CA certificate at {settings.resolve(outbox.ca_file)}"
+        problems.append(_at(file, lines, ("outbox", "ca_file"), message))
     secret = settings.security.secret_env
     if secret and not environ.get(secret):
-        loc = ("security", "secret_env")
-        problems.append(Problem(file, _locate(lines, loc), _dotted(loc), f"environment variable {secret} is not set"))
+        problems.append(_at(file, lines, ("security", "secret_env"), f"environment variable {secret} is not set"))
     for index, token in enumerate(settings.api.tokens):
-        loc = ("api", "tokens", index)
         if token.value_env and not environ.get(token.value_env):
-            problems.append(
-                Problem(
-                    file,
-                    _locate(lines, (*loc, "value_env")),
-                    _dotted((*loc, "value_env")),
-                    f"environment variable {token.value_env} is not set",
-                )
-            )
+            message = f"environment variable {token.value_env} is not set"
+            problems.append(_at(file, lines, ("api", "tokens", index, "value_env"), message))
     return problems
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    """The settings model inside a field's type (`X`, `X | None`, `tuple[X, ...]`, `dict[str, X]`), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _keys_at(loc: Loc) -> tuple[str, ...]:
+    """The keys the settings allow beside the key at `loc` (for "did you mean"); empty when unknown."""
+    model: type[BaseModel] | None = Settings
+    in_dict = False  # the next part is a key of a dict of settings (sla.targets.high), not a field
+    for part in loc[:-1]:
+        if isinstance(part, int) or in_dict:
+            in_dict = False
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        in_dict = typing.get_origin(annotation) is dict
+        model = _model_in(annotation)
+    if model is None:
+        return ()
+    return tuple(name for name in model.model_fields if name != "base_dir")
+
+
+def _validation_problem(file: str, lines: Mapping[Loc, int], error: Mapping[str, Any]) -> Problem:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        meant = closest(str(loc[-1]), _keys_at(loc)) if loc else None
+        hint = f"did you mean {meant!r}?" if meant else "check the spelling against config.example.toml"
+        return _at(file, lines, loc, "unknown key", hint)
+    if "input" in error and error["type"] != "missing" and not isinstance(error["input"], dict):
+        got = repr(error["input"])
+        if got not in message:  # a validator of ours may have named the value already
+            message += f" (got {got})"
+    return _at(file, lines, loc, message)
 
 
 def parse_settings(text: str, file: str, environ: Mapping[str, str], check_environment: bool = True) -> Settings:
     """Validate TOML `text` (read from `file`); raise ConfigError listing every problem."""
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(
-            [Problem(file, int(match.group(1)) if match else None, "", f"not valid TOML: {exc}")]
-        ) from None
-    lines = _key_lines(text)
+    data = parse(text, file)
+    if isinstance(data, Problem):
+        raise ConfigError([data])
+    lines = key_lines(text)
     data["base_dir"] = str(Path(file).resolve().parent)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown key (check the spelling against config.example.toml)"
-            elif "input" in error and error["type"] not in ("missing",) and not isinstance(error["input"], dict):
-                message += f" (got {error['input']!r})"
-            problems.append(Problem(file, _locate(lines, loc), _dotted(loc), message))
-        raise ConfigError(problems) from None
+        raise ConfigError([_validation_problem(file, lines, error) for error in exc.errors()]) from None
     if check_environment:
         problems = _environment_problems(settings, file, lines, environ)
         if problems:
@@ -616,7 +567,7 @@ def load_settings(
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([Problem(file, None, "", f"cannot read the config file: {exc.strerror}")]) from None
+        raise ConfigError([Problem(file, None, f"cannot read the config file: {exc.strerror}")]) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(file, None, "", f"the config file is not UTF-8: {exc}")]) from None
+        raise ConfigError([Problem(file, None, f"the config file is not UTF-8: {exc}")]) from None
     return parse_settings(text, file, os.environ if environ is None else environ, check_environment)

@@ -17,13 +17,11 @@ query, so a segment over 100k contacts is one SQL statement.
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inboxcrm.core.rules import RuleProblem, RulesInvalid, key_lines
+from inboxcrm.core.tomlfile import Checker, FilesInvalid, Problem, suggest
 
 FIELDS = (
     "tag",
@@ -65,26 +63,10 @@ class Segment:
     condition: Group
 
 
-def _hint(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(choices)}"
-
-
-class _Compiler:
-    def __init__(self, file: str, text: str, stages: Sequence[str]) -> None:
-        self.file = file
-        self.lines = key_lines(text)
+class _Compiler(Checker):
+    def __init__(self, file: str, stages: Sequence[str], problems: list[Problem]) -> None:
+        super().__init__(file, problems)
         self.stages = tuple(stages)
-        self.problems: list[RuleProblem] = []
-
-    def line(self, loc: tuple[str | int, ...]) -> int | None:
-        for end in range(len(loc), 0, -1):
-            if loc[:end] in self.lines:
-                return self.lines[loc[:end]]
-        return None
-
-    def problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> None:
-        self.problems.append(RuleProblem(self.file, self.line(loc), message, hint))
 
     def group(self, combinator: str, table: Any, loc: tuple[str | int, ...]) -> Group:
         if isinstance(table, list):  # any = [ {...}, {...} ]
@@ -102,7 +84,7 @@ class _Compiler:
                 if test is not None:
                     parts.append(test)
             else:
-                self.problem(where, f"unknown condition '{key}'", _hint(key, (*FIELDS, *COMBINATORS)))
+                self.problem(where, f"unknown condition '{key}'", suggest(key, (*FIELDS, *COMBINATORS), in_order=True))
         if combinator == "not":
             return Group("not", (Group("all", tuple(parts)),))
         return Group(combinator, tuple(parts))
@@ -126,21 +108,19 @@ class _Compiler:
         if field == "stage":
             for stage in texts:
                 if stage not in self.stages:
-                    self.problem(loc, f"unknown stage '{stage}'", _hint(stage, self.stages))
+                    self.problem(loc, f"unknown stage '{stage}'", suggest(stage, self.stages, in_order=True))
         return Test(field, texts)
 
 
 def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) -> tuple[Segment, ...]:
-    """Segments from (path, text) pairs; raises `RulesInvalid` listing every problem with file:line."""
+    """Segments from (path, text) pairs; raises `FilesInvalid` (`RulesInvalid`) listing every problem with file:line."""
     segments: list[Segment] = []
-    problems: list[RuleProblem] = []
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     for file, text in sorted(files):
-        compiler = _Compiler(file, text, stages)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            problems.append(RuleProblem(file, None, f"not valid TOML: {exc}"))
+        compiler = _Compiler(file, stages, problems)
+        data = compiler.parse(text)
+        if data is None:
             continue
         for key in data:
             if key != "segment":
@@ -149,7 +129,7 @@ def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) ->
             loc: tuple[str | int, ...] = ("segment", index)
             for key in table:
                 if key not in _SEGMENT_KEYS:
-                    compiler.problem((*loc, key), f"unknown key '{key}'", _hint(key, _SEGMENT_KEYS))
+                    compiler.problem((*loc, key), f"unknown key '{key}'", suggest(key, _SEGMENT_KEYS, in_order=True))
             name = table.get("name")
             if not isinstance(name, str) or not name.strip():
                 compiler.problem(loc, "a segment needs a name")
@@ -160,7 +140,6 @@ def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) ->
             condition = compiler.group("all", table.get("when", {}), (*loc, "when"))
             line = compiler.line(loc) or 0
             segments.append(Segment(name, str(table.get("description", "")), file, line, condition))
-        problems.extend(compiler.problems)
     if problems:
-        raise RulesInvalid(problems)
+        raise FilesInvalid(problems)
     return tuple(segments)
