@@ -76,8 +76,8 @@ def _syntax_error(text: str, message: str) -> tuple[str, int | None]:
         opener = {"Unclosed array": "[", "Unclosed inline table": "{"}.get(message)
         if opener is None:
             return message, line
-        opened = [at for char, at in _open_brackets(text, offset) if char == opener]
-        return message, (_line_at(text, opened[-1]) if opened else line)
+        brackets = [at for char, at in _open_brackets(text, offset) if char == opener]
+        return message, (_line_at(text, brackets[-1]) if brackets else line)
     if message.endswith(_AT_END):
         # the reader ran out of text: the bracket or string left open, or else the last line
         message = message.removesuffix(_AT_END).strip()
