@@ -148,3 +148,28 @@ def test_suggest() -> None:
     assert suggest("zzz", ["lead", "customer"], in_order=True) == "expected one of: lead, customer"
     assert suggest("zzz", [], "stage") == "no stages are defined" and suggest("zzz", []) == ""
     assert suggest("zzz", [f"n{i:02}" for i in range(20)]).endswith("n11, …")
+
+
+def test_a_file_of_tables_reports_everything_else_at_the_top() -> None:
+    problems: list[Problem] = []
+
+    def tables(text: str) -> list[tuple[dict[str, object], tuple[str | int, ...]]]:
+        checker = Checker("s.toml", problems)
+        data = checker.parse(text)
+        assert data is not None
+        return checker.array_of_tables(data, "segment", ("name", "when"))
+
+    assert tables('name = "x"\nsegmnt = 1\n[[segment]]\nname = "a"\n[[segment]]\n') == [
+        ({"name": "a"}, ("segment", 0)),
+        ({}, ("segment", 1)),
+    ]
+    assert tables('[segment]\nname = "a"\n') == []
+    assert tables("segment = [\n  1,\n]\n") == []
+    assert tables("segment = true\n") == []
+    assert [str(p) for p in problems] == [
+        "s.toml:1: unknown key 'name' at the top of the file (start each segment with a [[segment]] line)",
+        "s.toml:2: unknown key 'segmnt' at the top of the file (did you mean 'segment'?)",
+        "s.toml:1: `[segment]` is a single table (write [[segment]] (double brackets) for each segment)",
+        "s.toml:2: a segment must be a table, got 1 (write each segment as [[segment]])",
+        "s.toml:1: `segment` must be a list of tables, got True (start each segment with [[segment]])",
+    ]

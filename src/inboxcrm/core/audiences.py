@@ -122,11 +122,7 @@ def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) ->
         data = compiler.parse(text)
         if data is None:
             continue
-        for key in data:
-            if key != "segment":
-                compiler.problem((key,), f"unknown table '{key}'", "segments are [[segment]] tables")
-        for index, table in enumerate(data.get("segment", [])):
-            loc: tuple[str | int, ...] = ("segment", index)
+        for table, loc in compiler.array_of_tables(data, "segment", _SEGMENT_KEYS):
             for key in table:
                 if key not in _SEGMENT_KEYS:
                     compiler.problem((*loc, key), f"unknown key '{key}'", suggest(key, _SEGMENT_KEYS, in_order=True))

@@ -12,7 +12,7 @@ import contextlib
 import difflib
 import re
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -327,6 +327,35 @@ class Checker:
 
     def problem(self, loc: Loc, message: str, hint: str = "") -> None:
         self.problems.append(Problem(self.file, self.line(loc), message, hint))
+
+    def array_of_tables(
+        self, data: Mapping[str, Any], name: str, keys: Iterable[str], shown: Callable[[object], str] = repr
+    ) -> list[tuple[dict[str, Any], Loc]]:
+        """The `[[name]]` tables of a file that holds nothing else, each with its place; anything else at the
+        top is reported (`keys`, the keys a table takes, get a hint of their own), and so is a `[name]`."""
+        inner = frozenset(keys)
+        for key in data:
+            if key != name:
+                hint = f"start each {name} with a [[{name}]] line" if key in inner else suggest(key, (name,))
+                self.problem((key,), f"unknown key {key!r} at the top of the file", hint)
+        tables = data.get(name, [])
+        if isinstance(tables, dict):
+            self.problem(
+                (name,), f"`[{name}]` is a single table", f"write [[{name}]] (double brackets) for each {name}"
+            )
+            return []
+        if not isinstance(tables, list):
+            message = f"`{name}` must be a list of tables, got {shown(tables)}"
+            self.problem((name,), message, f"start each {name} with [[{name}]]")
+            return []
+        found: list[tuple[dict[str, Any], Loc]] = []
+        for index, table in enumerate(tables):
+            loc: Loc = (name, index)
+            if isinstance(table, dict):
+                found.append((table, loc))
+            else:
+                self.problem(loc, f"a {name} must be a table, got {shown(table)}", f"write each {name} as [[{name}]]")
+        return found
 
 
 # ---------------------------------------------------------------------------------------------------------

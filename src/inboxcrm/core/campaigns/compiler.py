@@ -104,25 +104,8 @@ class _FileCompiler(TriggerCompiler, StepCompiler):
         data = self.parse(self.text, TOML_HINT)
         if data is None:
             return []
-        for key in data:
-            if key != "campaign":
-                hint = "start each campaign with a [[campaign]] line" if key in CAMPAIGN_KEYS else ""
-                self.problem((key,), f"unknown key {key!r} at the top of the file", hint or suggest(key, ["campaign"]))
-        tables = data.get("campaign", [])
-        if isinstance(tables, dict):
-            self.problem(("campaign",), "`[campaign]` is a single table", "write [[campaign]] (double brackets)")
-            return []
-        if not isinstance(tables, list):
-            self.problem(
-                ("campaign",), f"`campaign` must be a list of tables, got {shown_value(tables)}", "[[campaign]]"
-            )
-            return []
         compiled: list[Campaign] = []
-        for index, table in enumerate(tables):
-            loc: Loc = ("campaign", index)
-            if not isinstance(table, dict):
-                self.problem(loc, f"a campaign must be a table, got {shown_value(table)}", "write each as [[campaign]]")
-                continue
+        for table, loc in self.array_of_tables(data, "campaign", CAMPAIGN_KEYS, shown_value):
             campaign = self.campaign(table, loc)
             if campaign is not None:
                 compiled.append(campaign)

@@ -57,27 +57,8 @@ class _FileCompiler(
         data = self.parse(self.text, TOML_HINT)
         if data is None:
             return []
-        for key in data:
-            if key != "rule":
-                hint = suggest(key, ("rule",))
-                if key in RULE_KEYS:
-                    hint = "start each rule with a [[rule]] line"
-                self.problem((key,), f"unknown key {key!r} at the top of the file", hint)
-        rules = data.get("rule", [])
-        if isinstance(rules, dict):
-            self.problem(("rule",), "`[rule]` is a single table", "write [[rule]] (double brackets) for each rule")
-            return []
-        if not isinstance(rules, list):
-            self.problem(
-                ("rule",), f"`rule` must be a list of tables, got {shown_value(rules)}", "start each rule with [[rule]]"
-            )
-            return []
         compiled: list[tuple[Rule, Loc]] = []
-        for index, table in enumerate(rules):
-            loc: Loc = ("rule", index)
-            if not isinstance(table, dict):
-                self.problem(loc, f"a rule must be a table, got {shown_value(table)}", "write each rule as [[rule]]")
-                continue
+        for table, loc in self.array_of_tables(data, "rule", RULE_KEYS, shown_value):
             rule = self.rule(table, loc)
             if rule is not None:
                 compiled.append((rule, loc))
