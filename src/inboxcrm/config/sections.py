@@ -1,34 +1,17 @@
-"""TOML → frozen, validated settings. Secrets come from the environment, never from the file.
-
-`load_settings` either returns `Settings` or raises `ConfigError` carrying *every* problem found,
-each with the file, the line, the key and what was expected.
-"""
+"""The sections of the config file (`[database]`, `[[mailboxes]]`, `[sla]` …) as strict, frozen models, and
+the durations they read ("30s", "5m", "2h", "1d")."""
 
 from __future__ import annotations
 
-import os
 import re
-import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
-from inboxcrm.core.tomlfile import Loc, Problem, closest, key_lines, line_of, parse
-
-__all__ = ["ConfigError", "Problem", "Settings", "load_settings", "parse_duration", "parse_settings"]
-
-
-class ConfigError(Exception):
-    """The config cannot be used; `problems` lists everything that is wrong."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+from inboxcrm.core.model import MailboxKind, MailboxProfile
 
 
 def _check_zone(value: str) -> str:
@@ -39,7 +22,9 @@ def _check_zone(value: str) -> str:
     return value
 
 
-class _Strict(BaseModel):
+class Section(BaseModel):
+    """A table of the config file: unknown keys are errors, values never change once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -59,12 +44,12 @@ def parse_duration(value: object) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-class DatabaseSettings(_Strict):
+class DatabaseSettings(Section):
     url: str = "sqlite:///var/inboxcrm.db"
     echo: bool = False
 
 
-class TokenSettings(_Strict):
+class TokenSettings(Section):
     name: str
     value: str | None = None
     value_env: str | None = None
@@ -83,7 +68,7 @@ class TokenSettings(_Strict):
         return value or None
 
 
-class ApiSettings(_Strict):
+class ApiSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     tokens: tuple[TokenSettings, ...] = ()
@@ -91,12 +76,12 @@ class ApiSettings(_Strict):
     rate_limit: int = Field(default=600, ge=1)
 
 
-class TeamSettings(_Strict):
+class TeamSettings(Section):
     addresses: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
 
 
-class MailboxSettings(_Strict):
+class MailboxSettings(Section):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     kind: MailboxKind = MailboxKind.OTHER
     addresses: tuple[str, ...] = Field(min_length=1)
@@ -157,7 +142,7 @@ class MailboxSettings(_Strict):
         return MailboxProfile(name=self.name, kind=self.kind, addresses=frozenset(self.addresses))
 
 
-class AgentSettings(_Strict):
+class AgentSettings(Section):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
     addresses: tuple[str, ...] = Field(min_length=1)
     queues: tuple[str, ...] = ()
@@ -173,7 +158,7 @@ class AgentSettings(_Strict):
         return tuple(a.strip().lower() for a in value)
 
 
-class OutboxSettings(_Strict):
+class OutboxSettings(Section):
     # smtp: an SMTP submission server; file: write each message as an .eml file into `path` (the demo).
     transport: Literal["smtp", "file"] = "file"
     path: str = "var/outbox"
@@ -213,7 +198,7 @@ class OutboxSettings(_Strict):
         return {"tls": 465, "starttls": 587, "none": 25}[self.security]
 
 
-class SupportSettings(_Strict):
+class SupportSettings(Section):
     # Solved tickets close by themselves this long after they were solved (a customer reply reopens them until then).
     close_solved_after: Annotated[float, Field(gt=0)] = 4 * 86400.0
     # How long the reply address in an agent notification keeps working.
@@ -228,7 +213,7 @@ class SupportSettings(_Strict):
         return parse_duration(value)
 
 
-class BusinessHoursSettings(_Strict):
+class BusinessHoursSettings(Section):
     days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = ("mon", "tue", "wed", "thu", "fri")
     start: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = "09:00"
     end: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")] = "17:00"
@@ -242,7 +227,7 @@ class BusinessHoursSettings(_Strict):
         return self
 
 
-class SlaTargetSettings(_Strict):
+class SlaTargetSettings(Section):
     first_response: float | None = None
     resolution: float | None = None
 
@@ -252,7 +237,7 @@ class SlaTargetSettings(_Strict):
         return None if value is None else parse_duration(value)
 
 
-class SlaSettings(_Strict):
+class SlaSettings(Section):
     timezone: str = "UTC"
     # Count targets in business hours only; omit to count round the clock.
     business_hours: BusinessHoursSettings | None = None
@@ -266,11 +251,11 @@ class SlaSettings(_Strict):
         return _check_zone(value)
 
 
-class TemplatesSettings(_Strict):
+class TemplatesSettings(Section):
     dir: str = "templates"
 
 
-class CampaignsSettings(_Strict):
+class CampaignsSettings(Section):
     # Campaign files ([[campaign]] tables in *.toml); see campaigns/README.md.
     dir: str = "campaigns"
     # The public address of this API, for unsubscribe links (https://crm.example.com); the link's GET shows a
@@ -293,7 +278,7 @@ class CampaignsSettings(_Strict):
         return value.rstrip("/")
 
 
-class RulesSettings(_Strict):
+class RulesSettings(Section):
     dir: str = "rules"
     timezone: str = "UTC"
     queues: tuple[str, ...] = ()
@@ -308,7 +293,7 @@ class RulesSettings(_Strict):
         return _check_zone(value)
 
 
-class SignalSettings(_Strict):
+class SignalSettings(Section):
     company_domain: float = 0.0
     free_mail: float = 0.0
     message_in: float = 0.0
@@ -323,7 +308,7 @@ class SignalSettings(_Strict):
         return parse_duration(value)
 
 
-class ScoringSettings(_Strict):
+class ScoringSettings(Section):
     # Points halve every half-life; omit to keep points forever.
     half_life: float | None = None
     signals: SignalSettings = SignalSettings()
@@ -337,15 +322,15 @@ class ScoringSettings(_Strict):
         return None if value is None else parse_duration(value)
 
 
-class SegmentsSettings(_Strict):
+class SegmentsSettings(Section):
     dir: str = "segments"
 
 
-class StagesSettings(_Strict):
+class StagesSettings(Section):
     stages: tuple[str, ...] = ()
 
 
-class SecuritySettings(_Strict):
+class SecuritySettings(Section):
     # The environment variable holding the secret that signs reply tokens (support+<token>@…).
     secret_env: str | None = None
     # The secret itself, inline: for demos only (like an inline API token).
@@ -358,216 +343,11 @@ class SecuritySettings(_Strict):
         return self
 
 
-class IngestSettings(_Strict):
+class IngestSettings(Section):
     parse_workers: int = Field(default=2, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
 
 
-class LoggingSettings(_Strict):
+class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
-
-
-class Settings(_Strict):
-    """The whole validated configuration. Relative paths are resolved against the config file."""
-
-    database: DatabaseSettings = DatabaseSettings()
-    api: ApiSettings = ApiSettings()
-    team: TeamSettings = TeamSettings()
-    mailboxes: tuple[MailboxSettings, ...] = ()
-    ingest: IngestSettings = IngestSettings()
-    security: SecuritySettings = SecuritySettings()
-    agents: tuple[AgentSettings, ...] = ()
-    rules: RulesSettings = RulesSettings()
-    segments: SegmentsSettings = SegmentsSettings()
-    scoring: ScoringSettings = ScoringSettings()
-    lifecycle: StagesSettings = StagesSettings(stages=("subscriber", "lead", "mql", "sql", "customer"))
-    pipeline: StagesSettings = StagesSettings(stages=("qualified", "proposal", "won", "lost"))
-    logging: LoggingSettings = LoggingSettings()
-    outbox: OutboxSettings = OutboxSettings()
-    support: SupportSettings = SupportSettings()
-    sla: SlaSettings = SlaSettings()
-    templates: TemplatesSettings = TemplatesSettings()
-    campaigns: CampaignsSettings = CampaignsSettings()
-    base_dir: str = "."
-
-    @model_validator(mode="after")
-    def _scoring_stages_exist(self) -> Settings:
-        unknown = sorted(set(self.scoring.stages) - set(self.lifecycle.stages))
-        if unknown:
-            raise ValueError(
-                f"[scoring] stages names unknown lifecycle stage(s): {', '.join(unknown)} "
-                f"(the [lifecycle] stages are: {', '.join(self.lifecycle.stages)})"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> Settings:
-        names = [m.name for m in self.mailboxes]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"mailbox names must be unique; repeated: {', '.join(dupes)}")
-        return self
-
-    def team_profile(self) -> Team:
-        shared = {a for m in self.mailboxes for a in m.addresses}
-        agents = {a for agent in self.agents for a in agent.addresses}
-        return Team(
-            addresses=frozenset({a.lower() for a in (*self.team.addresses, *agents)} | shared),
-            domains=frozenset(d.lower() for d in self.team.domains),
-        )
-
-    def mailbox(self, name: str) -> MailboxSettings:
-        for mailbox in self.mailboxes:
-            if mailbox.name == name:
-                return mailbox
-        raise KeyError(name)
-
-    def resolve(self, path: str) -> Path:
-        candidate = Path(path)
-        return candidate if candidate.is_absolute() else Path(self.base_dir) / candidate
-
-    def database_url(self) -> str:
-        """The SQLAlchemy URL, with a relative SQLite path made relative to the config file."""
-        url = self.database.url
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-            return prefix + str(self.resolve(url[len(prefix) :]))
-        return url
-
-    def reply_secret(self, environ: Mapping[str, str]) -> bytes | None:
-        """The key that signs reply tokens, or None when none is configured."""
-        if self.security.secret:
-            return self.security.secret.encode()
-        value = environ.get(self.security.secret_env or "") if self.security.secret_env else None
-        return value.encode() if value else None
-
-    def api_tokens(self, environ: Mapping[str, str]) -> dict[str, str]:
-        """Token value → token name, reading `value_env` tokens from `environ`."""
-        tokens: dict[str, str] = {}
-        for token in self.api.tokens:
-            value = token.secret(environ)
-            if value:
-                tokens[value] = token.name
-        return tokens
-
-
-def _dotted(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
-def _at(file: str, lines: Mapping[Loc, int], loc: Loc, message: str, hint: str = "") -> Problem:
-    return Problem(file, line_of(lines, loc), message, hint, key=_dotted(loc))
-
-
-def _environment_problems(
-    settings: Settings, file: str, lines: Mapping[Loc, int], environ: Mapping[str, str]
-) -> list[Problem]:
-    problems: list[Problem] = []
-    for index, mailbox in enumerate(settings.mailboxes):
-        loc: Loc = ("mailboxes", index)
-        if mailbox.source == "imap" and mailbox.password_env and not environ.get(mailbox.password_env):
-            message = f"environment variable {mailbox.password_env} is not set"
-            problems.append(_at(file, lines, (*loc, "password_env"), message))
-        if mailbox.ca_file and not settings.resolve(mailbox.ca_file).is_file():
-            message = f"no CA certificate at {settings.resolve(mailbox.ca_file)}"
-            problems.append(_at(file, lines, (*loc, "ca_file"), message))
-        folder = settings.resolve(settings.templates.dir)
-        if mailbox.acknowledge and not (folder / f"{mailbox.acknowledge}.subject.j2").is_file():
-            message = f"no template {mailbox.acknowledge!r}: expected {folder / mailbox.acknowledge}.subject.j2"
-            problems.append(_at(file, lines, (*loc, "acknowledge"), message + " and .text.j2"))
-        if mailbox.source == "maildir" and mailbox.path and not settings.resolve(mailbox.path).is_dir():
-            message = f"no Maildir at {settings.resolve(mailbox.path)}"
-            problems.append(_at(file, lines, (*loc, "path"), message))
-    outbox = settings.outbox
-    if outbox.transport == "smtp" and outbox.password_env and not environ.get(outbox.password_env):
-        message = f"environment variable {outbox.password_env} is not set"
-        problems.append(_at(file, lines, ("outbox", "password_env"), message))
-    if outbox.transport == "smtp" and outbox.ca_file and not settings.resolve(outbox.ca_file).is_file():
-        message = f"no CA certificate at {settings.resolve(outbox.ca_file)}"
-        problems.append(_at(file, lines, ("outbox", "ca_file"), message))
-    secret = settings.security.secret_env
-    if secret and not environ.get(secret):
-        problems.append(_at(file, lines, ("security", "secret_env"), f"environment variable {secret} is not set"))
-    for index, token in enumerate(settings.api.tokens):
-        if token.value_env and not environ.get(token.value_env):
-            message = f"environment variable {token.value_env} is not set"
-            problems.append(_at(file, lines, ("api", "tokens", index, "value_env"), message))
-    return problems
-
-
-def _model_in(annotation: object) -> type[BaseModel] | None:
-    """The settings model inside a field's type (`X`, `X | None`, `tuple[X, ...]`, `dict[str, X]`), if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in typing.get_args(annotation):
-        found = _model_in(argument)
-        if found is not None:
-            return found
-    return None
-
-
-def _keys_at(loc: Loc) -> tuple[str, ...]:
-    """The keys the settings allow beside the key at `loc` (for "did you mean"); empty when unknown."""
-    model: type[BaseModel] | None = Settings
-    in_dict = False  # the next part is a key of a dict of settings (sla.targets.high), not a field
-    for part in loc[:-1]:
-        if isinstance(part, int) or in_dict:
-            in_dict = False
-            continue
-        field = model.model_fields.get(part) if model is not None else None
-        annotation = field.annotation if field is not None else None
-        in_dict = typing.get_origin(annotation) is dict
-        model = _model_in(annotation)
-    if model is None:
-        return ()
-    return tuple(name for name in model.model_fields if name != "base_dir")
-
-
-def _validation_problem(file: str, lines: Mapping[Loc, int], error: Mapping[str, Any]) -> Problem:
-    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
-        meant = closest(str(loc[-1]), _keys_at(loc)) if loc else None
-        hint = f"did you mean {meant!r}?" if meant else "check the spelling against config.example.toml"
-        return _at(file, lines, loc, "unknown key", hint)
-    if "input" in error and error["type"] != "missing" and not isinstance(error["input"], dict):
-        got = repr(error["input"])
-        if got not in message:  # a validator of ours may have named the value already
-            message += f" (got {got})"
-    return _at(file, lines, loc, message)
-
-
-def parse_settings(text: str, file: str, environ: Mapping[str, str], check_environment: bool = True) -> Settings:
-    """Validate TOML `text` (read from `file`); raise ConfigError listing every problem."""
-    data = parse(text, file)
-    if isinstance(data, Problem):
-        raise ConfigError([data])
-    lines = key_lines(text)
-    data["base_dir"] = str(Path(file).resolve().parent)
-    try:
-        settings = Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError([_validation_problem(file, lines, error) for error in exc.errors()]) from None
-    if check_environment:
-        problems = _environment_problems(settings, file, lines, environ)
-        if problems:
-            raise ConfigError(problems)
-    return settings
-
-
-def load_settings(
-    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None, check_environment: bool = True
-) -> Settings:
-    """Read and validate the config file at `path`."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([Problem(file, None, f"cannot read the config file: {exc.strerror}")]) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(file, None, f"the config file is not UTF-8: {exc}")]) from None
-    return parse_settings(text, file, os.environ if environ is None else environ, check_environment)
