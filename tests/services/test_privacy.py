@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
-from inboxcrm.cli_privacy import erase_contact, export_contact, privacy_service
+from inboxcrm.cli.contacts import erase_contact, export_contact, privacy_service
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import Envelope, FetchedMessage, NewMail, Outcome, SendResult
 from inboxcrm.core.privacy import erased_key
