@@ -497,7 +497,7 @@ def test_the_api_names_the_caller_api_by_default_and_needs_the_admin_scope(crm: 
 
 
 def cli(settings_path: Path, database_url: str, clock: Clock) -> click.Group:
-    """A `contacts` group with the two commands, as cli.py registers them, on a fresh app per command."""
+    """A `contacts` group with the two commands, as cli/contacts.py registers them, on a fresh app per command."""
 
     def build_app(_ctx: click.Context) -> bootstrap.App:
         return build(settings_path.parent, database_url, clock)

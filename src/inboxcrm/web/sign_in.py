@@ -120,6 +120,12 @@ def _forget_cookie(response: Response, request: Request) -> None:
     response.delete_cookie(COOKIE, path="/", secure=_secure_cookie(request), httponly=True, samesite="strict")
 
 
+def _sign_in_page(request: Request, next_url: str, error: str, code: int = 200) -> HTMLResponse:
+    # plain http to a host that is not this machine: the Secure cookie would be dropped, so say why
+    insecure = request.url.scheme == "http" and not _proxied(request) and _secure_cookie(request)
+    return page(request, "sign_in.html", code, title="Sign in", next_url=next_url, error=error, insecure=insecure)
+
+
 def sign_in_routes() -> APIRouter:
     """`/` (to the tickets or the sign-in page), `/sign-in` (the form and its POST) and `/sign-out`."""
     router = APIRouter(include_in_schema=False)
@@ -133,12 +139,8 @@ def sign_in_routes() -> APIRouter:
     def sign_in_form(
         request: Request, next_url: Annotated[str | None, Query(alias="next")] = None, expired: str | None = None
     ) -> Response:
-        return _sign_in(request, _safe_next(next_url), "Your token was not accepted. Sign in again." if expired else "")
-
-    def _sign_in(request: Request, next_url: str, error: str, code: int = 200) -> HTMLResponse:
-        # plain http to a host that is not this machine: the Secure cookie would be dropped, so say why
-        insecure = request.url.scheme == "http" and not _proxied(request) and _secure_cookie(request)
-        return page(request, "sign_in.html", code, title="Sign in", next_url=next_url, error=error, insecure=insecure)
+        error = "Your token was not accepted. Sign in again." if expired else ""
+        return _sign_in_page(request, _safe_next(next_url), error)
 
     @router.post("/sign-in")
     async def sign_in(request: Request) -> Response:
@@ -150,7 +152,7 @@ def sign_in_routes() -> APIRouter:
         token = form.get("token", "").strip()
         next_url = _safe_next(form.get("next"))
         if not _TOKEN.fullmatch(token):
-            return _sign_in(request, next_url, "Paste an API token (printable characters, no spaces).", 400)
+            return _sign_in_page(request, next_url, "Paste an API token (printable characters, no spaces).", 400)
         # Not checked here: the page it leads to checks it, and a refused token comes back with a message.
         response = redirect(next_url)
         response.set_cookie(COOKIE, token, path="/", secure=_secure_cookie(request), httponly=True, samesite="strict")
