@@ -96,7 +96,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     try:
         compiled = campaigns(settings, mail_templates)
     except RulesInvalid:
-        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli.py)
+        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli/app.py)
     outreach = Outreach(
         Marketing(
             compiled,

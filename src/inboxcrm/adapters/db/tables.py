@@ -1,6 +1,6 @@
 """The database schema (SQLAlchemy Core). Alembic migrations in `migrations/` must match it.
 
-Rows are not the domain: repositories in `store.py` convert between these rows and core values.
+Rows are not the domain: the statement classes of `store.SqlTransaction` convert between these rows and core values.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
-"""`inboxcrm contacts export` and `inboxcrm contacts erase`: customer data from the command line.
+"""`inboxcrm contacts merge | export | erase`: one contact at a time, from the command line.
 
-Each is made by a function that takes the CLI's app builder (`cli._app`: settings, then the database
-checked), so this module does not depend on `cli.py`; `cli.py` adds them to its `contacts` group. Both are
-recorded in the audit log with the actor "cli".
+`export` and `erase` are made by functions that take an app builder (`app_of` here; a test passes its own),
+and are recorded in the audit log with the actor "cli".
 """
 
 from __future__ import annotations
@@ -13,11 +12,34 @@ from pathlib import Path
 import click
 
 from inboxcrm import bootstrap
+from inboxcrm.cli.app import app_of
 from inboxcrm.services.contacts import ContactNotFound
 from inboxcrm.services.privacy import ErasureNeedsSecret, Privacy
 
 AppBuilder = Callable[[click.Context], bootstrap.App]
 ACTOR = "cli"
+
+
+@click.group()
+def contacts() -> None:
+    """Contacts."""
+
+
+@contacts.command(name="merge")
+@click.argument("keep")
+@click.argument("other")
+@click.pass_context
+def contacts_merge(ctx: click.Context, keep: str, other: str) -> None:
+    """Merge contact OTHER into KEEP (each an id or an address); OTHER's addresses become aliases."""
+    app = app_of(ctx)
+    try:
+        keep_id, other_id = app.contacts.resolve(keep), app.contacts.resolve(other)
+        app.contacts.merge(keep_id, other_id)
+    except (ContactNotFound, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        app.close()
+    click.echo(f"merged contact #{other_id} into #{keep_id}")
 
 
 def privacy_service(app: bootstrap.App) -> Privacy:
@@ -90,3 +112,7 @@ def erase_contact(build_app: AppBuilder) -> click.Command:
         click.echo(f"erased contact #{contact_id} ({deleted})")
 
     return command
+
+
+contacts.add_command(export_contact(app_of))
+contacts.add_command(erase_contact(app_of))
