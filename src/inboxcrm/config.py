@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from inboxcrm.config_providers import AlertsSettings, ClusterSettings, OAuth2Settings, oauth2_problems
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 
 
@@ -133,8 +134,14 @@ class MailboxSettings(_Strict):
     from_name: str = ""
     # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
     acknowledge: str | None = None
+    # OAuth2 and IDLE (see config_providers.py): sign in with a password or an OAuth2 token (XOAUTH2); wait in
+    # IDLE on the first folder when the server offers it, renewed every idle_renew (servers end it at 29 min).
+    auth: Literal["password", "oauth2"] = "password"
+    oauth2: OAuth2Settings | None = None
+    idle: bool = True
+    idle_renew: Annotated[float, Field(ge=1, le=1500)] = 600.0
 
-    @field_validator("poll_interval", "timeout", mode="before")
+    @field_validator("poll_interval", "timeout", "idle_renew", mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
@@ -150,7 +157,8 @@ class MailboxSettings(_Strict):
     @model_validator(mode="after")
     def _source_fields(self) -> MailboxSettings:
         if self.source == "imap":
-            missing = [k for k in ("host", "user", "password_env") if getattr(self, k) in (None, "")]
+            needed = ("host", "user", "password_env") if self.auth == "password" else ("host", "user", "oauth2")
+            missing = [k for k in needed if getattr(self, k) in (None, "")]
             if missing:
                 raise ValueError(f"an imap mailbox needs {', '.join(missing)}")
             if self.ca_file and self.security == "none":
@@ -195,6 +203,8 @@ class OutboxSettings(_Strict):
     ca_file: str | None = None
     user: str | None = None
     password_env: str | None = None
+    auth: Literal["password", "oauth2"] = "password"  # oauth2: XOAUTH2 as `user` with [outbox.oauth2]
+    oauth2: OAuth2Settings | None = None
     timeout: float = 60.0
     # How often due mail is sent, and how much per round.
     interval: Annotated[float, Field(gt=0)] = 5.0
@@ -214,7 +224,9 @@ class OutboxSettings(_Strict):
     def _smtp_fields(self) -> OutboxSettings:
         if self.transport == "smtp" and not self.host:
             raise ValueError("an smtp outbox needs `host`")
-        if self.user and not self.password_env:
+        if self.auth == "oauth2" and not (self.user and self.oauth2):
+            raise ValueError('auth = "oauth2" needs `user` and an [outbox.oauth2] table')
+        if self.auth == "password" and self.user and not self.password_env:
             raise ValueError("`user` needs `password_env` (the environment variable holding the password)")
         return self
 
@@ -401,6 +413,8 @@ class Settings(_Strict):
     sla: SlaSettings = SlaSettings()
     templates: TemplatesSettings = TemplatesSettings()
     campaigns: CampaignsSettings = CampaignsSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    alerts: AlertsSettings = AlertsSettings()
     base_dir: str = "."
 
     @model_validator(mode="after")
@@ -519,6 +533,9 @@ def _environment_problems(
                     f"environment variable {mailbox.password_env} is not set",
                 )
             )
+        for key, message in oauth2_problems(mailbox.oauth2, mailbox.name, environ, settings.resolve):
+            where = (*loc, "oauth2", key)
+            problems.append(Problem(file, _locate(lines, where), _dotted(where), message))
         if mailbox.ca_file and not settings.resolve(mailbox.ca_file).is_file():
             problems.append(
                 Problem(
@@ -554,6 +571,9 @@ def _environment_problems(
         problems.append(
             Problem(file, _locate(lines, loc), _dotted(loc), f"environment variable {outbox.password_env} is not set")
         )
+    outbox_oauth2 = outbox.oauth2 if outbox.auth == "oauth2" else None
+    for key, message in oauth2_problems(outbox_oauth2, "outbox", environ, settings.resolve):
+        problems.append(Problem(file, _locate(lines, ("outbox", "oauth2", key)), f"outbox.oauth2.{key}", message))
     if outbox.transport == "smtp" and outbox.ca_file and not settings.resolve(outbox.ca_file).is_file():
         loc = ("outbox", "ca_file")
         problems.append(
