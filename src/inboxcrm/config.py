@@ -139,7 +139,7 @@ class MailboxSettings(_Strict):
     auth: Literal["password", "oauth2"] = "password"
     oauth2: OAuth2Settings | None = None
     idle: bool = True
-    idle_renew: Annotated[float, Field(ge=1, le=1500)] = 600.0
+    idle_renew: Annotated[float, Field(ge=1, le=1500)] = 300.0
 
     @field_validator("poll_interval", "timeout", "idle_renew", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ socket timeout, so a half-dead connection raises instead of hanging.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +47,16 @@ class ImapAccount:
     idle: bool = True
 
 
+def _keepalive(client: IMAPClient) -> None:
+    """TCP keepalive probes after 60 s of silence, every 10 s, 3 unanswered = dead: a peer that vanished
+    without closing (a NAT that forgot us, a host that went away) is noticed even while we wait in IDLE."""
+    sock = client.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    for name, value in (("TCP_KEEPIDLE", 60), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):  # Linux; elsewhere the system's defaults apply
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, name), value)
+
+
 def _login(client: IMAPClient, account: ImapAccount) -> None:
     """Log in; raises LoginRefused when the server says no (after one fresh token, for XOAUTH2)."""
     try:
@@ -78,6 +89,7 @@ def connect(account: ImapAccount) -> IMAPClient:
     # with logging off: fetching is slower (1.3x in bench/ingest.py on small messages, 4x reported on a
     # 20k-message mailbox). tests/adapters/test_imap.py keeps this off.
     client._imap.debug = 0
+    _keepalive(client)
     try:
         if account.security == "starttls":
             client.starttls(context)
@@ -90,6 +102,10 @@ def connect(account: ImapAccount) -> IMAPClient:
             log.debug("IMAP shutdown after a failed login failed", exc_info=True)
         raise
     return client
+
+
+def _text(response: tuple[Any, ...]) -> str:
+    return " ".join(p.decode(errors="replace") if isinstance(p, bytes) else str(p) for p in response[1:])
 
 
 class ImapSource:
@@ -142,14 +158,27 @@ class ImapSource:
         self.client.idle()
         deadline = time.monotonic() + seconds
         changed = False
+        empty_at_once = 0
         try:
             while not changed and keep_waiting() and (left := deadline - time.monotonic()) > 0:
                 # short checks, so that stopping or losing the mailbox to another daemon is noticed at once
-                for response in self.client.idle_check(timeout=min(1.0, left)):
+                began = time.monotonic()
+                responses = self.client.idle_check(timeout=min(1.0, left))
+                for response in responses:
+                    if response and response[0] == b"BYE":
+                        raise ConnectionError(f"the server ended the session: {_text(response)}")
                     if len(response) > 1 and response[1] in (b"EXISTS", b"RECENT"):
                         changed = True
-        finally:
-            self.client.idle_done()
+                # imapclient's idle_check swallows EOF: a socket that is readable yet yields nothing, again
+                # and again, has been closed by the other side
+                quick = not responses and time.monotonic() - began < min(0.5, left / 2)
+                empty_at_once = empty_at_once + 1 if quick else 0
+                if empty_at_once >= 3:
+                    raise ConnectionError("the server closed the connection during IDLE")
+        except BaseException:
+            self.client.shutdown()  # DONE would only wait for a dead server to answer
+            raise
+        self.client.idle_done()
         return changed
 
     def uidvalidity(self, folder: str) -> int:

@@ -74,7 +74,7 @@ class MailboxPoller:
         interval: float,
         clock: Callable[[], datetime],
         seed: int | None = None,
-        idle_renew: float = 600.0,
+        idle_renew: float = 300.0,
         may_fetch: Callable[[], bool] = lambda: True,
     ) -> None:
         self.ingest = ingest
