@@ -16,6 +16,7 @@ from sqlalchemy.exc import DataError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
@@ -440,6 +441,7 @@ def features(app: App) -> Features:
         value_errors=(DataError,),
         clock=app.clock,
         stages=stages,
+        incidents=SqlIncidents(app.engine).open_now,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from inboxcrm import bootstrap
+from inboxcrm import bootstrap, daemon
 from inboxcrm.adapters import scheduler
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.reads import SqlReads
@@ -153,7 +153,8 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
     _rules(app.settings)  # a bad rule file stops the start, with the same messages as `check`
     _campaigns(app.settings)
     named = _segments(app.settings)
-    pollers = bootstrap.pollers(app)
+    watch = daemon.prepare(app)  # pollers gated by the mailbox leases, and the alerts
+    pollers = watch.pollers
     _templates(app)
     if once:
         for poller in pollers:
@@ -166,13 +167,10 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
         click.echo(f"outbox: {sent.sent} sent, {sent.retried} to retry, {sent.failed} failed")
         return
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=p.run, args=(stop,), name=f"poll-{p.mailbox.name}", daemon=True) for p in pollers
-    ]
-    for thread in threads:
-        thread.start()
+    threads = watch.start(stop)
     ticks = scheduler.start(
         [
+            *watch.ticks(),
             scheduler.Tick("outbox", app.dispatcher.dispatch, app.settings.outbox.interval),
             scheduler.Tick("tickets", lambda: tick_tickets(app.store, app.support, app.clock()), 60),
             scheduler.Tick(

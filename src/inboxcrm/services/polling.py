@@ -1,7 +1,8 @@
 """Keep a mailbox in sync: poll every folder (or wait in IDLE), reconnect with backoff, report health.
 
-A source that can IDLE is waited on in IDLE on its first folder between polls, renewed every `idle_renew`
-(servers end IDLE after 29 minutes); the other folders are polled every `interval` as before. A session
+A source that can IDLE is waited on in IDLE on its first folder between polls: new mail there is fetched
+when it arrives. Every folder is still read every `interval` (and IDLE renewed at least every
+`idle_renew`; servers end it after 29 minutes), so IDLE only ever makes mail come in sooner. A session
 whose access token is due for refresh ends by itself and logs in anew (not a failure). With several
 daemons, `may_fetch` says whether this daemon holds the mailbox now: when it does not, no session is open.
 """
@@ -155,8 +156,9 @@ class MailboxPoller:
 
         renew_by = source.renew_by() if isinstance(source, Waiting) else None
         if isinstance(source, Waiting) and source.can_idle():
-            seconds = self.idle_renew if len(self.folders) == 1 else min(self.idle_renew, self.interval)
-            source.wait_for_change(self.folders[0], seconds, keep_waiting)
+            # the poll interval still bounds the wait: every folder is read at least that often, whatever a
+            # server's IDLE misses (Dovecot says nothing when the selected folder is deleted and re-created)
+            source.wait_for_change(self.folders[0], min(self.idle_renew, self.interval), keep_waiting)
         else:
             deadline = time.monotonic() + self.interval
             while keep_waiting() and (left := deadline - time.monotonic()) > 0:
