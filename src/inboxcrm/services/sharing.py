@@ -59,12 +59,14 @@ class Sharing:
             self._valid_until = began + self.lease.total_seconds()
 
     def run(self, stop: threading.Event) -> None:
+        due = time.monotonic()
         while not stop.is_set():
             try:
                 self.round()
             except Exception as exc:
                 log.error("mailbox leases: %s: %s; trying again in %.0fs", type(exc).__name__, exc, self.every)
-            stop.wait(self.every)
+            due += self.every  # on a fixed beat: a slow round must not stretch the takeover time
+            stop.wait(max(0.0, due - time.monotonic()))
         try:
             self.leases.release(self.mailboxes)
         except Exception as exc:
