@@ -98,7 +98,10 @@ def test_mail_appended_while_waiting_in_idle_is_stored_without_a_poll(run: Run, 
 
     for index, raw in enumerate(sample_messages(3, seed=501)):
         dovecot.append_many(folder, [raw])
-        wait_until(lambda n=index + 1: app.reads.status()["messages"] == n, f"message {index + 1} (an hour's poll away)")
+        expected = index + 1
+        wait_until(
+            lambda n=expected: app.reads.status()["messages"] == n, f"message {expected} (a poll is an hour away)"
+        )
 
     assert poller.health.ok and poller.health.failures_in_a_row == 0
     assert poller.health.last_success is not None and first_poll is not None

@@ -109,7 +109,7 @@ def login_methods(server: Dovecot) -> list[str]:
 
 def test_microsoft_app_only_client_credentials(build: Build, idp: IdentityProvider, oauth_dovecot: Dovecot) -> None:
     oauth_dovecot.append_many("ms-app", sample_messages(3, seed=301))
-    app, poller = build(
+    _, poller = build(
         f"""provider = "microsoft"
 tenant = "northwind.example"
 authority = "{idp.url}"
@@ -131,7 +131,7 @@ def test_google_service_account_acts_as_the_mailbox(
     key = tmp_path / "service-account.json"
     key.write_text(json.dumps(account.key_file_json()))
     oauth_dovecot.append_many("google-sa", sample_messages(2, seed=302))
-    app, poller = build(f'provider = "google"\nservice_account_file = "{key}"\n', "google-sa")
+    _, poller = build(f'provider = "google"\nservice_account_file = "{key}"\n', "google-sa")
     with poller.open_source() as source:
         assert poller.poll_once(source).stored == 2
     # the signed assertion named the mailbox as its subject: the token is the mailbox user's
@@ -144,7 +144,7 @@ def test_generic_endpoint_with_a_refresh_token_from_the_environment(
     oauth_dovecot.append_many("generic", sample_messages(2, seed=303))
     refresh = idp.refresh_token_for(oauth_dovecot.user)
     monkeypatch.setenv("GENERIC_REFRESH", refresh)
-    app, poller = build(
+    _, poller = build(
         f"""provider = "generic"
 token_url = "{idp.token_url}"
 client_id = "{idp.client_id}"
@@ -206,7 +206,7 @@ def test_a_revoked_refresh_token_shows_as_a_token_problem(
 ) -> None:
     refresh = idp.refresh_token_for(oauth_dovecot.user)
     monkeypatch.setenv("GENERIC_REFRESH", refresh)
-    app, poller = build(
+    _, poller = build(
         f"""provider = "generic"
 token_url = "{idp.token_url}"
 client_id = "{idp.client_id}"

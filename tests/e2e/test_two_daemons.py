@@ -96,7 +96,9 @@ def test_two_daemons_share_six_mailboxes_and_take_over_from_a_dead_one(
     def one_session_each() -> bool:
         return six.sessions() == dict.fromkeys(USERS, 1)
 
-    raws = {user: sample_messages(PER_MAILBOX, seed=600 + i, to=f"m{i}@northwind.example") for i, user in enumerate(USERS)}
+    raws = {
+        user: sample_messages(PER_MAILBOX, seed=600 + i, to=f"m{i}@northwind.example") for i, user in enumerate(USERS)
+    }
     appended = threading.Event()
 
     def append_all() -> None:

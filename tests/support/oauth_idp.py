@@ -11,8 +11,11 @@ what Microsoft's and Google's token endpoints speak for inboxcrm's token code to
   Microsoft tenants appear as a path prefix: `/<tenant>/oauth2/v2.0/token` works as well.
 - `POST /devicecode` (also `/<tenant>/oauth2/v2.0/devicecode`): RFC 8628 device authorization.
 - `POST /introspect?user=…` (RFC 7662 token introspection; also `GET` with the token as a bearer header,
-  Dovecot's `introspection_mode = auth`), for Dovecot's `oauth2` passdb and the test SMTP server. An access token is active while it has not expired or been revoked, and only for the user
-  it was issued for (app-only tokens: for every mailbox the app was granted).
+  Dovecot's `introspection_mode = auth`), for Dovecot's `oauth2` passdb and the test SMTP server. An
+  access token is active while it has not expired or been revoked; the answer names the user it was
+  issued for (`username`, which Dovecot compares with the login name; with `?user=`, a token for another
+  user is inactive). App-only tokens are for `app_mailbox`: Dovecot 2.3.19 cannot put the login name
+  into the introspection URL, so the test provider cannot answer per mailbox.
 
 Tests change its behaviour: `lifetime` of new access tokens, `revoke_access_tokens()`,
 `revoke_refresh_token()`, `rotate_refresh_tokens`; and read what happened: `grants` (one entry per token
@@ -155,7 +158,8 @@ class IdentityProvider:
                 if user is not None and self.rotate_refresh_tokens:
                     del self._refresh[form["refresh_token"]]
             if user is None:
-                return 400, {"error": "invalid_grant", "error_description": "AADSTS70000: the refresh token was revoked"}
+                revoked = "AADSTS70000: the refresh token was revoked"
+                return 400, {"error": "invalid_grant", "error_description": revoked}
             body = self._issue(grant, frozenset({user}), user if self.rotate_refresh_tokens else None)
             return 200, body
         if grant == DEVICE_GRANT:

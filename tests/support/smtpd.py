@@ -20,8 +20,8 @@ import ssl
 import subprocess
 import tempfile
 import threading
-from collections import deque
 from base64 import b64decode
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,9 +169,7 @@ class _OAuth2Handler(_Handler):
     async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
         assert self.owner.token_check is not None
         try:
-            fields = dict(
-                part.split("=", 1) for part in b64decode(args[1]).decode().split("\x01") if "=" in part
-            )
+            fields = dict(part.split("=", 1) for part in b64decode(args[1]).decode().split("\x01") if "=" in part)
             user, token = fields["user"], fields["auth"].removeprefix("Bearer ")
         except (IndexError, KeyError, ValueError):
             await server.push("501 5.5.2 Can't decode the XOAUTH2 response")
@@ -206,7 +204,8 @@ class SmtpServer:
     With `auth`, AUTH PLAIN/LOGIN is offered (over TLS only, unless `tls` is "none") and required for
     MAIL; `user`/`password` log in. With `token_check(user, access_token) -> bool` as well, AUTH XOAUTH2 is
     the only mechanism offered, and a login counts when `token_check` says yes (the tests ask the loopback
-    identity provider, as a real server asks its own). The certificate lives in `directory` (a temporary one by default).
+    identity provider, as a real server asks its own). The certificate lives in `directory` (a temporary one
+    by default).
     """
 
     def __init__(
