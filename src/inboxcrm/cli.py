@@ -19,6 +19,7 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
+from inboxcrm.cli_auth import auth_command
 from inboxcrm.cli_privacy import erase_contact, export_contact
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
 from inboxcrm.core.audiences import Segment
@@ -804,3 +805,6 @@ def rules_backtest(ctx: click.Context, since: str, rules_dir: Path | None, show:
     counts = ", ".join(f"{label} {count}" for label, count in sorted(report.counts().items())) or "nothing"
     click.echo(f"{report.replayed} message(s) replayed; {len(report.differences)} would differ ({counts})")
     app.close()
+
+
+main.add_command(auth_command(lambda ctx: _settings(ctx, check_environment=False)))

@@ -494,7 +494,9 @@ def _key_lines(text: str) -> dict[tuple[str | int, ...], int]:
                 counters[path] = index
                 table = (*path, index)
             else:
-                table = path
+                # a sub-table of the last element of an array of tables: [mailboxes.oauth2] after [[mailboxes]]
+                cut = next((n for n in range(len(path) - 1, 0, -1) if path[:n] in counters), 0)
+                table = (*path[:cut], counters[path[:cut]], *path[cut:]) if cut else path
             lines.setdefault(table, number)
             continue
         found = key.match(line)

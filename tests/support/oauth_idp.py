@@ -9,6 +9,8 @@ what Microsoft's and Google's token endpoints speak for inboxcrm's token code to
   happens at once) and `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523: Google service accounts;
   the assertion's signature is checked with the service account's public key, and `sub` names the user).
   Microsoft tenants appear as a path prefix: `/<tenant>/oauth2/v2.0/token` works as well.
+- `GET /authorize`: the browser sign-in (authorization code with PKCE): signs the person in at once and
+  redirects to `redirect_uri` with a code, which `POST /token` (`authorization_code`) exchanges.
 - `POST /devicecode` (also `/<tenant>/oauth2/v2.0/devicecode`): RFC 8628 device authorization.
 - `POST /introspect?user=…` (RFC 7662 token introspection; also `GET` with the token as a bearer header,
   Dovecot's `introspection_mode = auth`), for Dovecot's `oauth2` passdb and the test SMTP server. An
@@ -87,6 +89,7 @@ class IdentityProvider:
     _refresh: dict[str, str] = field(default_factory=dict)  # refresh token → user
     _devices: dict[str, tuple[str, int]] = field(default_factory=dict)  # device code → (user, polls)
     _accounts: dict[str, ServiceAccount] = field(default_factory=dict)
+    _codes: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (user, PKCE challenge)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -114,7 +117,7 @@ class IdentityProvider:
         return account
 
     def device_code_user(self, user: str) -> None:
-        """The user who will approve the next device code (on Microsoft's page, in real life)."""
+        """The user who signs in next (device code or browser; on the provider's page, in real life)."""
         self._next_device_user = user
 
     def revoke_access_tokens(self) -> None:
@@ -174,6 +177,12 @@ class IdentityProvider:
             with self._lock:
                 del self._devices[form["device_code"]]
             return 200, self._issue(grant, frozenset({user}), user)
+        if grant == "authorization_code":
+            with self._lock:
+                found = self._codes.pop(form.get("code", ""), None)
+            if found is None or found[1] != _s256(form.get("code_verifier", "")):
+                return 400, {"error": "invalid_grant", "error_description": "unknown code or wrong PKCE verifier"}
+            return 200, self._issue(grant, frozenset({found[0]}), found[0])
         if grant == JWT_GRANT:
             return self._jwt_bearer(form.get("assertion", ""))
         return 400, {"error": "unsupported_grant_type"}
@@ -194,6 +203,12 @@ class IdentityProvider:
         if account is None:
             raise ValueError(f"unknown service account {issuer!r}")
         return account.key
+
+    def authorization_code(self, challenge: str) -> str:
+        code = secrets.token_urlsafe(16)
+        with self._lock:
+            self._codes[code] = (getattr(self, "_next_device_user", "admin@northwind.example"), challenge)
+        return code
 
     def device_code(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if form.get("client_id") != self.client_id:
@@ -238,6 +253,13 @@ class IdentityProvider:
             self._server = None
 
 
+def _s256(verifier: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
 def _b64(part: str) -> bytes:
     import base64
 
@@ -250,6 +272,14 @@ def _handler(idp: IdentityProvider) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path.endswith("/authorize"):  # the browser sign-in: signed in at once, sent back with a code
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                code = idp.authorization_code(query.get("code_challenge", ""))
+                self.send_response(302)
+                self.send_header("Location", f"{query['redirect_uri']}?code={code}&state={query.get('state', '')}")
+                self.end_headers()
+                return
             # Dovecot's introspection_mode = auth: GET with the token as a bearer header
             bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
             self._answer(urlsplit(self.path), {"token": bearer})
