@@ -7,6 +7,7 @@ which mailboxes are theirs) and starts the threads; `ticks()` are added to the d
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import socket
@@ -67,7 +68,7 @@ def prepare(app: bootstrap.App, environ: Mapping[str, str] | None = None) -> Dae
     )
     pollers = bootstrap.pollers(app, environ)
     for poller in pollers:
-        poller.may_fetch = lambda name=poller.mailbox.name: sharing.holds(name)
+        poller.may_fetch = functools.partial(sharing.holds, poller.mailbox.name)
     sender = app.dispatcher.sender
     alerts = Alerts(
         SqlIncidents(app.engine),

@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, Table, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
@@ -31,7 +31,7 @@ class SqlLeases:
         self.engine = engine
         self.holder = holder
 
-    def _insert_ignore(self, table: t.Table) -> postgresql.Insert | sqlite.Insert:
+    def _insert_ignore(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         if self.engine.dialect.name == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing()
         return sqlite.insert(table).on_conflict_do_nothing()
