@@ -53,6 +53,18 @@ FORBIDDEN = {
     ),
     "adapters": ("inboxcrm.services", "inboxcrm.web", "inboxcrm.bootstrap", "inboxcrm.cli"),
     "web": ("inboxcrm.adapters", "inboxcrm.bootstrap", "inboxcrm.cli", "sqlalchemy", "imapclient"),
+    # settings: TOML → validated values; built on core only, so every layer above may read them
+    "config": (
+        "inboxcrm.services",
+        "inboxcrm.adapters",
+        "inboxcrm.web",
+        "inboxcrm.bootstrap",
+        "inboxcrm.cli",
+        "sqlalchemy",
+        "fastapi",
+        "imapclient",
+        "aiosmtplib",
+    ),
     # the shell on top: it wires things through bootstrap and may use everything below, but SQL and the mail
     # protocols stay in adapters, and of web it starts only the app (`run` serves it)
     "cli": ("inboxcrm.web", "sqlalchemy", "alembic", "imapclient", "imaplib", "aiosmtplib", "smtplib", "fastapi"),

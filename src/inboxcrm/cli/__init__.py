@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from inboxcrm.cli.auth import auth
 from inboxcrm.cli.campaigns import campaigns_group
 from inboxcrm.cli.check import check
 from inboxcrm.cli.contacts import contacts
@@ -38,6 +39,7 @@ def main(ctx: click.Context, config: str) -> None:
 
 
 for command in (
+    auth,
     campaigns_group,
     check,
     contacts,

@@ -8,7 +8,7 @@ import threading
 
 import click
 
-from inboxcrm import bootstrap
+from inboxcrm import bootstrap, daemon
 from inboxcrm.adapters import scheduler
 from inboxcrm.cli.app import app_of, campaigns_of, environ, rules_of, segments_of, stop_on
 from inboxcrm.cli.check import template_problems
@@ -30,7 +30,8 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
     rules_of(app.settings)  # a bad rule file stops the start, with the same messages as `check`
     campaigns_of(app.settings)
     named = segments_of(app.settings)
-    pollers = bootstrap.pollers(app)
+    watch = daemon.prepare(app)  # pollers gated by the mailbox leases, and the alerts
+    pollers = watch.pollers
     problems = template_problems(app.settings, app.templates)
     if problems:
         stop_on(problems, "the templates")
@@ -45,13 +46,10 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
         click.echo(f"outbox: {sent.sent} sent, {sent.retried} to retry, {sent.failed} failed")
         return
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=p.run, args=(stop,), name=f"poll-{p.mailbox.name}", daemon=True) for p in pollers
-    ]
-    for thread in threads:
-        thread.start()
+    threads = watch.start(stop)
     ticks = scheduler.start(
         [
+            *watch.ticks(),
             scheduler.Tick("outbox", app.dispatcher.dispatch, app.settings.outbox.interval),
             scheduler.Tick("tickets", lambda: tick_tickets(app.store, app.support, app.clock()), 60),
             scheduler.Tick(

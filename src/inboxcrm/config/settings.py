@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import model_validator
 
+from inboxcrm.config.providers import AlertsSettings, ClusterSettings
 from inboxcrm.config.sections import (
     AgentSettings,
     ApiSettings,
@@ -52,6 +53,8 @@ class Settings(Section):
     sla: SlaSettings = SlaSettings()
     templates: TemplatesSettings = TemplatesSettings()
     campaigns: CampaignsSettings = CampaignsSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    alerts: AlertsSettings = AlertsSettings()
     base_dir: str = "."
 
     @model_validator(mode="after")
