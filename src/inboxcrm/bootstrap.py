@@ -34,6 +34,7 @@ from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
+from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
@@ -46,7 +47,6 @@ from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
 from inboxcrm.services.scoring import Scoring
-from inboxcrm.services.support import Agent, Desk, DeskMailbox, Support
 from inboxcrm.web.app import Features
 
 

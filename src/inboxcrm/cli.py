@@ -33,11 +33,11 @@ from inboxcrm.logs import configure_logging
 from inboxcrm.services.access import Scope, TokenExists, TokenNotFound
 from inboxcrm.services.backtest import backtest
 from inboxcrm.services.contacts import ContactNotFound
+from inboxcrm.services.desk import SAMPLE_CONTEXT, tick_tickets
 from inboxcrm.services.ingest import IngestResult
 from inboxcrm.services.inspect import describe
 from inboxcrm.services.outreach import CAMPAIGN_SAMPLE, Unsubscribes, tick_campaigns
 from inboxcrm.services.scoring import decay_scores
-from inboxcrm.services.support import SAMPLE_CONTEXT, tick_tickets
 
 log = logging.getLogger("inboxcrm")
 

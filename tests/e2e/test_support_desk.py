@@ -24,6 +24,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
+from tests.support.desk import ANA, BEN, desk_config, smtp_outbox
 from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
 from tests.support.smtpd import Received, SmtpServer
@@ -156,30 +157,14 @@ password_env = "{PASSWORD_ENV}"
 folders = ["{folder}"]
 timeout = "10s"
 
-[[agents]]
-name = "ana"
-display_name = "Ana Alves"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "e2e-secret"
-
-[outbox]
-transport = "smtp"
-host = "{smtp_server.host}"
-port = {smtp_server.port}
-security = "none"
-timeout = "10s"
-retry_first = "1m"
-retry_max = "10m"
-give_up_after = "1d"
-
+{
+        desk_config(
+            ANA.but(display_name="Ana Alves"),
+            BEN,
+            secret="e2e-secret",
+            outbox=smtp_outbox(smtp_server, timeout="10s", retry_first="1m", retry_max="10m", give_up_after="1d"),
+        )
+    }
 [support]
 fuse_limit = 3
 fuse_window = "2h"

@@ -35,11 +35,11 @@ from inboxcrm.core.rules import Decision
 from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
+from inboxcrm.services.desk import Desk, Support
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
-from inboxcrm.services.support import Desk, Support
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.ports import NewEvent, Store
 from inboxcrm.core.tickets import Order, apply_orders, with_status
+from inboxcrm.services.desk import Support
 from inboxcrm.services.outreach import Outreach
-from inboxcrm.services.support import Support
 
 
 class NotFound(LookupError):
