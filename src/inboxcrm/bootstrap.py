@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
@@ -26,6 +27,7 @@ from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Address
 from inboxcrm.core.ports import MailSource, Renderer, Sender
@@ -39,7 +41,7 @@ from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.outreach import Marketing, Outreach
-from inboxcrm.services.polling import MailboxPoller
+from inboxcrm.services.polling import MailboxHealth, MailboxPoller
 from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
@@ -218,6 +220,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,
         timezone=sla.timezone,
+        team=settings.team_profile(),
     )
 
 
@@ -311,9 +314,19 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
                 mailbox.batch_size,
                 mailbox.poll_interval,
                 app.clock,
+                backlog=Backlog.parse(mailbox.backlog),
             )
         )
     return out
+
+
+def health(app: App, polling: Sequence[MailboxPoller]) -> list[MailboxHealth]:
+    """What `/health` says about each mailbox: the poller's state and how far its history import has got."""
+    try:
+        history = folder_histories(app.engine)
+    except SQLAlchemyError:
+        history = []  # /health reports the database itself
+    return [replace(p.health, history=tuple(h for h in history if h.mailbox == p.mailbox.name)) for p in polling]
 
 
 def vocabulary(settings: Settings) -> Vocabulary:

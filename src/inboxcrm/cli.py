@@ -16,6 +16,7 @@ import click
 from inboxcrm import bootstrap
 from inboxcrm.adapters import scheduler
 from inboxcrm.adapters.db import migrate
+from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
@@ -193,7 +194,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
 
             web = create_app(
                 app.reads,
-                health=lambda: [p.health for p in pollers],
+                health=lambda: bootstrap.health(app, pollers),
                 contacts=app.contacts,
                 segments=named,
                 pipeline_stages=app.settings.pipeline.stages,
@@ -290,9 +291,10 @@ def _summary(result: IngestResult) -> str:
 @click.option("--batch-size", default=500, show_default=True)
 @click.pass_context
 def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size: int) -> None:
-    """Import an mbox file, a Maildir, .eml files, or a folder of any of these.
+    """Import an mbox file, a Maildir, .eml files, or a folder of any of these, as history.
 
-    Resumable (a cursor per file) and idempotent (content hashes): importing twice adds nothing."""
+    Resumable (a cursor per file) and idempotent (content hashes): importing twice adds nothing. History is
+    stored and understood, but nobody is mailed about it (no acknowledgement, notification or campaign)."""
     app = _app(ctx)
     if mailbox_name:
         try:
@@ -315,7 +317,12 @@ def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size
             # File sources number messages by position, so the last UID done is how far we are.
             total.add(
                 app.ingest.sync_folder(
-                    source, profile, source.folder_name(), batch_size, progress=lambda uid: bar.update(uid - bar.pos)
+                    source,
+                    profile,
+                    source.folder_name(),
+                    batch_size,
+                    progress=lambda uid: bar.update(uid - bar.pos),
+                    history=True,  # what an import reads is history: stored, and nobody is mailed about it
                 )
             )
     click.echo(_summary(total))
@@ -544,6 +551,8 @@ def status(ctx: click.Context) -> None:
         click.echo(f"{name:>14}: {count}")
     for mailbox, folder, uidvalidity, last_uid, updated in app.reads.cursors():
         click.echo(f"cursor {mailbox} {folder}: UIDVALIDITY {uidvalidity}, last UID {last_uid} ({updated:%F %T})")
+    for history in folder_histories(app.engine):
+        click.echo(f"history {history.mailbox} {history.folder}: {history.describe()}")
     app.close()
 
 

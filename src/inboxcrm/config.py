@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 
 
@@ -133,6 +134,15 @@ class MailboxSettings(_Strict):
     from_name: str = ""
     # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
     acknowledge: str | None = None
+    # Mail already in a folder when inboxcrm first connects is history: stored without mailing anyone.
+    # "all" (default), the last span of it ("90d", "12w"), or "none" (start from now). README: history.
+    backlog: str = "all"
+
+    @field_validator("backlog")
+    @classmethod
+    def _backlog(cls, value: str) -> str:
+        Backlog.parse(value)  # raises ValueError with what is expected
+        return value
 
     @field_validator("poll_interval", "timeout", mode="before")
     @classmethod

@@ -10,9 +10,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
+from inboxcrm.core.history import Backlog, FolderHistory
 from inboxcrm.core.model import MailboxProfile
 from inboxcrm.core.ports import MailSource
-from inboxcrm.services.ingest import IngestResult, IngestService
+from inboxcrm.services.ingest import EVERYTHING, IngestResult, IngestService
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ class MailboxHealth:
     last_success: datetime | None = None
     last_error: str | None = None
     failures_in_a_row: int = 0
+    history: tuple[FolderHistory, ...] = ()  # how far each folder's history import has got
 
 
 def backoff_delay(failures: int, rng: random.Random) -> float:
@@ -49,6 +51,7 @@ class MailboxPoller:
         interval: float,
         clock: Callable[[], datetime],
         seed: int | None = None,
+        backlog: Backlog = EVERYTHING,
     ) -> None:
         self.ingest = ingest
         self.mailbox = mailbox
@@ -57,22 +60,25 @@ class MailboxPoller:
         self.batch_size = batch_size
         self.interval = interval
         self.clock = clock
+        self.backlog = backlog
         self.health = MailboxHealth(mailbox.name)
         self._rng = random.Random(seed)
 
     def poll_once(self, source: MailSource) -> IngestResult:
         total = IngestResult()
         for folder in self.folders:
-            result = self.ingest.sync_folder(source, self.mailbox, folder, self.batch_size)
+            result = self.ingest.sync_folder(source, self.mailbox, folder, self.batch_size, backlog=self.backlog)
             if result.fetched:
                 log.info(
-                    "mailbox %s folder %s: %d fetched, %d stored, %d duplicates, %d quarantined",
+                    "mailbox %s folder %s: %d fetched, %d stored (%d of them history), %d duplicates, %d quarantined%s",
                     self.mailbox.name,
                     folder,
                     result.fetched,
                     result.stored,
+                    result.history,
                     result.duplicates,
                     result.quarantined,
+                    f", {result.too_old} older than the backlog setting" if result.too_old else "",
                 )
             total.add(result)
         return total

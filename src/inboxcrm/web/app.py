@@ -35,6 +35,7 @@ from inboxcrm.web.schemas import (
     DealOut,
     DealPage,
     HealthOut,
+    HistoryOut,
     MailboxHealthOut,
     MergeIn,
     PipelineStageOut,
@@ -158,6 +159,13 @@ def create_app(
                 last_success=h.last_success,
                 last_error=h.last_error,
                 failures_in_a_row=h.failures_in_a_row,
+                history=HistoryOut(
+                    read=sum(f.read for f in h.history),
+                    total=sum(f.total for f in h.history),
+                    done=all(f.done for f in h.history),
+                )
+                if h.history
+                else None,
             )
             for h in health()
         ]

@@ -221,12 +221,21 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class HistoryOut(BaseModel):
+    """How far the import of a mailbox's history (the mail it held when inboxcrm first connected) has got."""
+
+    read: int
+    total: int
+    done: bool
+
+
 class MailboxHealthOut(BaseModel):
     mailbox: str
     ok: bool
     last_success: datetime | None
     last_error: str | None
     failures_in_a_row: int
+    history: HistoryOut | None = None
 
 
 class HealthOut(BaseModel):

@@ -1,5 +1,5 @@
 """The support desk worked from the agents' own mail client: opening and acknowledging, relay, mail commands,
-notifications, clocks. May import core/ only (and its own modules); `Support` is the whole desk."""
+notifications, clocks, history. May import core/ only (and its own modules); `Support` is the whole desk."""
 
 from inboxcrm.services.desk.clocks import tick_tickets
 from inboxcrm.services.desk.opening import SAMPLE_CONTEXT

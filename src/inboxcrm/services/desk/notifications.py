@@ -30,7 +30,8 @@ class Notifications(DeskMail):
         desk_mailbox = self.desk.mailboxes.get(ticket.mailbox)
         if desk_mailbox is None or not self.desk.agents:
             return
-        customer = row.message.from_ if row is not None else None
+        # the ticket's customer: for a team member's forward, the original author
+        customer = (row.meaning.contact or row.message.from_) if row is not None else None
         if customer is None and ticket.contact_id is not None:
             customer = tx.contact_address(ticket.contact_id)
         who = (
@@ -42,6 +43,11 @@ class Notifications(DeskMail):
         lines = [
             f"{what} — ticket {ticket.token} {ticket.subject}",
             f"From: {who}",
+            *(
+                [f"Forwarded by: {row.meaning.forwarded_by.email}"]
+                if row is not None and row.meaning.forwarded_by is not None
+                else []
+            ),
             f"Status: {ticket.status.value} · priority {ticket.priority} · queue {ticket.queue or ticket.mailbox}"
             f" · {'assigned to ' + ticket.assignee if ticket.assignee else 'unassigned'}",
             "",

@@ -82,8 +82,9 @@ class Opening(Notifications):
         now: datetime,
     ) -> list[NewEvent]:
         message = row.message
-        reply_to = message.reply_to[0] if message.reply_to else message.from_
+        reply_to = self._customer(row)
         recipient = reply_to.email if reply_to else None
+        forwarded = row.meaning.forwarded_by is not None
         sent = tx.automatic_mail_count(recipient, now - self.desk.fuse.window) if recipient else 0
         allowed, why = may_send_automatic(message, row.meaning.kind, recipient, sent, self.desk.fuse)
         contact_id = row.contact_id
@@ -119,8 +120,9 @@ class Opening(Notifications):
             text=rendered.text,
             html=rendered.html,
             reply_to=self._customer_reply_to(desk_mailbox, ticket) if ticket else (),
-            in_reply_to=message.message_id,
-            references=references_after(message.message_id, message.references),
+            # the customer never saw a team member's forward: nothing of it to thread under
+            in_reply_to=None if forwarded else message.message_id,
+            references=() if forwarded else references_after(message.message_id, message.references),
             automatic="auto-replied",
         )
         mail = self._queue(
@@ -129,6 +131,21 @@ class Opening(Notifications):
         if mail is not None and ticket is not None:
             tx.map_threads([(mail.message_id, ticket.thread_id)])
         return []
+
+    def _customer(self, row: NewMessage) -> Address | None:
+        """Whom an automatic answer to `row` goes to: the customer the message is filed under — for a team
+        member's forward, the original author — or their own Reply-To; never one of our addresses."""
+        message = row.message
+        customer = row.meaning.contact
+        if row.meaning.forwarded_by is None and message.reply_to:
+            customer = message.reply_to[0]
+        elif customer is None:
+            customer = message.from_
+        if customer is not None and self.desk.is_ours(customer.email):
+            customer = row.meaning.contact
+        if customer is None or self.desk.is_ours(customer.email):
+            return None
+        return customer
 
 
 def _template_context(

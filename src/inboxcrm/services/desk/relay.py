@@ -5,6 +5,7 @@ from the shared address, threaded in their client, with the agent's own addresse
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -173,11 +174,17 @@ class Relay(DeskMail):
         body: str,
         now: datetime,
     ) -> None:
+        """The agent's reply (commands left out, sign-off and signature kept) to the ticket's customer."""
+        signature = row.analysis.segments.signature if row.analysis else ""
         desk_mailbox = self.desk.mailboxes.get(mailbox.name) or DeskMailbox(mailbox.name, sorted(mailbox.addresses)[0])
         last = tx.last_customer_message(ticket.thread_id)
-        customer = (last.reply_to[0] if last and last.reply_to else None) or (last.author if last else None)
-        if customer is None and ticket.contact_id is not None:
-            customer = tx.contact_address(ticket.contact_id)
+        if last is not None and self.desk.is_ours(last.author.email):
+            last = None  # a team member's forward: the customer never saw it, so nothing of it is quoted
+        # the ticket's customer (their own Reply-To first), never one of our addresses
+        candidates = [*(last.reply_to if last else ()), *([last.author] if last else [])]
+        if ticket.contact_id is not None:
+            candidates += [a for a in [tx.contact_address(ticket.contact_id)] if a is not None]
+        customer = next((a for a in candidates if not self.desk.is_ours(a.email)), None)
         if customer is None:
             log.warning("ticket #%d: no customer address to relay %s's reply to", ticket.id, agent)
             return
@@ -185,7 +192,7 @@ class Relay(DeskMail):
         shown = (
             f"{name} ({desk_mailbox.from_name})" if name and desk_mailbox.from_name else name or desk_mailbox.from_name
         )
-        text = _scrub(body, agent.addresses if agent else (), desk_mailbox.address)
+        text = customer_copy(body, signature, agent.addresses if agent else (), desk_mailbox.address)
         if last is not None and last.new_text.strip():
             when = last.sent_at.astimezone(ZoneInfo(self.desk.timezone)).strftime("%a, %d %b %Y %H:%M")
             author = last.author.name or last.author.email
@@ -217,8 +224,37 @@ class Relay(DeskMail):
             tx.map_threads([(mail.message_id, ticket.thread_id)])
 
 
-def _scrub(text: str, addresses: Sequence[str], shared: str) -> str:
-    """The agent's own addresses never reach the customer, not even in a signature."""
+# A phone number: 7 or more digits, with the usual separators; a leading + or 00 and (0) allowed.
+_PHONE = re.compile(r"(?:\+|\b00)?\(?\d[\d\s()./-]{5,}\d")
+_PHONE_LABEL = re.compile(
+    r"^[\s|·•,;:/-]*(?:(?:phone|tel|telephone|mobile|mob|cell|fax|direct|[tmfp])\.?[\s:]*)?[\s|·•,;:/-]*$",
+    re.IGNORECASE,
+)
+_SEPARATORS = re.compile(r"(?:\s*[|·•]\s*){2,}")
+
+
+def customer_copy(body: str, signature: str, addresses: Sequence[str], shared: str) -> str:
+    """What the customer receives of an agent's reply: the whole reply, sign-off included, and the signature
+    the splitter found below it. The agent's own addresses become the shared address everywhere; below a
+    `-- ` line (the signature proper) phone numbers are dropped, and a line left with only a label such as
+    "Mobile:" goes with them: the customer reaches the team through the shared address, not the agent's
+    own line."""
+    text = body.rstrip()
+    if signature.strip():
+        text = f"{text}\n\n{signature.strip()}" if text else signature.strip()
+    lines = text.splitlines()
+    below = next((i for i, line in enumerate(lines) if line.rstrip() == "--"), None)
+    if below is not None:
+        kept = lines[: below + 1]
+        for line in lines[below + 1 :]:
+            cleaned = _PHONE.sub(lambda m: "" if sum(c.isdigit() for c in m.group()) >= 7 else m.group(), line)
+            if cleaned != line:
+                if _PHONE_LABEL.fullmatch(cleaned):
+                    continue
+                cleaned = _SEPARATORS.sub(" | ", cleaned).strip(" |·•,;")
+            kept.append(cleaned)
+        lines = kept
+    text = "\n".join(lines) + "\n"
     for address in addresses:
-        text = text.replace(address, shared)
+        text = re.sub(re.escape(address), shared, text, flags=re.IGNORECASE)
     return text

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from inboxcrm.core.loops import Fuse
-from inboxcrm.core.model import Message
+from inboxcrm.core.model import Message, Team
 from inboxcrm.core.ports import Renderer
+from inboxcrm.core.reply_tokens import base_address
 from inboxcrm.core.sla import BusinessHours, Due, Target, due
 from inboxcrm.core.tickets import Ticket
 
@@ -56,6 +57,17 @@ class Desk:
     timezone: str = "UTC"
     priorities: tuple[str, ...] = ("low", "normal", "high", "urgent")
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+    team: Team = field(default_factory=Team)
+
+    def is_ours(self, email: str) -> bool:
+        """A shared address (plus addresses too), an agent or a team member: never a customer to mail."""
+        base = base_address(email)
+        return (
+            self.team.includes(email)
+            or self.team.includes(base)
+            or any(base == m.address for m in self.mailboxes.values())
+            or self.agent_for(email) is not None
+        )
 
     def agent_for(self, email: str | None) -> Agent | None:
         for agent in self.agents:
