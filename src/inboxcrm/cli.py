@@ -22,6 +22,7 @@ from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.cli_privacy import erase_contact, export_contact
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
+from inboxcrm.core.arrival import arrived_on
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.campaigns import Campaign
 from inboxcrm.core.model import MailboxKind, MailboxProfile
@@ -752,7 +753,12 @@ def rules() -> None:
     default=None,
     help="Rule folder to use instead of the config's [rules] dir.",
 )
-@click.option("--mailbox", "mailbox_name", default=None, help="The mailbox the mail arrives on (default: the first).")
+@click.option(
+    "--mailbox",
+    "mailbox_name",
+    default=None,
+    help="The mailbox the mail arrives on (default: the one its Delivered-To/To/Cc names, else the first).",
+)
 @click.pass_context
 def rules_explain(
     ctx: click.Context, files: tuple[Path, ...], rules_dir: Path | None, mailbox_name: str | None
@@ -767,14 +773,16 @@ def rules_explain(
             raise click.BadParameter(
                 f"no mailbox named {mailbox_name!r} in the config", param_hint="--mailbox"
             ) from None
-    elif settings.mailboxes:
-        mailbox = settings.mailboxes[0].profile()
-    else:
+    elif not settings.mailboxes:
         raise click.UsageError("the config has no mailbox; name one with --mailbox")
+    profiles = [m.profile() for m in settings.mailboxes]
     book = bootstrap.rulebook(settings, rules_dir)
     for file in files:
-        decision = book.decide(compiled, read_raw(file.read_bytes()), mailbox, bootstrap.utc_now())
-        click.echo(f"== {file} (on mailbox {mailbox.name})")
+        reading = read_raw(file.read_bytes())
+        found = arrived_on(reading.message, profiles) if reading.message and not mailbox_name else None
+        on, how = (found[0], f", from its {found[1]}") if found else (mailbox if mailbox_name else profiles[0], "")
+        decision = book.decide(compiled, reading, on, bootstrap.utc_now())
+        click.echo(f"== {file} (on mailbox {on.name}{how})")
         for line in explain_decision(decision):
             click.echo(f"  {line}")
 

@@ -4,7 +4,8 @@
 History is replayed at its own times — threads, contacts, tickets with their real times, first responses,
 rules' tags, points and stages — but causes no mail and re-opens nothing "now". History has no `#close`, so
 an agent's answer counts as solving the ticket (see `answered_in_history`); the desk's clock then closes it
-`close_solved_after` later, as it would have live.
+`close_solved_after` later, as it would have live. A customer writing again re-opens it, even once closed:
+after the import, a ticket is open exactly when the customer had the last word.
 
 Pure: times are passed in.
 """
@@ -125,14 +126,15 @@ def as_of(ticket: Ticket, at: datetime, close_after: timedelta) -> tuple[Ticket,
     return ticket, changes
 
 
-def reopenable(ticket: Ticket, at: datetime, close_after: timedelta) -> Ticket:
-    """A history ticket closed by the clock that a later history message, dated before the close, finds: as it
-    was then (solved). Spam stays closed; so does a ticket whose close came before `at`."""
+def reopenable(ticket: Ticket, at: datetime) -> Ticket:
+    """A ticket opened by history that the clock closed, as a customer's later message in history finds it:
+    solved again, so that the message re-opens it — the customer is waiting on the team, whatever the clock
+    did meanwhile. Spam stays closed; so does a ticket closed after `at`."""
     if (
         ticket.status is TicketStatus.CLOSED
         and "spam" not in ticket.tags
         and ticket.solved_at is not None
-        and ticket.solved_at <= at < ticket.solved_at + close_after
+        and ticket.solved_at <= at
     ):
         return replace(ticket, status=TicketStatus.SOLVED)
     return ticket

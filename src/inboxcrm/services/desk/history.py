@@ -44,7 +44,7 @@ class History(Relay):
         dated: list[tuple[datetime, Change]] = []
         updated = ticket
         if from_history:
-            updated, dated = as_of(reopenable(updated, at, self.desk.close_after), at, self.desk.close_after)
+            updated, dated = as_of(updated, at, self.desk.close_after)
         changes: list[Change] = []
         if from_history and not reply.problems:
             orders = [Order(c.name, c.values, c.until) for c in reply.commands]
@@ -74,14 +74,14 @@ class History(Relay):
     def customer_wrote_before(
         self, tx: SupportTransaction, row: NewMessage, ticket_id: int, from_history: bool
     ) -> list[NewEvent]:
-        """A customer's message found in history: on a ticket opened by history it re-opens what was pending
-        or solved at that time; nobody is told."""
+        """A customer's message found in history: on a ticket opened by history it re-opens what was pending,
+        solved or closed (not spam) before it; nobody is told."""
         ticket = tx.ticket(ticket_id)
         if ticket is None or not from_history:
             return []
         at = row.sent_at
-        updated, dated = as_of(reopenable(ticket, at, self.desk.close_after), at, self.desk.close_after)
-        updated, changes = customer_replied(updated, at)
+        updated, dated = as_of(ticket, at, self.desk.close_after)
+        updated, changes = customer_replied(reopenable(updated, at), at)
         if updated != ticket:
             tx.save_ticket(updated, at)
         return self._dated(updated, dated) + self._events(updated, changes, at)
