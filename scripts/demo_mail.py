@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import email
 import email.policy
-import mailbox
 import shutil
 import sys
 import time
@@ -53,9 +52,16 @@ def prepare(var: Path) -> None:
         print(f"demo: copied demo/maildir into {target}")
 
 
+_sequence = iter(range(1, 10_000))
+
+
 def _deliver(folder: Path, raw: bytes) -> None:
-    box = mailbox.Maildir(str(folder), factory=None, create=True)
-    box.add(raw)  # written into tmp/, then moved into new/, as a mail server delivers
+    """Written into tmp/, then moved into new/, as a mail server delivers; named like the shipped messages
+    (`<unix time>.<n>_demo.inboxcrm`), so that sorting the names gives the order of arrival."""
+    name = f"{int(time.time())}.{next(_sequence):04d}_demo.inboxcrm"
+    (folder / "tmp").mkdir(parents=True, exist_ok=True)
+    (folder / "tmp" / name).write_bytes(raw)
+    (folder / "tmp" / name).rename(folder / "new" / name)
 
 
 def deliver(var: Path) -> int:
@@ -68,7 +74,6 @@ def deliver(var: Path) -> int:
         raw = f"Date: {formatdate(localtime=False)}\n{text}".replace("\n", "\r\n").encode("utf-8")
         _deliver(var / "maildir" / folder, raw)
         count += 1
-        time.sleep(0.05)  # one file name per message, in order
     print(f"demo: {count} new message(s) arrived in {var / 'maildir'}")
     return count
 
