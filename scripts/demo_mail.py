@@ -78,7 +78,7 @@ def deliver(var: Path) -> int:
     return count
 
 
-def answer(var: Path) -> int:
+def answer(var: Path, quiet: bool = False) -> int:
     """Every agent notified of a new ticket answers it once, to the notification's Reply-To (the relay)."""
     answered = var / "answered"
     answered.mkdir(parents=True, exist_ok=True)
@@ -103,7 +103,8 @@ def answer(var: Path) -> int:
         _deliver(var / "maildir" / "support", reply.as_bytes(policy=email.policy.SMTP))
         (answered / path.name).touch()
         count += 1
-    print(f"demo: {count} agent answer(s) sent through the relay")
+    if count or not quiet:
+        print(f"demo: {count} agent answer(s) sent through the relay")
     return count
 
 
@@ -135,7 +136,7 @@ def play(var: Path, pause: float, timeout: float) -> None:
     deliver(var)
     while time.monotonic() < deadline:
         time.sleep(1)
-        if answer(var):
+        if answer(var, quiet=True):
             return
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,11 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "missing.toml")
 
 
-def test_shipped_configs_are_valid() -> None:
-    load_settings(ROOT / "demo" / "inboxcrm.toml", environ={})
+def test_shipped_configs_are_valid(tmp_path: Path) -> None:
+    for name in ("demo", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "var" / "demo" / "maildir")  # as ./scripts/demo does
+    load_settings(tmp_path / "demo" / "inboxcrm.toml", environ={})
     env = {"INBOXCRM_API_TOKEN": "t", "INBOXCRM_SUPPORT_PASSWORD": "p", "INBOXCRM_SALES_PASSWORD": "p",
            "INBOXCRM_SECRET": "s", "INBOXCRM_SMTP_PASSWORD": "p"}  # fmt: skip
     settings = load_settings(ROOT / "config.example.toml", environ=env)
