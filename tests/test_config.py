@@ -107,3 +107,15 @@ def test_ca_file_must_exist_and_needs_tls(tmp_path: Path) -> None:
     assert len(found) == 1 and "mailboxes[0].ca_file: no CA certificate at" in found[0]
     plain = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nsecurity = "none"\nca_file = "x.pem"')
     assert any('ca_file needs security = "tls" or "starttls"' in p for p in problems(plain))
+
+
+def test_a_bad_backlog_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = (
+        '[[mailboxes]]\nname = "support"\naddresses = ["support@x.example"]\nsource = "maildir"\n'
+        f'path = "{tmp_path}"\nbacklog = "lots"\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, "inboxcrm.toml", {})
+    problem = str(raised.value)
+    assert 'inboxcrm.toml:6: mailboxes[0].backlog: expected "all", "none" or a span such as "90d"' in problem
+    assert "'lots'" in problem

@@ -39,7 +39,7 @@ class Backlog:
             return cls(timedelta(0))
         match = _SPAN.fullmatch(text)
         if not match:
-            raise ValueError(f'expected "all", "none" or a span such as "90d" or "12w", got {value!r}')
+            raise ValueError('expected "all", "none" or a span such as "90d" or "12w"')
         return cls(int(match.group(1)) * _UNITS[match.group(2)])
 
     def since(self, connected_at: datetime) -> datetime | None:

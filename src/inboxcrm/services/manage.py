@@ -103,6 +103,7 @@ class Manage:
                 updated = with_status(updated, status, now)
             updated, late = self._support.sla_on_save(updated, now)
             tx.save_ticket(updated, now)
+            tx.end_history([ticket.id], [])  # a person decided now: history no longer changes this ticket
             events = self._support.events_for(updated, changes + late, now)
             if status is not None and status is not ticket.status and updated.contact_id is not None:
                 events.append(
