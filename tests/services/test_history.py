@@ -18,6 +18,8 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.history import folder_histories
+from inboxcrm.adapters.files import MaildirSource
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxKind, MailboxProfile, TicketStatus
 from inboxcrm.core.ports import FetchedMessage, FolderSnapshot
 from inboxcrm.core.tickets import with_status
@@ -181,6 +183,13 @@ def test_the_backlog_setting_limits_what_history_is_stored(
         assert result.stored == len(stored) and outbox(app) == []
         if backlog == "5d":
             assert result.too_old == 2  # left in the mailbox, unread by inboxcrm
+            older = tmp_path / "older"
+            for sub in ("cur", "new", "tmp"):
+                (older / sub).mkdir(parents=True)
+            (older / "new" / "1.1_test.inboxcrm").write_bytes(PAST[0])
+            (older / "new" / "2.2_test.inboxcrm").write_bytes(PAST[1])
+            only_old = app.ingest.sync_folder(MaildirSource(older), SUPPORT, "older", 1, backlog=Backlog.parse("5d"))
+            assert (only_old.fetched, only_old.stored, only_old.too_old) == (2, 0, 2)  # batches of nothing to keep
         deliver(tmp_path, mail(from_="Erin <erin@hooli.example>", subject="Login broken"))
         assert poll(app).stored == 1
         assert [kind for kind, _ in outbox(app)] == ["ack", "notification", "notification"]

@@ -223,8 +223,8 @@ class IngestService:
             old, live, too_old = split_batch(
                 parsed, lambda p: p.fetched.uid, lambda p: p.message.date if p.message else None, mark
             )
-            parsed = old + live if mark is not None else parsed
-            quiet = {id(p) for p in old} if mark is not None else {id(p) for p in parsed} if history else set()
+            parsed = old + live  # history too old for the mailbox's backlog is left out
+            quiet = {id(p) for p in (parsed if history else old)}
             result.fetched += too_old
             result.too_old += too_old
             items = {
