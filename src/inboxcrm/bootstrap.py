@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
@@ -28,6 +29,7 @@ from inboxcrm.adapters.templates import Templates
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Address
 from inboxcrm.core.ports import MailSource, Renderer, Sender
@@ -37,11 +39,12 @@ from inboxcrm.core.sla import BusinessHours, Target
 from inboxcrm.providers import access_tokens
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
+from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.outreach import Marketing, Outreach
-from inboxcrm.services.polling import MailboxPoller
+from inboxcrm.services.polling import MailboxHealth, MailboxPoller
 from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
@@ -49,7 +52,6 @@ from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
 from inboxcrm.services.scoring import Scoring
-from inboxcrm.services.support import Agent, Desk, DeskMailbox, Support
 from inboxcrm.web.app import Features
 
 
@@ -221,6 +223,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,
         timezone=sla.timezone,
+        team=settings.team_profile(),
     )
 
 
@@ -330,9 +333,19 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
                 mailbox.poll_interval,
                 app.clock,
                 idle_renew=mailbox.idle_renew,
+                backlog=Backlog.parse(mailbox.backlog),
             )
         )
     return out
+
+
+def health(app: App, polling: Sequence[MailboxPoller]) -> list[MailboxHealth]:
+    """What `/health` says about each mailbox: the poller's state and how far its history import has got."""
+    try:
+        history = folder_histories(app.engine)
+    except SQLAlchemyError:
+        history = []  # /health reports the database itself
+    return [replace(p.health, history=tuple(h for h in history if h.mailbox == p.mailbox.name)) for p in polling]
 
 
 def vocabulary(settings: Settings) -> Vocabulary:

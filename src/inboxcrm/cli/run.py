@@ -13,9 +13,9 @@ from inboxcrm.adapters import scheduler
 from inboxcrm.cli.app import app_of, campaigns_of, environ, rules_of, segments_of, stop_on
 from inboxcrm.cli.check import template_problems
 from inboxcrm.cli.imports import summary
+from inboxcrm.services.desk import tick_tickets
 from inboxcrm.services.outreach import Unsubscribes, tick_campaigns
 from inboxcrm.services.scoring import decay_scores
-from inboxcrm.services.support import tick_tickets
 
 log = logging.getLogger("inboxcrm")
 
@@ -70,7 +70,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
 
             web = create_app(
                 app.reads,
-                health=lambda: [p.health for p in pollers],
+                health=lambda: bootstrap.health(app, pollers),
                 contacts=app.contacts,
                 segments=named,
                 pipeline_stages=app.settings.pipeline.stages,

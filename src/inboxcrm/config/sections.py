@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from inboxcrm.config.providers import OAuth2Settings
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 
 
@@ -107,12 +108,21 @@ class MailboxSettings(Section):
     from_name: str = ""
     # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
     acknowledge: str | None = None
+    # Mail already in a folder when inboxcrm first connects is history: stored without mailing anyone.
+    # "all" (default), the last span of it ("90d", "12w"), or "none" (start from now). README: history.
+    backlog: str = "all"
     # OAuth2 and IDLE (see config/providers.py): sign in with a password or an OAuth2 token (XOAUTH2); wait in
     # IDLE on the first folder when the server offers it, renewed every idle_renew (servers end it at 29 min).
     auth: Literal["password", "oauth2"] = "password"
     oauth2: OAuth2Settings | None = None
     idle: bool = True
     idle_renew: Annotated[float, Field(ge=1, le=1500)] = 300.0
+
+    @field_validator("backlog")
+    @classmethod
+    def _backlog(cls, value: str) -> str:
+        Backlog.parse(value)  # raises ValueError with what is expected
+        return value
 
     @field_validator("poll_interval", "timeout", "idle_renew", mode="before")
     @classmethod

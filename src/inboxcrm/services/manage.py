@@ -11,8 +11,8 @@ from datetime import datetime
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.ports import NewEvent, Store
 from inboxcrm.core.tickets import Order, apply_orders, with_status
+from inboxcrm.services.desk import Support
 from inboxcrm.services.outreach import Outreach
-from inboxcrm.services.support import Support
 
 
 class NotFound(LookupError):
@@ -103,6 +103,7 @@ class Manage:
                 updated = with_status(updated, status, now)
             updated, late = self._support.sla_on_save(updated, now)
             tx.save_ticket(updated, now)
+            tx.end_history([ticket.id], [])  # a person decided now: history no longer changes this ticket
             events = self._support.events_for(updated, changes + late, now)
             if status is not None and status is not ticket.status and updated.contact_id is not None:
                 events.append(

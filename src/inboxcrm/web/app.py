@@ -36,6 +36,7 @@ from inboxcrm.web.schemas import (
     DealOut,
     DealPage,
     HealthOut,
+    HistoryOut,
     IncidentOut,
     MailboxHealthOut,
     MergeIn,
@@ -163,6 +164,13 @@ def create_app(
                 last_error=h.last_error,
                 failures_in_a_row=h.failures_in_a_row,
                 fetched_here=h.fetched_here,
+                history=HistoryOut(
+                    read=sum(f.read for f in h.history),
+                    total=sum(f.total for f in h.history),
+                    done=all(f.done for f in h.history),
+                )
+                if h.history
+                else None,
             )
             for h in health()
         ]

@@ -222,6 +222,14 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class HistoryOut(BaseModel):
+    """How far the import of a mailbox's history (the mail it held when inboxcrm first connected) has got."""
+
+    read: int
+    total: int
+    done: bool
+
+
 class MailboxHealthOut(BaseModel):
     mailbox: str
     ok: bool
@@ -230,6 +238,8 @@ class MailboxHealthOut(BaseModel):
     failures_in_a_row: int
     # False: another daemon fetches this mailbox (and reports on it)
     fetched_here: bool = True
+
+    history: HistoryOut | None = None
 
 
 class IncidentOut(BaseModel):

@@ -167,6 +167,7 @@ class OutreachStatements(Statements):
         s = t.suppressions
         return and_(
             t.contacts.c.undeliverable.is_(False),
+            t.contacts.c.from_history.is_(False),  # known only from history: state triggers never mail them
             not_(select(s.c.email).where(s.c.email == t.contacts.c.email).exists()),
         )
 

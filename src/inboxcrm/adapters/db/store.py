@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from inboxcrm.adapters.db.access import AccessStatements
 from inboxcrm.adapters.db.contacts import ContactStatements
+from inboxcrm.adapters.db.history import HistoryStatements
 from inboxcrm.adapters.db.intake import IntakeStatements
 from inboxcrm.adapters.db.messages import MessageStatements
 from inboxcrm.adapters.db.outbox import OutboxStatements
@@ -49,6 +50,7 @@ class SqlTransaction(
     OutreachStatements,
     AccessStatements,
     PrivacyStatements,
+    HistoryStatements,
 ):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 

@@ -68,6 +68,14 @@ folder_cursors = Table(
     Column("uidvalidity", BigInteger, nullable=False),
     Column("last_uid", BigInteger, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # The folder's history (core/history.py), recorded when inboxcrm first connected: UIDs up to
+    # `history_until` were there already; history dated before `history_since` is not stored; `history_total`
+    # messages were there, `history_read` of them are done. NULL `history_until`: everything is live.
+    Column("history_until", BigInteger, nullable=True),
+    Column("history_since", TS, nullable=True),
+    Column("history_total", BigInteger, nullable=True),
+    Column("history_read", BigInteger, nullable=False, server_default="0"),
+    Column("connected_at", TS, nullable=True),
 )
 
 companies = Table(
@@ -93,6 +101,8 @@ contacts = Table(
     # `score` is the score as of this moment; it halves every half-life after it (see core/scoring.py).
     Column("score_at", TS, nullable=True),
     Column("stage", String(40), nullable=True, index=True),
+    # Known only from history mail so far: state-triggered campaigns leave them alone until they write live.
+    Column("from_history", Boolean, nullable=False, server_default=false()),
 )
 
 contact_tags = Table(
@@ -208,6 +218,9 @@ tickets = Table(
     Column("resolution_breached_at", TS, nullable=True),
     # `#snooze 3d`: pending until then, when the ticket opens again by itself.
     Column("snoozed_until", TS, nullable=True, index=True),
+    # Opened by history (mail that was in the mailbox before inboxcrm connected, or imported): later history
+    # may still change its status; live mail ends that.
+    Column("from_history", Boolean, nullable=False, server_default=false()),
 )
 
 ticket_tags = Table(
