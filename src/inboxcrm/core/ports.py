@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
@@ -345,7 +346,15 @@ class AccessTransaction(Protocol):
     def add_audit(self, actor: str, action: str, subject: str, detail: Mapping[str, Any], at: datetime) -> None: ...
 
 
-class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransaction, Protocol):
+class IngestTransaction(
+    SupportTransaction,
+    OutreachTransaction,
+    AccessTransaction,
+    SearchTransaction,
+    RecordTransaction,
+    WebhookTransaction,
+    Protocol,
+):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...

@@ -39,6 +39,7 @@ from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
+from inboxcrm.services.search import record_stored
 from inboxcrm.services.support import Desk, Support
 
 log = logging.getLogger(__name__)
@@ -403,6 +404,7 @@ def record_messages(
             for name in ruled.enrol
         ]
         events += outreach.after_messages(tx, rows, message_ids, enrolments, now)
+    events += record_stored(tx, message_ids, contact_ids.values(), now)  # search index, new contacts
     tx.add_events(events)
     return message_ids
 

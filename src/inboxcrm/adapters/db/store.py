@@ -31,6 +31,7 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.access import AccessStatements
 from inboxcrm.adapters.db.outreach import OutreachStatements
 from inboxcrm.adapters.db.privacy import PrivacyStatements
+from inboxcrm.adapters.db.record import EventHooks, RecordStatements
 from inboxcrm.core.addresses import company_domain, company_name
 from inboxcrm.core.model import Address, TicketStatus
 from inboxcrm.core.ports import (
@@ -101,7 +102,7 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     }
 
 
-class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements):
+class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements, RecordStatements):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
     def __init__(self, connection: Connection) -> None:
@@ -427,8 +428,7 @@ class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements):
             ).scalars(),
         ]
         self.connection.execute(t.contact_aliases.delete().where(t.contact_aliases.c.contact_id == other_id))
-        for table in (t.messages, t.tickets, t.timeline_events):
-            self.connection.execute(update(table).where(table.c.contact_id == other_id).values(contact_id=keep_id))
+        self.move_contact_references(other_id, keep_id)  # every table, from the schema's foreign keys
         self.connection.execute(t.contacts.delete().where(t.contacts.c.id == other_id))
         self.connection.execute(
             insert(t.contact_aliases), [{"email": e, "contact_id": keep_id, "created_at": now} for e in aliases]
@@ -440,6 +440,8 @@ class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements):
                 name=keep.name or other.name,
                 company_id=keep.company_id or other.company_id,
                 undeliverable=keep.undeliverable and other.undeliverable,
+                stage=keep.stage or other.stage,
+                score=float(keep.score) + float(other.score),
             )
         )
 
@@ -623,6 +625,7 @@ class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements):
                     for e in events
                 ],
             )
+            self.after_events(events)
 
     # the support desk
     def _tickets(self, where: Any, limit: int | None = None, lock: bool = False) -> list[Ticket]:
@@ -924,10 +927,13 @@ class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements):
 class SqlStore:
     """Opens transactions on an engine (see `services.ports.Store`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, hooks: EventHooks = ()) -> None:
         self.engine = engine
+        self.hooks = hooks  # run on the timeline events of each transaction, inside it (webhooks)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self.engine.begin() as connection:
-            yield SqlTransaction(connection)
+            tx = SqlTransaction(connection)
+            tx.event_hooks = self.hooks
+            yield tx
