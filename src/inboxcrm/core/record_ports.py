@@ -65,6 +65,7 @@ class RecordTransaction(Protocol):
     def set_contact_company(self, contact_id: int, domain: str | None, now: datetime) -> str | None: ...
     def contact_tags(self, contact_id: int) -> frozenset[str]: ...
     def contact_stage(self, contact_id: int) -> str | None: ...
+    def clear_stage(self, contact_id: int) -> None: ...
     def contacts_created_at(self, contact_ids: Iterable[int], at: datetime) -> list[int]: ...
     def add_business_event(
         self, contact_id: int, event: BusinessEvent, source: str, now: datetime
@@ -81,3 +82,21 @@ class WebhookTransaction(Protocol):
     def delivery_retry(self, delivery_id: int, next_attempt_at: datetime, detail: str) -> None: ...
     def delivery_failed(self, delivery_id: int, at: datetime, detail: str) -> None: ...
     def release_deliveries(self, delivery_ids: Sequence[int]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """What became of one webhook POST: the HTTP status (None: no answer) and a word on why it failed."""
+
+    status: int | None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class Poster(Protocol):
+    """Sends one webhook delivery (adapters/webhook_http.py)."""
+
+    def post(self, url: str, payload: bytes, headers: Mapping[str, str], timeout: float) -> Posted: ...

@@ -17,9 +17,7 @@ class EventStatements:
 
     _insert_ignore: Callable[[Any], Any]  # SqlTransaction's (declared only: never shadows it)
 
-    def add_business_event(
-        self, contact_id: int, event: BusinessEvent, source: str, now: datetime
-    ) -> tuple[int, bool]:
+    def add_business_event(self, contact_id: int, event: BusinessEvent, source: str, now: datetime) -> tuple[int, bool]:
         """Record `event`; returns its id and whether it is new (an external id seen before: the first one)."""
         be = t.business_events
         if event.external_id is not None:

@@ -97,6 +97,9 @@ class FieldStatements:
         found = self.connection.execute(select(t.contacts.c.stage).where(t.contacts.c.id == contact_id)).scalar()
         return str(found) if found is not None else None
 
+    def clear_stage(self, contact_id: int) -> None:
+        self.connection.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(stage=None))
+
     def contacts_created_at(self, contact_ids: Iterable[int], at: datetime) -> list[int]:
         """Those of `contact_ids` created at exactly `at` (in the batch that stored mail at `at`)."""
         c = t.contacts.c

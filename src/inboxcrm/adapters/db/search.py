@@ -243,8 +243,9 @@ class SearchStatements:
         column = {"messages": t.messages.c.id, "contacts": t.contacts.c.id}[table]
         return [
             int(i)
-            for i in self.connection.execute(select(column).where(column > after_id).order_by(column).limit(limit))
-            .scalars()
+            for i in self.connection.execute(
+                select(column).where(column > after_id).order_by(column).limit(limit)
+            ).scalars()
         ]
 
 
@@ -309,9 +310,7 @@ class SqlSearch:
         if query.clauses:
             if sqlite:
                 key = _FTS.c.rowid
-                found = text("search_messages MATCH :match").bindparams(
-                    match=fts5_match(query.clauses, query.excluded)
-                )
+                found = text("search_messages MATCH :match").bindparams(match=fts5_match(query.clauses, query.excluded))
             else:
                 key = _FTS.c.message_id
                 found = text("search_messages.document @@ CAST(:match AS tsquery)").bindparams(
