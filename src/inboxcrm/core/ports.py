@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -255,6 +255,7 @@ class Recipient:
     score: float
     replied_since_enrolment: bool
     open_ticket: bool
+    fields: Mapping[str, str] = field(default_factory=dict)  # custom fields, as stored
 
 
 @dataclass(frozen=True, slots=True)

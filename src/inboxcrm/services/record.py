@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from inboxcrm.core.addresses import normalise_email
+from inboxcrm.core.audiences import Group, Segment, Test
 from inboxcrm.core.business import BusinessEvent, EventProblem, Revenue
-from inboxcrm.core.fields import FieldDef, number_of, validate
+from inboxcrm.core.fields import FieldDef, canonical, number_of, validate
 from inboxcrm.core.model import Address, Message
 from inboxcrm.core.ports import IngestTransaction, NewEvent, Store
 from inboxcrm.core.rules import ContactFacts, EventFacts, Facts, evaluate_event
+from inboxcrm.core.tomlfile import suggest
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.routing import Routing, contact_fields, effects_on_contact
 
@@ -190,3 +192,29 @@ def amount_text(value: Decimal) -> str:
     shown = f"{value:.4f}".rstrip("0")
     whole, _, cents = shown.partition(".")
     return f"{whole}.{cents.ljust(2, '0')}"
+
+
+def field_filter(
+    fields: Mapping[str, FieldDef], wanted: Sequence[tuple[str, str]], within: Segment | None = None
+) -> Segment:
+    """`field.plan=pro`, `field.seats.min=10`, `field.seats.max=50` (query parameters) as a segment (within
+    another, when given); raises ValueError naming a bad field or value."""
+    tests: list[Test | Group] = []
+    for key, value in wanted:
+        name, _, bound = key.removeprefix("field.").partition(".")
+        field = fields.get(name)
+        if field is None:
+            raise ValueError(f"unknown field {name!r} ({suggest(name, fields, 'field')})")
+        if bound not in ("", "min", "max") or (bound and field.type not in ("number", "date")):
+            raise ValueError(f"{key}: use field.{name}=value" + (f", field.{name}.min or .max" if bound else ""))
+        try:
+            stored = canonical(field, value)
+        except ValueError as exc:
+            raise ValueError(f"{key}: {exc}") from None
+        if stored is None:
+            raise ValueError(f"{key}: give a value")
+        kind = {"": "field", "min": "field_at_least", "max": "field_at_most"}[bound]
+        tests.append(Test(f"{kind}:{field.type}:{name}", (stored.lower(),)))
+    if within is not None:
+        tests.append(within.condition)
+    return Segment("(filter)", "", "", 0, Group("all", tuple(tests)))
