@@ -19,7 +19,10 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.files import discover
 from inboxcrm.adapters.templates import Templates
+from inboxcrm.cli_csv import export_contacts, import_contacts
 from inboxcrm.cli_privacy import erase_contact, export_contact
+from inboxcrm.cli_search import search_command
+from inboxcrm.cli_webhooks import webhooks_group
 from inboxcrm.config import ConfigError, Settings, load_settings, parse_duration
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.campaigns import Campaign
@@ -182,6 +185,9 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
             ),
             scheduler.Tick("templates", lambda: _reload_templates(app), 10),
             scheduler.Tick("score-decay", lambda: _decay(app), 3600),
+            scheduler.Tick(
+                "webhooks", lambda: app.webhooks.dispatch(app.clock()), app.settings.webhook_delivery.interval
+            ),
         ]
     )
     log.info("polling %d mailbox(es): %s", len(pollers), ", ".join(p.mailbox.name for p in pollers))
@@ -663,8 +669,11 @@ def tokens_revoke(ctx: click.Context, name: str) -> None:
     click.echo(f"revoked token {name!r}" if revoked else f"token {name!r} was revoked already")
 
 
-contacts.add_command(export_contact(_app))
+contacts.add_command(export_contacts(_app, export_contact(_app)))  # --csv, or one contact's data
 contacts.add_command(erase_contact(_app))
+contacts.add_command(import_contacts(_app))
+main.add_command(search_command(_app))
+main.add_command(webhooks_group(_app))
 
 
 @main.command(name="parse")

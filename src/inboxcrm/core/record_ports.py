@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from inboxcrm.core.business import BusinessEvent
+
+if TYPE_CHECKING:
+    from inboxcrm.core.ports import NewEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ class RecordTransaction(Protocol):
     def contact_cards(self, contact_ids: Iterable[int]) -> dict[int, ContactCard]: ...
     def ticket_statuses(self, ticket_ids: Iterable[int]) -> dict[int, str]: ...
     def move_contact_references(self, other_id: int, keep_id: int) -> dict[str, int]: ...
+    def after_events(self, events: Sequence[NewEvent]) -> None: ...
 
 
 class WebhookTransaction(Protocol):

@@ -120,13 +120,15 @@ def record_stored(
     tx: IngestTransaction, message_ids: Sequence[int], contact_ids: Iterable[int], now: datetime
 ) -> list[NewEvent]:
     """What the customer record does in the ingest transaction: index the new messages and their contacts, and
-    say on the timeline which contacts are new (webhooks send `contact.created` from that)."""
+    tell webhooks of the contacts that are new (`contact.created`; the timeline has their first message).
+    Returns no timeline events (a list, to add to the batch's)."""
     tx.index_messages(message_ids)
     people = list(contact_ids)
     tx.index_contacts(people)
-    return [
-        NewEvent(i, now, "contact_created", "Contact created from mail") for i in tx.contacts_created_at(people, now)
-    ]
+    new = tx.contacts_created_at(people, now)
+    if new:
+        tx.after_events([NewEvent(i, now, "contact_created", "Contact created from mail") for i in new])
+    return []
 
 
 @dataclass

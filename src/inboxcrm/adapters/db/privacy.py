@@ -47,6 +47,8 @@ def _participant(row: Any, addresses: set[str]) -> bool:
 
 
 class PrivacyStatements:
+    forget_messages: Any  # the search index's (SearchStatements)
+    forget_contacts: Any
     connection: Connection
     _dialect: str
 
@@ -238,6 +240,8 @@ class PrivacyStatements:
             raw_ids.append(int(row.raw_id))
             thread_ids.add(int(row.thread_id))
         counts["tickets"] = run(delete(tk).where(tk.c.contact_id == contact_id)).rowcount
+        self.forget_messages(run(theirs).scalars().all())  # their words leave the search index too
+        self.forget_contacts([contact_id])
         counts["messages"] = run(delete(m).where(m.c.contact_id == contact_id)).rowcount
 
         r, loc, q = t.raw_messages, t.message_locations, t.quarantine

@@ -332,6 +332,9 @@ class SqlReads:
                         select(func.count()).select_from(t.outbox).where(t.outbox.c.status == status)
                     ).scalar_one()
                 )
+            w = t.webhook_deliveries
+            for status, count in connection.execute(select(w.c.status, func.count()).group_by(w.c.status)):
+                out[f"webhooks_{status}"] = int(count)
             out["quarantined"] = int(
                 connection.execute(
                     select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))
