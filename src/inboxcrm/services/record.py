@@ -129,8 +129,11 @@ class CustomerRecord:
                 email = normalise_email(contact)
                 if email is None:
                     raise EventProblem(f"email: not an email address: {contact!r}")
-                contact_id = tx.contact_id_for(email) or tx.ensure_contacts([Address(email, name)], now)[email]
-                tx.index_contacts([contact_id])
+                found = tx.contact_id_for(email)
+                contact_id = found or tx.ensure_contacts([Address(email, name)], now)[email]
+                if found is None:
+                    tx.index_contacts([contact_id])
+                    tx.after_events([NewEvent(contact_id, now, "contact_created", f"Contact created by {source}")])
             event_id, created = tx.add_business_event(contact_id, event, source, now)
             if created:
                 events = [NewEvent(contact_id, event.at, "business_event", f"{event.summary()} ({actor})")]
