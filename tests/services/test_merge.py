@@ -78,7 +78,9 @@ def test_a_merge_moves_every_row_of_every_table_that_references_a_contact(tmp_pa
                 assert connection.execute(select(func.count()).where(column == keep)).scalar_one() > 0, table.name
             tags = connection.execute(select(t.contact_tags.c.tag).where(t.contact_tags.c.contact_id == keep))
             assert sorted(tags.scalars()) == ["beta", "vip"]
-            aliases = connection.execute(select(t.contact_aliases.c.email).where(t.contact_aliases.c.contact_id == keep))
+            aliases = connection.execute(
+                select(t.contact_aliases.c.email).where(t.contact_aliases.c.contact_id == keep)
+            )
             assert sorted(aliases.scalars()) == ["c@old.example", "carol@work.example"]
             assert connection.execute(select(t.contacts.c.id).where(t.contacts.c.id == other)).first() is None
         with app.store.transaction() as tx:

@@ -5,7 +5,8 @@ Columns: `email` (the key; an alias of a merged contact finds that contact), `na
 acme.com), `tags` (separated by `;`: the contact's tags become exactly these), `stage`, and one column per
 custom field (by its name). `id`, `score`, `created_at` and `company_name`, which an export writes, are read
 only and skipped on import. Other headers are mapped with `mapping` (header → column, `-` to skip one). An
-empty cell clears the value; a column that is not in the file leaves that value as it is. Pure.
+empty cell clears the value (but an empty company keeps the company the address gives); a column that is not in
+the file leaves that value as it is. Pure.
 """
 
 from __future__ import annotations

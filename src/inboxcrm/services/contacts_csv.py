@@ -103,7 +103,8 @@ class ContactsCsv:
         edits = self._record.apply_edit(tx, contact_id, actor, name, fields, now)
         changes += [e.summary.removesuffix(f" by {actor}") for e in edits]
         events += edits
-        if "company" in row.present:
+        # an empty company cell keeps the company the address gives (companies are by domain)
+        if "company" in row.present and row.company is not None:
             before = tx.set_contact_company(contact_id, row.company, now)
             if before != row.company:
                 summary = f"Company {before or '(none)'} → {row.company or '(none)'}"
