@@ -81,9 +81,9 @@ when.field.seats = { at_least = 10 }
 
 @pytest.fixture
 def api(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, bootstrap.App]]:
-    for folder, name, text in (("rules", "record.toml", RULES), ("segments", "record.toml", SEGMENTS)):
+    for folder, content in (("rules", RULES), ("segments", SEGMENTS)):
         (tmp_path / folder).mkdir()
-        (tmp_path / folder / name).write_text(text)
+        (tmp_path / folder / "record.toml").write_text(content)
     app = bootstrap.build(make_settings(tmp_path, database_url, EXTRA))
     migrate.upgrade(app.engine)
     app.ingest.ingest_batch(SUPPORT, "INBOX", 1, [FetchedMessage(1, mail(message_id="r1@acme-corp.example"))])
@@ -268,9 +268,11 @@ def test_a_file_with_bad_rows_is_reported_by_row_and_column_and_nothing_is_writt
     client, _app = api
     text = "E-Mail,Full name,plan,seats,stage,tags,colour\ncarol@acme-corp.example,Carol,pro,4,customer,vip,red\n"
     unknown = client.post("/contacts.csv", content=text, headers=AUTH).json()
-    assert unknown["problems"] == ["1:2: Full name: unknown column (did you mean 'name'?; --map 'Full name=-' skips it)",
-                                   "1:7: colour: unknown column (columns: email, name, company, tags, stage, plan, seats, "
-                                   "renewal, vat_id, newsletter; --map 'colour=-' skips it)"]  # fmt: skip
+    assert unknown["problems"] == [
+        "1:2: Full name: unknown column (did you mean 'name'?; --map 'Full name=-' skips it)",
+        "1:7: colour: unknown column (columns: email, name, company, tags, stage, plan, seats, renewal, vat_id, "
+        "newsletter; --map 'colour=-' skips it)",
+    ]
     text = (
         "email,name,plan,seats,stage,tags,renewal\n"
         "carol@acme-corp.example,Carol,pro,4,customer,vip,2027-01-01\n"

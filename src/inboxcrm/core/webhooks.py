@@ -80,5 +80,5 @@ def verify(secret: bytes, header: str, payload: bytes, now: datetime, tolerance:
 
 def next_attempt(attempts: int, now: datetime, first: timedelta, most: timedelta) -> datetime:
     """When to try again after `attempts` failed attempts: `first`, doubling, at most `most` apart."""
-    wait = first * (2 ** min(max(attempts - 1, 0), 20))
-    return now + min(wait, most)
+    wait: timedelta = first * int(2 ** min(max(attempts - 1, 0), 20))
+    return now + (wait if wait < most else most)

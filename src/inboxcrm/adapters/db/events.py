@@ -38,6 +38,6 @@ class EventStatements:
         }
         new = self.connection.execute(statement, row).scalar()
         if new is None:  # another request recorded the same external id a moment ago
-            found = self.connection.execute(select(be.c.id).where(be.c.external_id == event.external_id)).scalar()
+            found = self.connection.execute(select(be.c.id).where(be.c.external_id == event.external_id)).scalar_one()
             return int(found), False
         return int(new), True

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -16,7 +16,7 @@ from inboxcrm.adapters.db.search_schema import is_search_table
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def include_name(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
+def include_name(name: str | None, type_: Any, _parents: Any) -> bool:
     """What schema comparisons look at: everything but the search index's tables (see `search_schema`)."""
     return not (type_ == "table" and is_search_table(name))
 

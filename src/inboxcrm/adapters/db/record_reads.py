@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, and_, case, func, select, true
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
@@ -83,8 +83,8 @@ class SqlRecordReads:
         value = _signed(revenue)
         when = and_(
             value.is_not(None),
-            be.at >= since if since is not None else True,
-            be.at < until if until is not None else True,
+            be.at >= since if since is not None else true(),
+            be.at < until if until is not None else true(),
         )
         if group == "company":
             co = t.companies.c

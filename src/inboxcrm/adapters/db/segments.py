@@ -19,6 +19,7 @@ def _field_clause(test: str, values: list[str | float | bool]) -> Any:
     """`field:<type>:<name>` (any of the values), `field_at_least:…`, `field_at_most:…` over contact_fields."""
     kind, type_, name = test.split(":", 2)
     f = t.contact_fields.c
+    wanted: Any
     if kind == "field":
         wanted = (
             f.number.in_([float(str(v)) for v in values])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from inboxcrm.core.fields import FieldDef, canonical, typed
@@ -155,7 +156,7 @@ class ContactConditions(RuleChecker):
             sign = ">=" if op == "at_least" else "<="
             expr = f"(c.has_contact and {value} is not None and {value} {sign} {k})"
             text = f"{label} {'≥' if sign == '>=' else '≤'} {bound}"
-            return Leaf(expr, text, 1, ("contact",), lambda c, n=field.name, t=text: f"{t} (it is {c.fields.get(n)})")
+            return Leaf(expr, text, 1, ("contact",), _field_because(field.name, text))
         if op != "equals":
             self.problem(loc, f"unknown operator {op!r} for a field", suggest(op, FIELD_OPERATORS))
             return None
@@ -176,6 +177,12 @@ class ContactConditions(RuleChecker):
         getter = f"{value}.lower()" if field.type == "text" else value
         expr = f"(c.has_contact and {value} is not None and {getter} in {k})"
         shown = quoted_list([str(v) for v in found])
-        return Leaf(
-            expr, f"{label} is {shown}", 1, ("contact",), lambda c, n=field.name: f"contact's {n} is {c.fields.get(n)}"
-        )
+        return Leaf(expr, f"{label} is {shown}", 1, ("contact",), _field_because(field.name))
+
+
+def _field_because(name: str, text: str | None = None) -> Callable[[Context], str]:
+    def because(c: Context) -> str:
+        value = c.fields.get(name)
+        return f"{text} (it is {value})" if text else f"contact's {name} is {value}"
+
+    return because

@@ -3,6 +3,7 @@ currency }. A rule that names `event` runs on business events only (see `evaluat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from inboxcrm.core.rules.checking import RuleChecker, quoted_list, shown_value
@@ -42,9 +43,7 @@ class EventConditions(RuleChecker):
                 sign = ">=" if op == "amount_at_least" else "<="
                 text = f"amount {'≥' if sign == '>=' else '≤'} {spec:g}"
                 expr = f"(c.event_amount is not None and c.event_amount {sign} {k})"
-                leaves.append(
-                    Leaf(expr, text, 1, ("event",), lambda c, text=text: f"{text} (it is {c.event_amount:g})")
-                )
+                leaves.append(Leaf(expr, text, 1, ("event",), _amount_because(text)))
             elif op == "currency":
                 items = self.strings(spec, where, "a currency")
                 if items is None:
@@ -59,6 +58,13 @@ class EventConditions(RuleChecker):
         if not ok:
             return None
         return leaves[0] if len(leaves) == 1 else AllOf(leaves)
+
+
+def _amount_because(text: str) -> Callable[[Context], str]:
+    def because(c: Context) -> str:
+        return f"{text} (it is {c.event_amount:g})"
+
+    return because
 
 
 def _kind_because(c: Context) -> str:
