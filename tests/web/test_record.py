@@ -319,3 +319,14 @@ def test_search_over_the_api_and_an_erased_contact_leaves_the_index(api: tuple[T
     with app.engine.connect() as connection:  # the words themselves are gone, not just hidden
         assert connection.execute(text("SELECT count(*) FROM search_messages")).scalar_one() == 0
         assert connection.execute(text("SELECT count(*) FROM search_contacts")).scalar_one() == 0
+
+
+def test_the_search_box_leads_to_a_page_of_results(api: tuple[TestClient, bootstrap.App]) -> None:
+    client, _app = api
+    home = client.get("/tickets/page", headers=AUTH)
+    assert 'action="/search/page"' in home.text
+    page = client.get("/search/page", params={"q": "printer"}, headers=AUTH)
+    assert page.status_code == 200
+    assert "<mark>Printer</mark> on fire" in page.text and "our <mark>printer</mark> is on fire" in page.text
+    assert client.get("/search/page", params={"q": "before:soon"}, headers=AUTH).status_code == 400
+    assert "Nothing found" in client.get("/search/page", params={"q": "zebra"}, headers=AUTH).text

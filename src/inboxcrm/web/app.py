@@ -52,6 +52,7 @@ from inboxcrm.web.schemas import (
     TimelineEntryOut,
     TimelinePage,
 )
+from inboxcrm.web.search_page import search_page_routes
 from inboxcrm.web.unsubscribe import unsubscribe_routes
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200).")]
@@ -131,6 +132,8 @@ def create_app(
                 clock=extra.clock,
             )
         )
+    if extra.message_html is not None and extra.search is not None:
+        app.include_router(search_page_routes(extra.search, reads.contact, require))
     if extra.reports is not None:
         app.include_router(report_routes(extra.reports, require, extra.stages, extra.clock))
     if extra.manage is not None:
