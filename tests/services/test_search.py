@@ -58,7 +58,7 @@ def _store(app: App) -> SearchService:
     for uid, (mailbox, raw) in enumerate(CORPUS, 1):
         result = app.ingest.ingest_batch(mailbox, "INBOX", 1, [FetchedMessage(uid, raw)])
         assert result.stored == 1, result.errors
-    return SearchService(SqlSearch(app.engine))
+    return SearchService(SqlSearch(app.engine), language_ttl=0)  # a rebuild's new language is seen at once
 
 
 def subjects(service: SearchService, query: str) -> list[str]:

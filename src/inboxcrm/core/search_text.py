@@ -56,14 +56,18 @@ class Analyzer:
             raise ValueError(f"unknown search language {language!r} (one of: {', '.join(LANGUAGES)})")
         self.language = language
         self._stemmer = None if language == NO_STEMMING else snowballstemmer.stemmer(language)
-        self._memo: dict[str, str] = {}  # mail repeats its words: stemming each distinct word once is most of the speed
+        # mail repeats its words: folding and stemming each distinct word once is most of the speed
+        self._memo: dict[str, str] = {}
 
     def term(self, word: str) -> str:
-        """One folded word → its stem."""
+        """One word as written → its index term (folded, stemmed); "" for none (too long)."""
         found = self._memo.get(word)
         if found is None:
-            found = self._stemmer.stemWord(word) if self._stemmer is not None else word
-            if len(self._memo) < 200_000:
+            folded = fold(word)
+            found = "" if len(folded) > _MAX_WORD else folded
+            if found and self._stemmer is not None:
+                found = self._stemmer.stemWord(found)
+            if len(self._memo) < 500_000:
                 self._memo[word] = found
         return found
 
@@ -71,11 +75,13 @@ class Analyzer:
         """The words of `text` (taken NFC-normalised), in order."""
         for match in _WORD.finditer(text):
             start = match.start()
-            for piece in _UNSPACED.split(match.group()):
+            word = match.group()
+            pieces = _UNSPACED.split(word) if _UNSPACED.search(word) else (word,)
+            for piece in pieces:
                 if piece:
-                    folded = fold(piece)
-                    if 0 < len(folded) <= _MAX_WORD:
-                        yield Word(start, start + len(piece), self.term(folded))
+                    term = self.term(piece)
+                    if term:
+                        yield Word(start, start + len(piece), term)
                     start += len(piece)
 
     def terms(self, text: str) -> list[str]:
@@ -131,14 +137,21 @@ def snippet(analyzer: Analyzer, text: str, wanted: Wanted, words: int = 30) -> s
     """About `words` words of `text` around the first searched word, HTML-escaped, searched words in
     <mark>…</mark>; the start of the text when no searched word is in it. "…" where text was left out."""
     text = unicodedata.normalize("NFC", text[:MAX_PART])
-    found = list(analyzer.words(text))
+    found: list[Word] = []
+    first = -1
+    for word in analyzer.words(text):  # read only as far as the window after the first searched word
+        found.append(word)
+        if first < 0 and wanted(word.term):
+            first = len(found) - 1
+        if (first >= 0 and len(found) > first + words) or (first < 0 and len(found) > 20_000):
+            break
     if not found:
         return html.escape(" ".join(text.split()[:words]))
-    first = next((i for i, w in enumerate(found) if wanted(w.term)), 0)
+    first = max(first, 0)
     begin = max(0, first - words // 4)
     chosen = found[begin : begin + words]
     start = chosen[0].start if begin > 0 else 0
-    end = chosen[-1].end if begin + words < len(found) else len(text)
+    end = chosen[-1].end if begin + words < len(found) or len(found) > first + words else len(text)
     return ("… " if start > 0 else "") + mark(text, chosen, wanted, start, end) + (" …" if end < len(text) else "")
 
 

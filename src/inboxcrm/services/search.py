@@ -8,6 +8,7 @@ snippet of its body with the searched words in <mark>…</mark>; the first page 
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from inboxcrm.core.search_query import QueryProblem, SearchQuery, parse_query
 from inboxcrm.core.search_text import Analyzer, Wanted, marked, snippet
 
 MAX_PAGE = 100
+LANGUAGE_TTL = 5.0  # seconds a search trusts the index's language it read
 CONTACTS_SHOWN = 5
 
 
@@ -68,24 +70,26 @@ def _before(cursor: str | None) -> int | None:
 
 
 class SearchService:
-    def __init__(self, reads: SearchReads) -> None:
+    def __init__(self, reads: SearchReads, language_ttl: float = LANGUAGE_TTL) -> None:
         self._reads = reads
+        self._ttl = language_ttl
         self._analyzer: Analyzer | None = None
+        self._checked = 0.0
 
     def analyzer(self) -> Analyzer:
-        """The index's analyzer (its language may change with a rebuild)."""
-        language = self._reads.language()
-        if self._analyzer is None or self._analyzer.language != language:
-            self._analyzer = Analyzer(language)
+        """The index's analyzer (its language may change with a rebuild: read again every few seconds)."""
+        now = time.monotonic()
+        if self._analyzer is None or now - self._checked >= self._ttl:
+            language = self._reads.language()
+            if self._analyzer is None or self._analyzer.language != language:
+                self._analyzer = Analyzer(language)
+            self._checked = now
         return self._analyzer
-
-    def parse(self, text: str) -> SearchQuery:
-        return parse_query(text, self.analyzer())
 
     def search(self, text: str, cursor: str | None = None, limit: int = 20) -> SearchPage:
         """One page of messages matching `text` (and, on the first page, matching contacts); raises
         `QueryProblem` for a query or cursor that cannot be read."""
-        query = self.parse(text)
+        query = parse_query(text, self.analyzer())
         limit = max(1, min(limit, MAX_PAGE))
         if query.empty:
             return SearchPage((), (), None)
@@ -94,12 +98,12 @@ class SearchService:
         more = len(rows) > limit
         rows = rows[:limit]
         wanted = query.wanted()
-        hits = tuple(self._hit(row, wanted) for row in rows)
+        analyzer = self.analyzer()
+        hits = tuple(self._hit(analyzer, row, wanted) for row in rows)
         contacts = tuple(self._reads.contacts(query, CONTACTS_SHOWN)) if before is None else ()
         return SearchPage(hits, contacts, _cursor(rows[-1].id) if more and rows else None)
 
-    def _hit(self, row: Any, wanted: Wanted) -> MessageHit:
-        analyzer = self.analyzer()
+    def _hit(self, analyzer: Analyzer, row: Any, wanted: Wanted) -> MessageHit:
         sent = row.sent_at if row.sent_at.tzinfo is not None else row.sent_at.replace(tzinfo=UTC)
         files = tuple(str(a.get("filename", "")) for a in row.attachments or ())
         return MessageHit(
