@@ -49,7 +49,44 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _vocabulary(rng: random.Random) -> list[str]:
-    base = ["order", "invoice", "refund", "delivery", "shipping", "late", "price", "quote", "contract", "renewal", "warranty", "account", "login", "password", "upgrade", "cancel", "discount", "meeting", "demo", "trial", "broken", "error", "urgent", "thanks", "please", "question", "seats", "license", "rechnung", "lieferung", "bestellung", "vertrag", "facture", "livraison", "commande", "contrat"]
+    base = [
+        "order",
+        "invoice",
+        "refund",
+        "delivery",
+        "shipping",
+        "late",
+        "price",
+        "quote",
+        "contract",
+        "renewal",
+        "warranty",
+        "account",
+        "login",
+        "password",
+        "upgrade",
+        "cancel",
+        "discount",
+        "meeting",
+        "demo",
+        "trial",
+        "broken",
+        "error",
+        "urgent",
+        "thanks",
+        "please",
+        "question",
+        "seats",
+        "license",
+        "rechnung",
+        "lieferung",
+        "bestellung",
+        "vertrag",
+        "facture",
+        "livraison",
+        "commande",
+        "contrat",
+    ]
     made = ["".join(rng.choice("abcdefghijklmnoprstuvwy") for _ in range(rng.randint(4, 10))) for _ in range(3000)]
     return base + made + ["zanzibar"]
 
