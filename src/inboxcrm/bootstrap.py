@@ -16,11 +16,13 @@ from sqlalchemy.exc import DataError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
+from inboxcrm.adapters.oauth2 import AccessTokens
 from inboxcrm.adapters.smtp import FileSender, SmtpSender
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.bootstrap_record import field_defs, record_parts, search_language, webhooks
@@ -33,6 +35,7 @@ from inboxcrm.core.ports import MailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
+from inboxcrm.providers import access_tokens
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.contacts_csv import ContactsCsv
@@ -106,7 +109,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     try:
         compiled = campaigns(settings, mail_templates)
     except RulesInvalid:
-        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli.py)
+        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli/app.py)
     outreach = Outreach(
         Marketing(
             compiled,
@@ -247,6 +250,9 @@ def sender(settings: Settings, environ: Mapping[str, str]) -> Sender:
         environ.get(outbox.password_env or "") if outbox.password_env else None,
         timeout=outbox.timeout,
         ssl_context=context,
+        tokens=access_tokens(
+            outbox.oauth2 if outbox.auth == "oauth2" else None, "outbox", outbox.user, settings, environ, smtp=True
+        ),
     )
 
 
@@ -267,7 +273,7 @@ def prepare_database(app: App) -> None:
 def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings: Settings | None = None) -> ImapAccount:
     """The IMAP account of `mailbox`; its `ca_file` (resolved against the config file) replaces the
     system CAs for that server's certificate."""
-    assert mailbox.host and mailbox.user and mailbox.password_env  # guaranteed by config validation
+    assert mailbox.host and mailbox.user  # guaranteed by config validation
     context = None
     if mailbox.ca_file:
         ca_file = settings.resolve(mailbox.ca_file) if settings else Path(mailbox.ca_file)
@@ -276,13 +282,25 @@ def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings:
         host=mailbox.host,
         port=mailbox.imap_port,
         user=mailbox.user,
-        password=environ.get(mailbox.password_env, ""),
+        password=environ.get(mailbox.password_env or "", ""),
         security=mailbox.security,
         timeout=mailbox.timeout,
         mark_seen=mailbox.mark_seen,
         move_to=mailbox.move_to,
         ssl_context=context,
+        tokens=_mailbox_tokens(mailbox, environ, settings),
+        idle=mailbox.idle,
     )
+
+
+def _mailbox_tokens(
+    mailbox: MailboxSettings, environ: Mapping[str, str], settings: Settings | None
+) -> AccessTokens | None:
+    if mailbox.auth != "oauth2":
+        return None
+    if settings is None:
+        raise ValueError(f"mailbox {mailbox.name} signs in with OAuth2: its files are named relative to the config")
+    return access_tokens(mailbox.oauth2, mailbox.name, mailbox.user, settings, environ)
 
 
 def source_opener(
@@ -324,6 +342,7 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
                 mailbox.batch_size,
                 mailbox.poll_interval,
                 app.clock,
+                idle_renew=mailbox.idle_renew,
             )
         )
     return out
@@ -442,6 +461,7 @@ def features(app: App) -> Features:
         search=app.search,
         record=app.record,
         contacts_csv=app.contacts_csv,
+        incidents=SqlIncidents(app.engine).open_now,
     )
 
 

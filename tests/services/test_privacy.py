@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
-from inboxcrm.cli_privacy import erase_contact, export_contact, privacy_service
+from inboxcrm.cli.contacts import erase_contact, export_contact, privacy_service
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import Envelope, FetchedMessage, NewMail, Outcome, SendResult
 from inboxcrm.core.privacy import erased_key
@@ -497,7 +497,7 @@ def test_the_api_names_the_caller_api_by_default_and_needs_the_admin_scope(crm: 
 
 
 def cli(settings_path: Path, database_url: str, clock: Clock) -> click.Group:
-    """A `contacts` group with the two commands, as cli.py registers them, on a fresh app per command."""
+    """A `contacts` group with the two commands, as cli/contacts.py registers them, on a fresh app per command."""
 
     def build_app(_ctx: click.Context) -> bootstrap.App:
         return build(settings_path.parent, database_url, clock)

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from inboxcrm.config.providers import oauth2_problems
 from inboxcrm.config.settings import Settings
 from inboxcrm.core.tomlfile import Loc, Problem, closest, key_lines, line_of, parse
 
@@ -43,6 +44,8 @@ def _environment_problems(
         if mailbox.source == "imap" and mailbox.password_env and not environ.get(mailbox.password_env):
             message = f"environment variable {mailbox.password_env} is not set"
             problems.append(_at(file, lines, (*loc, "password_env"), message))
+        for key, message in oauth2_problems(mailbox.oauth2, mailbox.name, environ, settings.resolve):
+            problems.append(_at(file, lines, (*loc, "oauth2", key), message))
         if mailbox.ca_file and not settings.resolve(mailbox.ca_file).is_file():
             message = f"no CA certificate at {settings.resolve(mailbox.ca_file)}"
             problems.append(_at(file, lines, (*loc, "ca_file"), message))
@@ -57,6 +60,9 @@ def _environment_problems(
     if outbox.transport == "smtp" and outbox.password_env and not environ.get(outbox.password_env):
         message = f"environment variable {outbox.password_env} is not set"
         problems.append(_at(file, lines, ("outbox", "password_env"), message))
+    outbox_oauth2 = outbox.oauth2 if outbox.auth == "oauth2" else None
+    for key, message in oauth2_problems(outbox_oauth2, "outbox", environ, settings.resolve):
+        problems.append(_at(file, lines, ("outbox", "oauth2", key), message))
     if outbox.transport == "smtp" and outbox.ca_file and not settings.resolve(outbox.ca_file).is_file():
         message = f"no CA certificate at {settings.resolve(outbox.ca_file)}"
         problems.append(_at(file, lines, ("outbox", "ca_file"), message))

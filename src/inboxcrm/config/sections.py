@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from inboxcrm.config.providers import OAuth2Settings
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 
 
@@ -106,8 +107,14 @@ class MailboxSettings(Section):
     from_name: str = ""
     # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
     acknowledge: str | None = None
+    # OAuth2 and IDLE (see config/providers.py): sign in with a password or an OAuth2 token (XOAUTH2); wait in
+    # IDLE on the first folder when the server offers it, renewed every idle_renew (servers end it at 29 min).
+    auth: Literal["password", "oauth2"] = "password"
+    oauth2: OAuth2Settings | None = None
+    idle: bool = True
+    idle_renew: Annotated[float, Field(ge=1, le=1500)] = 300.0
 
-    @field_validator("poll_interval", "timeout", mode="before")
+    @field_validator("poll_interval", "timeout", "idle_renew", mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
@@ -123,7 +130,8 @@ class MailboxSettings(Section):
     @model_validator(mode="after")
     def _source_fields(self) -> MailboxSettings:
         if self.source == "imap":
-            missing = [k for k in ("host", "user", "password_env") if getattr(self, k) in (None, "")]
+            needed = ("host", "user", "password_env") if self.auth == "password" else ("host", "user", "oauth2")
+            missing = [k for k in needed if getattr(self, k) in (None, "")]
             if missing:
                 raise ValueError(f"an imap mailbox needs {', '.join(missing)}")
             if self.ca_file and self.security == "none":
@@ -168,6 +176,8 @@ class OutboxSettings(Section):
     ca_file: str | None = None
     user: str | None = None
     password_env: str | None = None
+    auth: Literal["password", "oauth2"] = "password"  # oauth2: XOAUTH2 as `user` with [outbox.oauth2]
+    oauth2: OAuth2Settings | None = None
     timeout: float = 60.0
     # How often due mail is sent, and how much per round.
     interval: Annotated[float, Field(gt=0)] = 5.0
@@ -187,7 +197,9 @@ class OutboxSettings(Section):
     def _smtp_fields(self) -> OutboxSettings:
         if self.transport == "smtp" and not self.host:
             raise ValueError("an smtp outbox needs `host`")
-        if self.user and not self.password_env:
+        if self.auth == "oauth2" and not (self.user and self.oauth2):
+            raise ValueError('auth = "oauth2" needs `user` and an [outbox.oauth2] table')
+        if self.auth == "password" and self.user and not self.password_env:
             raise ValueError("`user` needs `password_env` (the environment variable holding the password)")
         return self
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import model_validator
 
+from inboxcrm.config.providers import AlertsSettings, ClusterSettings
 from inboxcrm.config.sections import (
     AgentSettings,
     ApiSettings,
@@ -62,6 +63,8 @@ class Settings(Section):
     webhook_delivery: WebhooksSettings = WebhooksSettings()
     search: SearchSettings = SearchSettings()
     events: EventsSettings = EventsSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    alerts: AlertsSettings = AlertsSettings()
     base_dir: str = "."
 
     @model_validator(mode="after")

@@ -78,6 +78,11 @@ class Dispatcher:
         self._last_round: datetime | None = None
         self._credit: dict[str, float] = {}  # campaign ("" = all campaigns) → mails it may send now
 
+    @property
+    def sender(self) -> Sender:
+        """What sends the mail (the alerts ask it whether its sign-in was refused)."""
+        return self._sender
+
     def dispatch(self) -> DispatchResult:
         """Send what is due now; safe to call from several threads or daemons (claims don't overlap)."""
         now = self._clock()

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from inboxcrm.core.alerts import Incident
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.reports import Reports
@@ -40,6 +41,7 @@ from inboxcrm.web.schemas import (
     DealOut,
     DealPage,
     HealthOut,
+    IncidentOut,
     MailboxHealthOut,
     MergeIn,
     PipelineStageOut,
@@ -84,6 +86,8 @@ class Features:
     search: SearchService | None = None
     record: CustomerRecord | None = None
     contacts_csv: ContactsCsv | None = None
+    # open incidents (alerts), for /health and /metrics
+    incidents: Callable[[], Sequence[Incident]] = lambda: ()
 
 
 def create_app(
@@ -140,7 +144,7 @@ def create_app(
         app.include_router(manage_routes(extra.manage, require, actor))
     if extra.privacy is not None:
         app.include_router(data_routes(extra.privacy, require, actor))
-    app.include_router(metrics_routes(reads, require, health, extra.rule_problems, extra.clock))
+    app.include_router(metrics_routes(reads, require, health, extra.rule_problems, extra.clock, extra.incidents))
     if extra.search is not None and extra.record is not None and extra.contacts_csv is not None:
         app.include_router(
             record_routes(extra.search, extra.record, extra.contacts_csv, segments or {}, require, actor, extra.clock)
@@ -174,11 +178,18 @@ def create_app(
                 last_success=h.last_success,
                 last_error=h.last_error,
                 failures_in_a_row=h.failures_in_a_row,
+                fetched_here=h.fetched_here,
             )
             for h in health()
         ]
-        ok = database == "ok" and all(b.ok for b in boxes)
-        body = HealthOut(status="ok" if ok else "degraded", database=database, mailboxes=boxes)
+        try:
+            open_incidents = [IncidentOut.of(i) for i in extra.incidents()]
+        except Exception:  # the database is down: said above
+            open_incidents = []
+        ok = database == "ok" and all(b.ok for b in boxes) and not open_incidents
+        body = HealthOut(
+            status="ok" if ok else "degraded", database=database, mailboxes=boxes, incidents=open_incidents
+        )
         return JSONResponse(status_code=200 if ok else 503, content=body.model_dump(mode="json"))
 
     @api.get("/contacts", response_model=ContactPage)

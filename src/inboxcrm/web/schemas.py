@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from inboxcrm.core.alerts import Incident
 from inboxcrm.core.model import Address
 from inboxcrm.core.views import ContactView, MessageView, ThreadView, TicketView, TimelineEntry
 
@@ -236,12 +237,28 @@ class MailboxHealthOut(BaseModel):
     last_success: datetime | None
     last_error: str | None
     failures_in_a_row: int
+    # False: another daemon fetches this mailbox (and reports on it)
+    fetched_here: bool = True
+
+
+class IncidentOut(BaseModel):
+    """Something failing that the admins were mailed about ("mailbox:support", "outbox")."""
+
+    key: str
+    problem: str
+    detail: str
+    opened_at: datetime
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentOut:
+        return cls(key=incident.key, problem=incident.problem, detail=incident.detail, opened_at=incident.opened_at)
 
 
 class HealthOut(BaseModel):
     status: str
     database: str
     mailboxes: list[MailboxHealthOut]
+    incidents: list[IncidentOut] = []
 
 
 class MergeIn(BaseModel):

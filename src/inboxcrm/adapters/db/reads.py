@@ -11,7 +11,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
-from inboxcrm.adapters.db.store import aware
+from inboxcrm.adapters.db.statements import aware
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import Address, Attachment
 from inboxcrm.core.views import CompanyView, ContactView, MessageView, ThreadView, TicketView, TimelineEntry

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, and_, case, func, select, true
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
-from inboxcrm.adapters.db.store import aware
+from inboxcrm.adapters.db.statements import aware
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.business import Revenue
 

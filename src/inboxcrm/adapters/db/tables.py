@@ -1,6 +1,6 @@
 """The database schema (SQLAlchemy Core). Alembic migrations in `migrations/` must match it.
 
-Rows are not the domain: repositories in `store.py` convert between these rows and core values.
+Rows are not the domain: the statement classes of `store.SqlTransaction` convert between these rows and core values.
 """
 
 from __future__ import annotations
@@ -418,4 +418,39 @@ search_index = Table(
     Column("id", Integer, primary_key=True),
     Column("language", String(40), nullable=False),
     Column("built_at", TS, nullable=False),
+)
+
+# --- several daemons, and alerts (issue 13) ---------------------------------------------------------
+
+# Which daemon fetches each mailbox, until when (it renews well before). A lease past `expires_at` is free.
+mailbox_leases = Table(
+    "mailbox_leases",
+    metadata,
+    Column("mailbox", String(100), primary_key=True),
+    Column("holder", String(200), nullable=True),
+    Column("expires_at", TS, nullable=True),
+)
+
+# Daemons alive: each writes `seen_at` with every lease round; the live ones share the mailboxes.
+fetchers = Table(
+    "fetchers",
+    metadata,
+    Column("holder", String(200), primary_key=True),
+    Column("seen_at", TS, nullable=False),
+)
+
+# Something failing that the admins were told about (and told again when it ended).
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # "mailbox:<name>" or "outbox"
+    Column("key", String(200), nullable=False, index=True),
+    # the key while the incident is open, NULL once closed: at most one open incident per key, whichever
+    # daemon notices first
+    Column("open_key", String(200), nullable=True, unique=True),
+    Column("problem", String(20), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("opened_at", TS, nullable=False),
+    Column("closed_at", TS, nullable=True),
 )

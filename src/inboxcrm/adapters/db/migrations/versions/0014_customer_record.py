@@ -1,7 +1,7 @@
 """the customer record: custom fields, business events, webhook deliveries, full-text search
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 Create Date: 2026-11-24 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from inboxcrm.adapters.db.search_schema import create_search_tables, drop_search_tables
 
 revision = "0014"
-down_revision = "0009"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
