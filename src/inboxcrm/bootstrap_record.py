@@ -78,4 +78,4 @@ def search_language(store: Store, wanted: str, now: datetime) -> None:
     with store.transaction() as tx:
         found = tx.claim_search_language(wanted, now)
     if found != wanted:
-        log.warning("the search index is in %r, the config says %r: run `inboxcrm search rebuild`", found, wanted)
+        log.warning("the search index is in %r, the config says %r: run `inboxcrm search --rebuild`", found, wanted)

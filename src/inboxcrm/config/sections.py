@@ -437,7 +437,7 @@ class WebhooksSettings(Section):  # [webhook_delivery]
 
 
 class SearchSettings(Section):
-    # The language words are stemmed in ("none": folded only). A change takes effect with `inboxcrm search rebuild`.
+    # The language words are stemmed in ("none": folded only). A change takes effect with `inboxcrm search --rebuild`.
     language: str = "english"
 
     @field_validator("language")

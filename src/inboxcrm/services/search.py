@@ -1,5 +1,5 @@
 """Full-text search: `GET /search`, `inboxcrm search`, the pages' search box, and keeping the index up to
-date (in the ingest transaction) and rebuilding it (`inboxcrm search rebuild`).
+date (in the ingest transaction) and rebuilding it (`inboxcrm search --rebuild`).
 
 A page of results is the newest matching messages (by when inboxcrm stored them), each with its subject and a
 snippet of its body with the searched words in <mark>…</mark>; the first page also lists matching contacts.

@@ -414,7 +414,7 @@ search_index = Table(
     "search_index",
     metadata,
     # One row: the language the full-text index was built with (see adapters/db/search.py). Queries are read
-    # with the index's language, not the config's, until `inboxcrm search rebuild` builds it anew.
+    # with the index's language, not the config's, until `inboxcrm search --rebuild` builds it anew.
     Column("id", Integer, primary_key=True),
     Column("language", String(40), nullable=False),
     Column("built_at", TS, nullable=False),

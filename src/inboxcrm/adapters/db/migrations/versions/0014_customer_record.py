@@ -85,7 +85,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_index")),
     )
     # The engines' own index structures (FTS5 virtual tables, tsvector + GIN): not in tables.py, which
-    # describes what both databases share. The index starts empty: `inboxcrm search rebuild` fills it
+    # describes what both databases share. The index starts empty: `inboxcrm search --rebuild` fills it
     # with the mail stored before this version; new mail is indexed as it is stored.
     create_search_tables(op.get_bind())
 
