@@ -1,4 +1,4 @@
-"""`inboxcrm run`: the daemon. Poll every mailbox, tick the desk, campaigns and outbox, serve the API."""
+"""`inboxcrm run`: the daemon. Poll every mailbox, tick the desk, campaigns, outbox and webhooks, serve the API."""
 
 from __future__ import annotations
 
@@ -59,6 +59,9 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
             ),
             scheduler.Tick("templates", lambda: _reload_templates(app), 10),
             scheduler.Tick("score-decay", lambda: _decay(app), 3600),
+            scheduler.Tick(
+                "webhooks", lambda: app.webhooks.dispatch(app.clock()), app.settings.webhook_delivery.interval
+            ),
         ]
     )
     log.info("polling %d mailbox(es): %s", len(pollers), ", ".join(p.mailbox.name for p in pollers))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.history import HistoryMark
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
@@ -264,6 +265,7 @@ class Recipient:
     score: float
     replied_since_enrolment: bool
     open_ticket: bool
+    fields: Mapping[str, str] = field(default_factory=dict)  # custom fields, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +378,16 @@ class HistoryTransaction(Protocol):
     def end_history(self, ticket_ids: Iterable[int], contact_ids: Iterable[int]) -> None: ...
 
 
-class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransaction, HistoryTransaction, Protocol):
+class IngestTransaction(
+    SupportTransaction,
+    OutreachTransaction,
+    AccessTransaction,
+    SearchTransaction,
+    RecordTransaction,
+    WebhookTransaction,
+    HistoryTransaction,
+    Protocol,
+):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...

@@ -40,6 +40,7 @@ from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
+from inboxcrm.services.search import record_stored
 from inboxcrm.services.threads import assign_threads
 
 log = logging.getLogger(__name__)
@@ -465,6 +466,7 @@ def record_messages(
             for name in ruled.enrol
         ]
         events += outreach.after_messages(tx, rows, message_ids, enrolments, now, history=not live)
+    events += record_stored(tx, message_ids, contact_ids.values(), now)  # search index, new contacts
     tx.add_events(events)
     return message_ids
 

@@ -361,6 +361,14 @@ def _now(recipient: Recipient) -> ContactNow:
     )
 
 
+class FieldValues(dict[str, str]):
+    """A contact's custom fields for templates: a field the contact has no value for is empty (None), not an
+    error, so `{{ contact.fields.plan or "free" }}` works for every contact."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> dict[str, Any]:
     first = recipient.name.split()[0] if recipient.name.split() else ""
     return {
@@ -371,6 +379,7 @@ def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> d
             "stage": recipient.stage,
             "score": round(recipient.score, 1),
             "tags": sorted(recipient.tags),
+            "fields": FieldValues(recipient.fields),
         },
         "company": {"name": recipient.company, "domain": recipient.company_domain} if recipient.company else None,
         "campaign": {
@@ -430,6 +439,7 @@ CAMPAIGN_SAMPLE: dict[str, Any] = {
         "stage": "lead",
         "score": 42.0,
         "tags": ["trial"],
+        "fields": FieldValues(),
     },
     "company": {"name": "Example Org", "domain": "example.org"},
     "campaign": {

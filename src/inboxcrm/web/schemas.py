@@ -51,6 +51,15 @@ class ContactOut(BaseModel):
         )
 
 
+class ContactDetailOut(ContactOut):
+    """One contact with its record: tags, custom fields, other addresses, lifetime value per currency."""
+
+    tags: list[str]
+    fields: dict[str, str] = {}
+    aliases: list[str] = []
+    lifetime_value: dict[str, str] = {}
+
+
 class AttachmentOut(BaseModel):
     filename: str
     content_type: str
