@@ -4,19 +4,21 @@ The contract (see README "Never lose mail"):
 - raw bytes are stored, keyed by place (mailbox, folder, UIDVALIDITY, UID) and by content hash, in the
   same transaction that advances the folder cursor and records what the message means;
 - a message that cannot be understood is kept raw and quarantined with its reason; the batch goes on;
-- the source is told to flag/move messages only after that transaction has committed.
+- the source is told to flag/move messages only after that transaction has committed;
+- mail that was in a folder when inboxcrm first connected, and everything `inboxcrm import` reads, is
+  history (core/history.py): stored and understood, but it never causes mail.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.classify import Kind
-from inboxcrm.core.conversations import ThreadLinker, thread_keys, ticket_token
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team, TicketStatus
 from inboxcrm.core.ports import (
     FetchedMessage,
@@ -24,36 +26,42 @@ from inboxcrm.core.ports import (
     MailSource,
     NewEvent,
     NewMessage,
-    NewThread,
     NewTicket,
     RawItem,
     Store,
 )
 from inboxcrm.core.reading import Reading, read_many
-from inboxcrm.core.reply_tokens import thread_in_recipients
 from inboxcrm.core.rules import Decision
-from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import opens_ticket
-from inboxcrm.core.understanding import Understanding, understand
+from inboxcrm.core.understanding import understand
+from inboxcrm.services.desk import Desk, Support
+from inboxcrm.services.history import connect_folder, split_batch
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
-from inboxcrm.services.support import Desk, Support
+from inboxcrm.services.search import record_stored
+from inboxcrm.services.threads import assign_threads
+from inboxcrm.services.timeline import event_kind, event_summary, subject_line
 
 log = logging.getLogger(__name__)
+
+EVERYTHING = Backlog()  # the default: the whole backlog is stored, as history
 
 Clock = Callable[[], datetime]
 
 
 @dataclass
 class IngestResult:
-    """What one batch (or a whole sync) did. `fetched` = `stored` + `duplicates` + `quarantined`."""
+    """What one batch (or a whole sync) did. `fetched` = `stored` + `duplicates` + `quarantined` + `too_old`
+    (history older than the mailbox's `backlog`, left in the mailbox); `history` of the stored were history."""
 
     fetched: int = 0
     stored: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    too_old: int = 0
+    history: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: IngestResult) -> None:
@@ -61,6 +69,8 @@ class IngestResult:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
+        self.too_old += other.too_old
+        self.history += other.history
         self.errors.extend(other.errors)
 
 
@@ -109,16 +119,23 @@ class IngestService:
         folder: str,
         batch_size: int,
         progress: Callable[[int], object] | None = None,
+        *,
+        backlog: Backlog = EVERYTHING,
+        history: bool = False,
     ) -> IngestResult:
         """Fetch everything new in `folder` since the stored cursor and ingest it batch by batch.
 
-        `progress` is called with the last UID done: first the stored cursor, then after each batch.
+        `progress` is called with the last UID done: first the stored cursor, then after each batch. On the
+        first connection to the folder, what it holds is history (`backlog` says how much of it to store);
+        with `history`, everything read is (`inboxcrm import`).
         """
         total = IngestResult()
         uidvalidity = source.uidvalidity(folder)
+        last_uid = 0
         with self._store.transaction() as tx:
             cursor = tx.lock_cursor(mailbox.name, folder)
-        last_uid = 0
+            if not history and (cursor is None or cursor.uidvalidity != uidvalidity):
+                last_uid = connect_folder(tx, source, mailbox.name, folder, uidvalidity, cursor, backlog, self._clock())
         if cursor is not None and cursor.uidvalidity == uidvalidity:
             last_uid = cursor.last_uid
         elif cursor is not None:
@@ -134,7 +151,7 @@ class IngestService:
             progress(last_uid)
 
         def store(batch: list[FetchedMessage], readings: Pending) -> None:
-            total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings())))
+            total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings()), history))
             source.after_commit(folder, [item.uid for item in batch])
             if progress:
                 progress(max(item.uid for item in batch))
@@ -161,10 +178,10 @@ class IngestService:
         return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, read_many([m.raw for m in batch])))
 
     def _store_batch(
-        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
+        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed], history: bool = False
     ) -> IngestResult:
         try:
-            return self._ingest(mailbox, folder, uidvalidity, parsed)
+            return self._ingest(mailbox, folder, uidvalidity, parsed, history)
         except Exception as exc:
             log.warning(
                 "mailbox %s folder %s: batch of %d failed (%s); retrying one message at a time",
@@ -176,16 +193,21 @@ class IngestService:
         total = IngestResult()
         for one in parsed:
             try:
-                total.add(self._ingest(mailbox, folder, uidvalidity, [one]))
+                total.add(self._ingest(mailbox, folder, uidvalidity, [one], history))
             except Exception as exc:
                 reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
                 log.error("mailbox %s folder %s uid %d: %s", mailbox.name, folder, one.fetched.uid, reason)
                 quarantined = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
-                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined]))
+                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined], history))
         return total
 
     def _ingest(
-        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
+        self,
+        mailbox: MailboxProfile,
+        folder: str,
+        uidvalidity: int,
+        parsed: Sequence[_Parsed],
+        history: bool = False,
     ) -> IngestResult:
         now = self._clock()
         result = IngestResult()
@@ -196,6 +218,17 @@ class IngestService:
                 parsed = [p for p in parsed if p.fetched.uid > cursor.last_uid]
                 if not parsed:
                     return result
+            last_uid = max(p.fetched.uid for p in parsed)
+            mark = None if history else tx.history_mark(mailbox.name, folder)
+            if mark is not None:
+                tx.count_history(mailbox.name, folder, sum(mark.is_history(p.fetched.uid) for p in parsed))
+            old, live, too_old = split_batch(
+                parsed, lambda p: p.fetched.uid, lambda p: p.message.date if p.message else None, mark
+            )
+            parsed = old + live  # history too old for the mailbox's backlog is left out
+            quiet = {id(p) for p in (parsed if history else old)}
+            result.fetched += too_old
+            result.too_old += too_old
             items = {
                 p.content_hash: RawItem(p.content_hash, p.message.message_id if p.message else None, p.fetched.raw)
                 for p in parsed
@@ -206,6 +239,7 @@ class IngestService:
             )
             done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
             understood: list[tuple[int, Message, Analysis | None]] = []
+            replayed: list[tuple[int, Message, Analysis | None]] = []
             for p in parsed:
                 raw_id = raw_ids[p.content_hash]
                 result.fetched += 1
@@ -218,21 +252,24 @@ class IngestService:
                     result.quarantined += 1
                     result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
                     continue
-                understood.append((raw_id, p.message, p.analysis))
-            record_messages(
-                tx,
-                mailbox,
-                self._team,
-                understood,
-                now,
-                self._reply_secret,
-                self._routing(),
-                self._scoring,
-                self._support,
-                self._outreach,
-            )
-            result.stored += len(understood)
-            last_uid = max(p.fetched.uid for p in parsed)
+                (replayed if id(p) in quiet else understood).append((raw_id, p.message, p.analysis))
+            routing = self._routing()
+            for batch, is_live in ((replayed, False), (understood, True)):  # history first: it is older
+                record_messages(
+                    tx,
+                    mailbox,
+                    self._team,
+                    batch,
+                    now,
+                    self._reply_secret,
+                    routing,
+                    self._scoring,
+                    self._support,
+                    self._outreach,
+                    live=is_live,
+                )
+            result.stored += len(understood) + len(replayed)
+            result.history += len(replayed)
             if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:
                 tx.set_cursor(mailbox.name, folder, uidvalidity, last_uid, now)
         return result
@@ -249,10 +286,14 @@ def record_messages(
     scoring: Scoring | None = None,
     support: Support | None = None,
     outreach: Outreach | None = None,
+    live: bool = True,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
-    agents' replies and new tickets). Returns the new message ids."""
+    agents' replies and new tickets). Returns the new message ids.
+
+    History (`live` False) is replayed at its own times but causes no mail: no acknowledgement, auto-reply,
+    notification, relay or campaign enrolment, and it re-opens nothing now (see services/desk/history.py)."""
     if not items:
         return []
     desk = support or Support(Desk(agents=(), mailboxes={}, secret=None))
@@ -265,7 +306,7 @@ def record_messages(
     contact_ids = tx.ensure_contacts(list(people.values()), now)
 
     forced = {i: p.thread_id for i, p in enumerate(prepared) if p is not None and p.thread_id is not None}
-    thread_of = _assign_threads(
+    thread_of = assign_threads(
         tx, mailbox, [(raw_id, message) for raw_id, message, _ in items], meanings, contact_ids, reply_secret, forced
     )
     rows = [
@@ -294,25 +335,6 @@ def record_messages(
             for row, d in zip(rows, decisions, strict=True)
         ]
     tickets = tx.tickets_for_threads({row.thread_id for row in rows})
-    rows = [desk.observe(mailbox, row, tickets) for row in rows]
-    seen_before: set[int] = set()
-    last_outbound: dict[int, datetime] = {}
-    if scoring is not None:
-        seen_before = tx.contacts_with_messages({r.contact_id for r in rows if r.contact_id is not None})
-        last_outbound = tx.last_outbound_at({r.thread_id for r in rows})
-    message_ids = tx.add_messages(rows)
-    tx.mark_undeliverable(
-        sorted(
-            {
-                b.email
-                for row in rows
-                if row.analysis and row.meaning.kind is Kind.BOUNCE
-                for b in row.analysis.bounce
-                if b.hard
-            }
-        )
-    )
-
     new_thread_ids = set(thread_of.values()) - set(tickets)
     openers: dict[int, int] = {}  # thread id → index of the row that opens its ticket
     for index, row in enumerate(rows):
@@ -339,7 +361,7 @@ def record_messages(
                 row.thread_id,
                 mailbox.name,
                 row.contact_id,
-                _summary(row),
+                subject_line(row),
                 row.sent_at,
                 queue,
                 priority,
@@ -350,6 +372,27 @@ def record_messages(
         )
     opened = tx.open_tickets(new_tickets)
     opened_at = dict(zip(openers.values(), opened, strict=True))
+    # an agent's reply that comes in the same batch as the ticket's first message is seen too
+    on_ticket = {**tickets, **{rows[i].thread_id: (t, TicketStatus.NEW) for i, t in opened_at.items()}}
+    rows = [desk.observe(mailbox, row, on_ticket) for row in rows]
+    seen_before: set[int] = set()
+    last_outbound: dict[int, datetime] = {}
+    if scoring is not None or not live:
+        seen_before = tx.contacts_with_messages(set(contact_ids.values()))
+    if scoring is not None:
+        last_outbound = tx.last_outbound_at({r.thread_id for r in rows})
+    message_ids = tx.add_messages(rows)
+    tx.mark_undeliverable(
+        sorted(
+            {
+                b.email
+                for row in rows
+                if row.analysis and row.meaning.kind is Kind.BOUNCE
+                for b in row.analysis.bounce
+                if b.hard
+            }
+        )
+    )
 
     events: list[NewEvent] = (
         contact_effects(
@@ -360,16 +403,17 @@ def record_messages(
     )
     if scoring is not None:
         events += score_messages(tx, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
+    from_history = set(opened) if live else tx.history_tickets(t for t, _ in tickets.values()) | set(opened)
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         ready = prepared[index]
-        if row.role == "refused" and ready is not None and ready.refusal is not None:
+        if live and row.role == "refused" and ready is not None and ready.refusal is not None:
             desk.refused(tx, mailbox, row.message, ready.refusal, now)
         if row.ignored:
             continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention
-        summary = _summary(row)
+        summary = subject_line(row)
         events.extend(
             NewEvent(
-                contact_ids[p.email], row.sent_at, _event_kind(row), _event_summary(row, p.email), message_id=message_id
+                contact_ids[p.email], row.sent_at, event_kind(row), event_summary(row, p.email), message_id=message_id
             )
             for p in meaning.participants
         )
@@ -387,132 +431,46 @@ def record_messages(
                         ticket_id=ticket_id,
                     )
                 )
-            events += desk.opened(tx, mailbox, row, message_id, ticket_id, now)
+            if live:
+                events += desk.opened(tx, mailbox, row, message_id, ticket_id, now)
         elif row.thread_id in tickets and row.role is not None:
-            events += desk.agent_wrote(tx, mailbox, row, message_id, tickets[row.thread_id][0], ready, now)
+            ticket_id = tickets[row.thread_id][0]
+            events += (
+                desk.agent_wrote(tx, mailbox, row, message_id, ticket_id, ready, now)
+                if live
+                else desk.agent_wrote_before(tx, row, message_id, ticket_id, ready, ticket_id in from_history)
+            )
         elif row.thread_id in tickets and row.direction is Direction.INBOUND and not _automatic(row):
             # Auto-replies and bounces never count as the customer answering.
-            events += desk.customer_wrote(tx, row, message_id, tickets[row.thread_id][0], now)
-        if ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
+            ticket_id = tickets[row.thread_id][0]
+            events += (
+                desk.customer_wrote(tx, row, message_id, ticket_id, now)
+                if live
+                else desk.customer_wrote_before(tx, row, ticket_id, ticket_id in from_history)
+            )
+        if live and ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
             events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
+    touched = {tickets[row.thread_id][0] for row in rows if row.thread_id in tickets and not row.ignored}
+    involved = {
+        contact_ids[p.email] for row, m in zip(rows, meanings, strict=True) if not row.ignored for p in m.participants
+    }
+    if live:
+        tx.end_history(touched, involved)  # live mail: from now on these tickets and contacts are live
+    else:
+        events += desk.settle(tx, touched & from_history, now)
+        tx.mark_history(opened, involved - seen_before)
     if outreach is not None:
         enrolments = [
             (row.contact_id, name)
             for row, ruled in zip(rows, decisions, strict=True)
-            if ruled is not None and row.contact_id is not None and not row.ignored
+            if live and ruled is not None and row.contact_id is not None and not row.ignored
             for name in ruled.enrol
         ]
-        events += outreach.after_messages(tx, rows, message_ids, enrolments, now)
+        events += outreach.after_messages(tx, rows, message_ids, enrolments, now, history=not live)
+    events += record_stored(tx, message_ids, contact_ids.values(), now)  # search index, new contacts
     tx.add_events(events)
     return message_ids
 
 
 def _automatic(row: NewMessage) -> bool:
     return row.analysis is not None and row.analysis.automatic
-
-
-def _event_kind(row: NewMessage) -> str:
-    kind = row.meaning.kind
-    if kind is Kind.BOUNCE:
-        return "bounce"
-    if kind is Kind.AUTO_REPLY:
-        return "auto_reply"
-    return "message_in" if row.direction is Direction.INBOUND else "message_out"
-
-
-def _event_summary(row: NewMessage, email: str) -> str:
-    if row.meaning.kind in (Kind.BOUNCE, Kind.AUTO_REPLY) and row.analysis is not None:
-        for bounced in row.analysis.bounce:
-            if bounced.email != email or bounced.reason is None:
-                continue
-            status = bounced.status or "no status"
-            if not bounced.counts:
-                return f"Mail to {email} is delayed ({status}); the server keeps trying: {bounced.diagnostic}"[:500]
-            how = f"{'hard' if bounced.hard else 'soft'}, {bounced.reason.words}, {status}"
-            return f"Mail to {email} bounced ({how}): {bounced.diagnostic}"[:500]
-    if row.meaning.forwarded_by is not None:
-        return f"{_summary(row)} (forwarded by {row.meaning.forwarded_by.email})"
-    return _summary(row)
-
-
-def _summary(row: NewMessage) -> str:
-    return row.message.subject or "(no subject)"
-
-
-SUBJECT_WINDOW = timedelta(days=14)
-
-
-def _assign_threads(
-    tx: IngestTransaction,
-    mailbox: MailboxProfile,
-    items: Sequence[tuple[int, Message]],
-    meanings: Sequence[Understanding],
-    contact_ids: Mapping[str, int],
-    reply_secret: bytes | None,
-    forced: Mapping[int, int] | None = None,
-) -> dict[int, int]:
-    """Item index → thread id, JWZ-style (see core/conversations.py), with fallbacks for a message that
-    names no known message: a signed reply token in a plus address of the shared address (trusted: it is
-    signed), a ticket token in the subject, then the same normalised reply subject within
-    `SUBJECT_WINDOW` — both only in threads the sender already takes part in, so an outsider who quotes a
-    subject never joins someone else's ticket. New threads are created in one statement."""
-    keys = [thread_keys(message) for _, message in items]
-    known = tx.threads_for({key for group in keys for key in group})
-    linker = ThreadLinker()
-    fresh: dict[int, NewThread] = {}
-    by_subject: dict[tuple[str, int], int] = {}  # threads of this batch, for the subject fallback
-    assigned: dict[int, int] = {}
-    latest: dict[int, datetime] = {}
-    claimed: list[str] = []  # keys this batch ties to a thread for the first time
-    for index, ((_, message), meaning) in enumerate(zip(items, meanings, strict=True)):
-        hits = [known[key] for key in keys[index] if key in known]
-        if forced and index in forced:
-            hits = [forced[index]]  # an agent's reply through a ticket's relay address: that ticket's thread
-        contact_id = contact_ids.get(meaning.contact.email) if meaning.contact else None
-        subject_key = normalise_subject(message.subject)[:255]
-        if not hits and reply_secret is not None:
-            recipients = [a.email for a in message.to + message.cc]
-            signed = thread_in_recipients(recipients, mailbox.addresses, reply_secret)
-            if signed is not None and tx.thread_exists(signed):
-                hits = [signed]
-        if not hits and contact_id is not None:
-            token = ticket_token(message.subject)
-            found = tx.thread_of_ticket(token, contact_id) if token is not None else None
-            if found is None and subject_key and has_reply_prefix(message.subject):
-                found = by_subject.get((subject_key, contact_id)) or tx.thread_by_subject(
-                    mailbox.name, subject_key, contact_id, meaning.sent_at - SUBJECT_WINDOW
-                )
-            if found is not None:
-                hits = [found]
-        if hits:
-            thread_id = hits[0]
-            for other in hits[1:]:
-                thread_id = linker.join(thread_id, other)
-            thread_id = linker.find(thread_id)
-        else:
-            thread_id = -(len(fresh) + 1)
-            fresh[thread_id] = NewThread(message.subject, mailbox.name, meaning.sent_at, subject_key)
-        for key in keys[index]:
-            if key not in known:
-                known[key] = thread_id
-                claimed.append(key)
-        if contact_id is not None and subject_key:
-            by_subject.setdefault((subject_key, contact_id), thread_id)
-        assigned[index] = thread_id
-    roots = sorted({linker.find(t) for t in fresh if linker.find(t) < 0}, reverse=True)
-    created = dict(zip(roots, tx.new_threads([fresh[r] for r in roots]), strict=True))
-
-    def real(thread_id: int) -> int:
-        root = linker.find(thread_id)
-        return created[root] if root < 0 else root
-
-    moves = linker.merged()
-    if moves:
-        tx.merge_threads(moves)
-    tx.map_threads([(key, real(known[key])) for key in claimed])
-    for index, (_, meaning) in enumerate(zip(items, meanings, strict=True)):
-        thread_id = real(assigned[index])
-        if thread_id not in latest or latest[thread_id] < meaning.sent_at:
-            latest[thread_id] = meaning.sent_at
-    tx.touch_threads({t: at for t, at in latest.items() if t not in created.values()})
-    return {index: real(tid) for index, tid in assigned.items()}

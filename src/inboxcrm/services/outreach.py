@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
 from inboxcrm.core.audiences import Segment
@@ -31,13 +30,13 @@ from inboxcrm.core.ports import (
     OutreachTransaction,
     QueuedMail,
     Recipient,
-    Rendered,
     Renderer,
     Store,
 )
 from inboxcrm.core.privacy import erased_key
 from inboxcrm.core.suppression import SoftBouncePolicy, Verdict, suppressed_after_soft, verdict
-from inboxcrm.core.unsubscribe import list_unsubscribe_headers, read_unsubscribe_token, unsubscribe_token
+from inboxcrm.core.unsubscribe import read_unsubscribe_token, unsubscribe_token
+from inboxcrm.services.campaign_mail import template_context, unsubscribe_headers, with_footer
 
 log = logging.getLogger(__name__)
 
@@ -123,12 +122,14 @@ class Outreach:
         message_ids: Sequence[int],
         enrolments: Sequence[tuple[int, str]],
         now: datetime,
+        history: bool = False,
     ) -> list[NewEvent]:
         """Stored messages, in the ingest transaction: rules' enrolments; a reply to a campaign mail (matched by
         In-Reply-To/References) is noted; any person's message from an enrolled contact ends enrolments that
         exit on reply; hard bounces and complaints suppress the address, soft bounces after
         `[campaigns] soft_bounce_limit` in the window (delays never count); `unsubscribe <token>` mails
-        unsubscribe."""
+        unsubscribe. History (mail that was in the mailbox already, or imported) counts as a reply only if
+        it was written after the enrolment."""
         events: list[NewEvent] = []
         for contact_id, name in enrolments:
             enrolment_id, why = self.enrol(tx, contact_id, name, "rule", now)
@@ -154,7 +155,7 @@ class Outreach:
             if row.contact_id is None:
                 continue
             # when we got it: the message that enrolled a contact (same batch, same moment) is not a reply
-            repliers[row.contact_id] = row.received_at
+            repliers[row.contact_id] = row.sent_at if history else row.received_at
             named = [row.message.in_reply_to or "", *row.message.references]
             for mail in tx.campaign_mail(named):
                 if mail.contact_id == row.contact_id:
@@ -357,9 +358,9 @@ class Outreach:
         token = unsubscribe_token(recipient.email, campaign.name, self.marketing.secret)
         url = f"{self.marketing.public_url}/unsubscribe/{token}"
         mailto = f"mailto:{campaign.sender.email}?subject={quote('unsubscribe ' + token)}"
-        context = _context(campaign, step_number, recipient, url)
+        context = template_context(campaign, step_number, recipient, url)
         rendered = self.marketing.templates.render(step.template, context)
-        text, html = _with_footer(rendered, campaign, url)
+        text, html = with_footer(rendered, campaign, url)
         return Draft(
             key=f"campaign-{campaign.name}-{recipient.contact_id}-{step_number}-{enrolment_id or 'preview'}",
             kind="campaign",
@@ -369,7 +370,7 @@ class Outreach:
             text=text,
             html=html,
             reply_to=(campaign.reply_to,) if campaign.reply_to != campaign.sender.email else (),
-            headers=(*_unsubscribe_headers(url, mailto), ("Precedence", "bulk")),
+            headers=(*unsubscribe_headers(url, mailto), ("Precedence", "bulk")),
         )
 
     # -- sending ---------------------------------------------------------------------------------------------
@@ -397,52 +398,6 @@ def _now(recipient: Recipient) -> ContactNow:
     )
 
 
-def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> dict[str, Any]:
-    first = recipient.name.split()[0] if recipient.name.split() else ""
-    return {
-        "contact": {
-            "email": recipient.email,
-            "name": recipient.name,
-            "first_name": first,
-            "stage": recipient.stage,
-            "score": round(recipient.score, 1),
-            "tags": sorted(recipient.tags),
-        },
-        "company": {"name": recipient.company, "domain": recipient.company_domain} if recipient.company else None,
-        "campaign": {
-            "name": campaign.name,
-            "description": campaign.description,
-            "step": step,
-            "steps": len(campaign.steps),
-            "postal_address": campaign.postal_address,
-        },
-        "unsubscribe_url": url,
-    }
-
-
-def _with_footer(rendered: Rendered, campaign: Campaign, url: str) -> tuple[str, str | None]:
-    text = rendered.text.rstrip("\n")
-    text += f"\n\n-- \nUnsubscribe: {url}\n{campaign.postal_address}\n"
-    html = rendered.html
-    if html is not None:
-        from html import escape
-
-        footer = (
-            f'<p style="font-size:12px;color:#666">Don\'t want these mails? '
-            f'<a href="{escape(url)}">Unsubscribe</a>.<br>{escape(campaign.postal_address)}</p>'
-        )
-        html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
-    return text, html
-
-
-def _unsubscribe_headers(url: str, mailto: str) -> list[tuple[str, str]]:
-    try:
-        return list_unsubscribe_headers(url, mailto)
-    except ValueError:
-        # a plain-http public URL (a demo on loopback): RFC 8058 one-click needs https, so only RFC 2369
-        return [("List-Unsubscribe", f"<{url}>, <{mailto}>")]
-
-
 def tick_campaigns(store: Store, outreach: Outreach, now: datetime, limit: int = 200, rounds: int = 100) -> TickResult:
     """One run of the campaign clock: chunks of `limit` enrolments, each in its own short transaction, until
     nothing more is due (at most `rounds` chunks, so one tick never runs for ever)."""
@@ -455,28 +410,6 @@ def tick_campaigns(store: Store, outreach: Outreach, now: datetime, limit: int =
         if not result.more:
             break
     return total
-
-
-# What campaign templates are rendered with, as `inboxcrm check` tries them.
-CAMPAIGN_SAMPLE: dict[str, Any] = {
-    "contact": {
-        "email": "ada@example.org",
-        "name": "Ada Lovelace",
-        "first_name": "Ada",
-        "stage": "lead",
-        "score": 42.0,
-        "tags": ["trial"],
-    },
-    "company": {"name": "Example Org", "domain": "example.org"},
-    "campaign": {
-        "name": "trial-nurture",
-        "description": "A sample campaign",
-        "step": 1,
-        "steps": 3,
-        "postal_address": "Example GmbH, Hauptstr. 1, 10115 Berlin",
-    },
-    "unsubscribe_url": "https://crm.example.com/unsubscribe/sample-token",
-}
 
 
 class Unsubscribes:
