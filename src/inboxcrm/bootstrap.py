@@ -54,6 +54,7 @@ from inboxcrm.services.record import CustomerRecord
 from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
+from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.scoring import Scoring
 from inboxcrm.services.search import SearchService
 from inboxcrm.services.webhooks import WebhookDispatcher, Webhooks
@@ -225,7 +226,10 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
     support = settings.support
     return Desk(
         agents=tuple(Agent(a.name, a.addresses, a.queues, a.display_name) for a in settings.agents),
-        mailboxes={m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge) for m in settings.mailboxes},
+        mailboxes={
+            m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge, m.survey)
+            for m in settings.mailboxes
+        },
         secret=secret,
         templates=renderer,
         relay_valid_for=timedelta(seconds=support.relay_valid_for),
@@ -235,6 +239,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         business_hours=hours,
         timezone=sla.timezone,
         team=settings.team_profile(),
+        public_url=settings.campaigns.public_url,
     )
 
 
@@ -473,6 +478,7 @@ def features(app: App) -> Features:
         stages=stages,
         search=app.search,
         record=app.record,
+        surveys=SurveyLinks(app.store, app.support, app.clock),
         contacts_csv=app.contacts_csv,
         incidents=SqlIncidents(app.engine).open_now,
     )

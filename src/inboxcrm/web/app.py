@@ -23,6 +23,7 @@ from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.record import CustomerRecord, amount_text, field_filter
 from inboxcrm.services.reports import BadCursor, ReadService
+from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.search import SearchService
 from inboxcrm.web.auth import actor, authenticate
 from inboxcrm.web.data import data_routes
@@ -31,6 +32,7 @@ from inboxcrm.web.metrics import metrics_routes
 from inboxcrm.web.pages import page_routes
 from inboxcrm.web.record import record_routes
 from inboxcrm.web.reports import report_routes
+from inboxcrm.web.satisfaction import satisfaction_routes
 from inboxcrm.web.schemas import (
     CampaignFiguresOut,
     CompanyPage,
@@ -89,6 +91,8 @@ class Features:
     contacts_csv: ContactsCsv | None = None
     # open incidents (alerts), for /health and /metrics
     incidents: Callable[[], Sequence[Incident]] = lambda: ()
+    # the "How did we do?" links of solved tickets
+    surveys: SurveyLinks | None = None
 
 
 def create_app(
@@ -125,6 +129,8 @@ def create_app(
     if unsubscribes is not None:
         app.include_router(unsubscribe_routes(unsubscribes))
     extra = features or Features()
+    if extra.surveys is not None:
+        app.include_router(satisfaction_routes(extra.surveys))
     if extra.message_html is not None:
         # before the API: /tickets/page must not be taken for a ticket id
         app.include_router(
