@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from inboxcrm.core.alerts import Incident
 from inboxcrm.core.audiences import Segment
+from inboxcrm.core.desk_reports import Satisfaction
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.reports import Reports
 from inboxcrm.services.access import Access, Caller, ConfiguredToken, Scope
@@ -33,6 +34,7 @@ from inboxcrm.web.pages import page_routes
 from inboxcrm.web.record import record_routes
 from inboxcrm.web.reports import report_routes
 from inboxcrm.web.satisfaction import satisfaction_routes
+from inboxcrm.web.satisfaction_reports import satisfaction_report_routes
 from inboxcrm.web.schemas import (
     CampaignFiguresOut,
     CompanyPage,
@@ -93,6 +95,7 @@ class Features:
     incidents: Callable[[], Sequence[Incident]] = lambda: ()
     # the "How did we do?" links of solved tickets
     surveys: SurveyLinks | None = None
+    satisfaction: Callable[[datetime, datetime], Satisfaction] | None = None
 
 
 def create_app(
@@ -147,6 +150,8 @@ def create_app(
         app.include_router(search_page_routes(extra.search, reads.contact, require))
     if extra.reports is not None:
         app.include_router(report_routes(extra.reports, require, extra.stages, extra.clock))
+    if extra.satisfaction is not None:
+        app.include_router(satisfaction_report_routes(extra.satisfaction, require, extra.clock))
     if extra.manage is not None:
         app.include_router(manage_routes(extra.manage, require, actor))
     if extra.privacy is not None:

@@ -64,9 +64,7 @@ class Satisfaction(DeskMail):
             sender=Address(desk_mailbox.address, desk_mailbox.from_name),
             to=(customer,),
             subject=reply_subject(last.subject if last else after.subject, after.token),
-            text=f"Your request {after.token} is solved.\n\n{text}\nIf anything is still open, just reply to this mail.\n"[
-                :5000
-            ],
+            text=f"Your request {after.token} is solved.\n\n{text}\nIf anything is still open, just reply.\n",
             reply_to=self._customer_reply_to(desk_mailbox, after),
             in_reply_to=last.message_id if last else None,
             references=references_after(last.message_id, last.references) if last else (),
