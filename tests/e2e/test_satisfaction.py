@@ -94,9 +94,7 @@ def solve(desk: Desk) -> dict[str, str]:
     (notification,) = desk.inbox("ana@northwind.example")
     desk.deliver(reply(notification, "ana@northwind.example", "#assign me\n#close\n\nUnplug it, Carol.\n\nAna"))
     desk.cycle()
-    return {
-        label: url for label, url in LINK.findall("\n".join(text_of(m) for m in desk.inbox("carol@acme-corp.example")))
-    }
+    return dict(LINK.findall("\n".join(text_of(m) for m in desk.inbox("carol@acme-corp.example"))))
 
 
 def test_solved_survey_bad_rating_assignee_told_and_reported(desk: Desk) -> None:

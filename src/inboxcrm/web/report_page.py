@@ -74,7 +74,9 @@ def report_context(
             for r in data.get("pipeline", [])
         ]
         if any(v for _, v in tables["tickets"]):
-            figures["tickets"] = charts.bar_chart(tables["tickets"], label=f"Tickets opened per day, last {span} days")
+            figures["tickets"] = charts.bar_chart(
+                tables["tickets"], label=f"Tickets opened per day, last {span} days", integer=True
+            )
         if any(v for _, v in tables["funnel"]):
             figures["funnel"] = charts.funnel_chart(tables["funnel"], label="Contacts by lifecycle stage")
         if any(v for _, v in tables["scores"]):
