@@ -33,15 +33,18 @@ def desk_figures(data: Mapping[str, Any], figures: dict[str, Markup], tables: di
     `csat_queues`, `csat_agents`) and their tables to `figures` and `tables`."""
     weekly: Sequence[WeekTimes] = [w for w in data.get("weekly_times", []) if w.queue is None]
     labels = [_week(w.week) for w in weekly]
-    for key, name, pick in (
-        ("first_response", "First response", lambda w: w.first_response),
-        ("resolution", "Resolution", lambda w: w.resolution),
-    ):
-        medians = [pick(w).median for w in weekly]
-        p90s = [pick(w).p90 for w in weekly]
+    for key, name, first in (("first_response", "First response", True), ("resolution", "Resolution", False)):
+        stats = [w.first_response if first else w.resolution for w in weekly]
+        medians = [s.median for s in stats]
+        p90s = [s.p90 for s in stats]
         tables[key] = [
-            (label, pick(w).tickets, hours(m) if m is not None else "–", hours(p) if p is not None else "–")
-            for label, w, m, p in zip(labels, weekly, medians, p90s, strict=True)
+            (
+                label,
+                s.tickets,
+                hours(s.median) if s.median is not None else "–",
+                hours(s.p90) if s.p90 is not None else "–",
+            )
+            for label, s in zip(labels, stats, strict=True)
         ]
         if any(v is not None for v in medians):
             figures[key] = line_chart(
@@ -57,10 +60,10 @@ def desk_figures(data: Mapping[str, Any], figures: dict[str, Markup], tables: di
         )
         for r in queues
     ]
-    medians = [(str(r.queue), r.first_response.median) for r in queues if r.first_response.median is not None]
-    if medians:
+    per_queue = [(str(r.queue), float(r.first_response.median)) for r in queues if r.first_response.median is not None]
+    if per_queue:
         figures["queue_times"] = charts.horizontal_bars(
-            [(q, float(v)) for q, v in medians], label="Median first response per queue", value_format=hours
+            per_queue, label="Median first response per queue", value_format=hours
         )
     sla: Sequence[SlaWeek] = data.get("sla_weeks", [])
     tables["sla"] = [
