@@ -108,6 +108,9 @@ class MailboxSettings(Section):
     from_name: str = ""
     # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
     acknowledge: str | None = None
+    # "How did we do?" when a ticket is solved: "off" (default), "reply" (below the agent's reply that solves it;
+    # a mail of its own when #close comes alone) or "mail" (always a short mail of its own). README: satisfaction.
+    survey: Literal["off", "reply", "mail"] = "off"
     # Mail already in a folder when inboxcrm first connects is history: stored without mailing anyone.
     # "all" (default), the last span of it ("90d", "12w"), or "none" (start from now). README: history.
     backlog: str = "all"

@@ -17,6 +17,7 @@ from inboxcrm.core.audiences import Segment
 from inboxcrm.core.history import HistoryMark
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
 from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
+from inboxcrm.core.satisfaction import SatisfactionTransaction
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
@@ -305,7 +306,7 @@ class OutreachTransaction(Protocol):
     def add_events(self, events: Sequence[NewEvent]) -> None: ...
 
 
-class SupportTransaction(Protocol):
+class SupportTransaction(SatisfactionTransaction, Protocol):
     """What the support desk reads and writes, inside the same transaction as the mail it acts on."""
 
     def ticket(self, ticket_id: int) -> Ticket | None: ...

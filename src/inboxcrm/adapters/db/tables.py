@@ -231,6 +231,20 @@ ticket_tags = Table(
     Column("tag", String(100), primary_key=True),
 )
 
+# "How did we do?": one survey per ticket (asked once, when it is first solved) and the customer's answer.
+satisfaction = Table(
+    "satisfaction",
+    metadata,
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("asked_at", TS, nullable=False),
+    Column("rating", String(8), nullable=True),  # good, okay, bad; NULL until answered
+    Column("comment", Text, nullable=True),
+    Column("rated_at", TS, nullable=True, index=True),
+    # who and where at the time of the answer, for the reports (a later reassignment does not move it)
+    Column("assignee", String(100), nullable=True),
+    Column("queue", String(100), nullable=True),
+)
+
 timeline_events = Table(
     "timeline_events",
     metadata,
