@@ -132,7 +132,8 @@ def test_authentication_results_of_our_server_are_believed_and_no_others(behind_
 
     # our server (the test plays its MTA) prepends its own results to Ben's genuine reply
     ours = f"Authentication-Results: {OUR_SERVER}; dkim=pass header.d={OURS}; dmarc=pass header.from={OURS}\r\n"
-    desk.deliver(ours.encode() + direct("Ben <ben@northwind.example>", "#close\nCorrected.\n", "ben2@northwind.example"))
+    genuine = direct("Ben <ben@northwind.example>", "#close\nCorrected.\n", "ben2@northwind.example")
+    desk.deliver(ours.encode() + genuine)
     desk.cycle()
     row = desk.ticket()
     assert row.status == "solved" and row.first_response_at is not None

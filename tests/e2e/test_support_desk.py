@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import select
 
 from inboxcrm import bootstrap
-from inboxcrm.adapters.dkim import DnsLookup
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.dkim import DnsLookup
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
 from tests.support.desk import ANA, BEN, desk_config, smtp_outbox

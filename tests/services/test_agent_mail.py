@@ -138,7 +138,7 @@ def test_a_reply_our_server_authenticated_is_the_first_response_and_its_commands
     "results",
     [
         None,
-        f"mx.acme-corp.example; dmarc=pass header.from=northwind.example",
+        "mx.acme-corp.example; dmarc=pass header.from=northwind.example",
         f"{OUR_SERVER}; spf=fail smtp.mailfrom=acme-corp.example; dmarc=fail header.from=northwind.example",
         f"{OUR_SERVER}; dkim=pass header.d=acme-corp.example; dmarc=pass header.from=acme-corp.example",
     ],
@@ -151,8 +151,10 @@ def test_a_forged_agent_is_neither_obeyed_nor_relayed(build: Build, results: str
     ingest(desk, direct("Ben <ben@northwind.example>", "#close\n#priority low\n#tag spoofed\nDone.\n", headers))
     untouched(desk)
     # and through the relay, had the forger got hold of a relay address
-    forged = agent_reply(relay_of(desk, "ben@northwind.example"), "#close\nHi Carol!", from_="Ben <ben@northwind.example>")
-    forged = forged.replace(b"Subject:", f"Authentication-Results: {results}\r\nSubject:".encode()) if results else forged
+    ben = "Ben <ben@northwind.example>"
+    forged = agent_reply(relay_of(desk, "ben@northwind.example"), "#close\nHi Carol!", from_=ben)
+    if results:
+        forged = f"Authentication-Results: {results}\r\n".encode() + forged
     ingest(desk, forged)
     untouched(desk)
     assert [n.recipients for n in outbox(desk, "unverified")] == [["ben@northwind.example"]] * 2

@@ -40,8 +40,10 @@ class KeysInDns:
         self.lookups.append(text)
         for domain in self.published:
             if text == f"{SELECTOR}._domainkey.{domain}":
-                public = _key(domain).public_key().public_bytes(
-                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                public = (
+                    _key(domain)
+                    .public_key()
+                    .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
                 )
                 return b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
         return None

@@ -79,4 +79,5 @@ def _signer(value: bytes) -> str:
         tags = parse_tag_value(b"".join(value.split()))
     except InvalidTagValueList:
         return ""
-    return tags.get(b"d", b"").decode("ascii", "replace").lower()
+    signer: bytes = tags.get(b"d", b"")
+    return signer.decode("ascii", "replace").lower()

@@ -73,13 +73,13 @@ def verdict(
     signatures (None: not checked); `via_relay` whether it was sent to a valid signed relay address."""
     domain = sender.rpartition("@")[2].lower()
     if policy.mode == "from-header":
-        return Verdict(True, "the From header (agent_mail = \"from-header\": not authenticated)")
+        return Verdict(True, 'the From header (agent_mail = "from-header": not authenticated)')
     if policy.mode == "relay-only":
         if via_relay:
             return Verdict(True, "the signed relay address")
         return Verdict(
             False,
-            reason="only replies to a relay address are trusted (agent_mail = \"relay-only\"); "
+            reason='only replies to a relay address are trusted (agent_mail = "relay-only"); '
             "a reply with the shared address in Cc is recorded, not obeyed",
         )
     if policy.mode == "dkim":

@@ -68,10 +68,10 @@ class Trust(DeskMail):
                 row.message.message_id,
                 found.reason,
             )
-            row = replace(row, role=UNVERIFIED)
+            kept = replace(row, role=UNVERIFIED)
             ticket_id = on_ticket[row.thread_id][0] if row.thread_id in on_ticket else None
-            tx.add_events(self._unverified(tx, mailbox, row, ticket_id, found.reason, ready, live, now))
-            out.append(row)
+            tx.add_events(self._unverified(tx, mailbox, kept, ticket_id, found.reason, ready, live, now))
+            out.append(kept)
         return out
 
     def check(self, tx: SupportTransaction, row: NewMessage, prepared: Prepared | None) -> Verdict | None:
