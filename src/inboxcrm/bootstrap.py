@@ -21,6 +21,7 @@ from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
+from inboxcrm.adapters.dkim import DkimVerifier, DnsLookup
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.adapters.oauth2 import AccessTokens
@@ -96,8 +97,9 @@ class App:
         self.engine.dispose()
 
 
-def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
-    """Build the application; nothing connects until it is used."""
+def build(settings: Settings, clock: Callable[[], datetime] = utc_now, dkim_dns: DnsLookup | None = None) -> App:
+    """Build the application; nothing connects until it is used. `dkim_dns` serves DKIM keys instead of DNS
+    (tests)."""
     url = settings.database_url()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +112,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
     secret = settings.reply_secret(os.environ)
     mail_templates = templates(settings)
-    support = Support(desk(settings, mail_templates, secret))
+    support = Support(desk(settings, mail_templates, secret, dkim_dns))
     try:
         compiled = campaigns(settings, mail_templates)
     except RulesInvalid:
@@ -211,7 +213,9 @@ def templates(settings: Settings) -> Templates:
     return Templates(settings.resolve(settings.templates.dir))
 
 
-def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) -> Desk:
+def desk(
+    settings: Settings, renderer: Renderer | None, secret: bytes | None, dkim_dns: DnsLookup | None = None
+) -> Desk:
     """The support desk: agents, the mailboxes it answers from, SLA targets and loop protection."""
     sla = settings.sla
     hours = None
@@ -245,6 +249,8 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         timezone=sla.timezone,
         team=settings.team_profile(),
         public_url=settings.campaigns.public_url,
+        agent_mail=settings.security.agent_mail_policy(),
+        verify_dkim=DkimVerifier(dkim_dns).verify if settings.security.agent_mail == "dkim" else None,
     )
 
 

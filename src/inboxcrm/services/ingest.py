@@ -34,7 +34,7 @@ from inboxcrm.core.reading import Reading, read_many
 from inboxcrm.core.rules import Decision
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
-from inboxcrm.services.desk import Desk, Support
+from inboxcrm.services.desk import UNVERIFIED, Desk, Support
 from inboxcrm.services.history import connect_folder, split_batch
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
@@ -375,6 +375,7 @@ def record_messages(
     # an agent's reply that comes in the same batch as the ticket's first message is seen too
     on_ticket = {**tickets, **{rows[i].thread_id: (t, TicketStatus.NEW) for i, t in opened_at.items()}}
     rows = [desk.observe(mailbox, row, on_ticket) for row in rows]
+    rows = desk.authenticate(tx, mailbox, rows, prepared, on_ticket, live, now)  # forged agent mail: never obeyed
     seen_before: set[int] = set()
     last_outbound: dict[int, datetime] = {}
     if scoring is not None or not live:
@@ -433,7 +434,7 @@ def record_messages(
                 )
             if live:
                 events += desk.opened(tx, mailbox, row, message_id, ticket_id, now)
-        elif row.thread_id in tickets and row.role is not None:
+        elif row.thread_id in tickets and row.role not in (None, UNVERIFIED):
             ticket_id = tickets[row.thread_id][0]
             events += (
                 desk.agent_wrote(tx, mailbox, row, message_id, ticket_id, ready, now)

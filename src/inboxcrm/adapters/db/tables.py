@@ -191,7 +191,8 @@ messages = Table(
     Column("ignored", Boolean, nullable=False, server_default=false()),
     # What the message is to the support desk: agent_reply (relayed to the customer), observed_reply (an agent
     # wrote to the customer directly), note, commands (only commands), refused (a forged or expired relay
-    # token), echo (our own mail coming back in). NULL for everything else.
+    # token), echo (our own mail coming back in), unverified (mail from an agent's address that failed
+    # authentication: kept and shown, never obeyed). NULL for everything else.
     Column("role", String(20), nullable=True),
 )
 

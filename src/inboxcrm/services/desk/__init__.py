@@ -5,5 +5,6 @@ from inboxcrm.services.desk.clocks import tick_tickets
 from inboxcrm.services.desk.opening import SAMPLE_CONTEXT
 from inboxcrm.services.desk.setup import CUSTOMER_MAIL, Agent, Desk, DeskMailbox
 from inboxcrm.services.desk.support import Support
+from inboxcrm.services.desk.trust import UNVERIFIED
 
-__all__ = ["CUSTOMER_MAIL", "SAMPLE_CONTEXT", "Agent", "Desk", "DeskMailbox", "Support", "tick_tickets"]
+__all__ = ["CUSTOMER_MAIL", "SAMPLE_CONTEXT", "UNVERIFIED", "Agent", "Desk", "DeskMailbox", "Support", "tick_tickets"]

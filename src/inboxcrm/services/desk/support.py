@@ -6,9 +6,10 @@ from __future__ import annotations
 from inboxcrm.services.desk.commands import Commands
 from inboxcrm.services.desk.history import History
 from inboxcrm.services.desk.opening import Opening
+from inboxcrm.services.desk.trust import Trust
 
 
-class Support(Opening, Commands, History):
+class Support(Opening, Commands, History, Trust):
     """The desk's reactions to stored mail, and its periodic clock.
 
     Everything runs inside the ingest transaction of the message that caused it (or the tick's own
