@@ -230,6 +230,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         templates=renderer,
         relay_valid_for=timedelta(seconds=support.relay_valid_for),
         close_after=timedelta(seconds=support.close_solved_after),
+        drop_held_after=timedelta(seconds=support.drop_held_after),
         fuse=Fuse(support.fuse_limit, timedelta(seconds=support.fuse_window)),
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
+from inboxcrm.core.collisions import Crossing, HeldReply, Notice
 from inboxcrm.core.history import HistoryMark
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
 from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
@@ -200,6 +201,7 @@ class Renderer(Protocol):
     """Named mail templates (adapters/templates.py); `render` raises with file:line when a template fails."""
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered: ...
+    def saved_replies(self) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +305,22 @@ class OutreachTransaction(Protocol):
     def add_events(self, events: Sequence[NewEvent]) -> None: ...
 
 
-class SupportTransaction(Protocol):
+class HoldingTransaction(Protocol):
+    """The collision guard's reads and writes (core/collisions.py): what an agent was told about a ticket,
+    what crossed their reply, and held replies."""
+
+    def desk_notices(self, ticket_id: int) -> list[Notice]: ...
+    def crossings_since(
+        self, ticket_id: int, thread_id: int, since: datetime, excluding: Sequence[str]
+    ) -> list[Crossing]: ...
+    def hold_reply(self, held: HeldReply) -> int | None: ...
+    def held_reply(self, ticket_id: int, answering: Sequence[str], author: str) -> HeldReply | None: ...
+    def resolve_held(self, held_id: int, status: str, at: datetime) -> bool: ...
+    def held_replies_due(self, now: datetime, limit: int) -> list[HeldReply]: ...
+    def contact_field_values(self, contact_ids: Iterable[int]) -> dict[int, dict[str, str]]: ...
+
+
+class SupportTransaction(HoldingTransaction, Protocol):
     """What the support desk reads and writes, inside the same transaction as the mail it acts on."""
 
     def ticket(self, ticket_id: int) -> Ticket | None: ...

@@ -105,7 +105,7 @@ class Relay(DeskMail):
             role = "command_problem"
         elif target.note or reply.is_note:
             role = "note"
-        elif not reply.body.strip():
+        elif not reply.body.strip() and reply.saved_reply is None:
             role = "commands"
         else:
             role = "agent_reply"
@@ -175,7 +175,29 @@ class Relay(DeskMail):
         now: datetime,
     ) -> None:
         """The agent's reply (commands left out, sign-off and signature kept) to the ticket's customer."""
+        text = self._customer_text(mailbox, row, agent, body)
+        self._send_relay(tx, mailbox, row.raw_id, sender_of(row.message), message_id, ticket, agent, text, now)
+
+    def _customer_text(self, mailbox: MailboxProfile, row: NewMessage, agent: Agent | None, body: str) -> str:
+        """What the customer receives of the agent's reply (see `customer_copy`)."""
         signature = row.analysis.segments.signature if row.analysis else ""
+        desk_mailbox = self.desk.mailboxes.get(mailbox.name) or DeskMailbox(mailbox.name, sorted(mailbox.addresses)[0])
+        return customer_copy(body, signature, agent.addresses if agent else (), desk_mailbox.address)
+
+    def _send_relay(
+        self,
+        tx: SupportTransaction,
+        mailbox: MailboxProfile,
+        raw_id: int,
+        author: str | None,
+        message_id: int,
+        ticket: Ticket,
+        agent: Agent | None,
+        text: str,
+        now: datetime,
+    ) -> None:
+        """Queue the customer's copy `text` of the agent's message `message_id`, threaded under the customer's
+        last message (quoted below it), with the agent's attachments from `raw_id`."""
         desk_mailbox = self.desk.mailboxes.get(mailbox.name) or DeskMailbox(mailbox.name, sorted(mailbox.addresses)[0])
         last = tx.last_customer_message(ticket.thread_id)
         if last is not None and self.desk.is_ours(last.author.email):
@@ -192,7 +214,6 @@ class Relay(DeskMail):
         shown = (
             f"{name} ({desk_mailbox.from_name})" if name and desk_mailbox.from_name else name or desk_mailbox.from_name
         )
-        text = customer_copy(body, signature, agent.addresses if agent else (), desk_mailbox.address)
         if last is not None and last.new_text.strip():
             when = last.sent_at.astimezone(ZoneInfo(self.desk.timezone)).strftime("%a, %d %b %Y %H:%M")
             author = last.author.name or last.author.email
@@ -207,7 +228,7 @@ class Relay(DeskMail):
             reply_to=self._customer_reply_to(desk_mailbox, ticket),
             in_reply_to=last.message_id if last else None,
             references=references_after(last.message_id, last.references) if last else (),
-            attachments=attachments_of(tx.raw_message(row.raw_id) or b""),
+            attachments=attachments_of(tx.raw_message(raw_id) or b""),
         )
         mail = self._queue(
             tx,
@@ -216,7 +237,7 @@ class Relay(DeskMail):
             now,
             automatic=False,
             ticket=ticket,
-            author=sender_of(row.message),
+            author=author,
             source=message_id,
         )
         if mail is not None:
