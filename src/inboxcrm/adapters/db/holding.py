@@ -81,7 +81,7 @@ class HoldingStatements(Statements):
             if (r.from_email or "").lower() in mine:
                 continue
             kind = "answer" if r.role == "observed_reply" else "customer"
-            who = r.from_email or "" if kind == "answer" else (r.from_name or r.from_email or "the customer")
+            who = (r.from_email or "") if kind == "answer" else (r.from_name or r.from_email or "the customer")
             found.append(Crossing(kind, who, aware(r.received_at), r.new_text or r.text))
         return found
 
@@ -109,7 +109,7 @@ class HoldingStatements(Statements):
         h = t.held_replies
         named = [f"<{m.strip().strip('<>')}>" for m in answering if m.strip()]
         base = select(h).where(h.c.ticket_id == ticket_id, func.lower(h.c.author) == author.lower())
-        row = None
+        row: Any = None
         if named:
             row = self.connection.execute(base.where(h.c.notice_message_id.in_(named)).order_by(h.c.id.desc())).first()
         if row is None:  # a mail client that dropped In-Reply-To: the agent's newest held reply on the ticket

@@ -50,8 +50,9 @@ class Holding(Relay):
                     now=crossing.at,
                     timezone=self.desk.timezone,
                 ).body
-                crossing = Crossing("answer", who, crossing.at, text)
-            found.append(crossing)
+                found.append(Crossing("answer", who, crossing.at, text))
+            else:
+                found.append(crossing)
         return found
 
     def guard(
@@ -127,7 +128,7 @@ class Holding(Relay):
                 drop_at=drop_at,
             )
         )
-        log.info("ticket #%d: %s's reply held (%s)", ticket.id, agent.name, headline)
+        log.info("ticket #%d: a reply by %s held (%s)", ticket.id, agent.name, headline)
         if ticket.contact_id is None:
             return []
         return [
@@ -160,7 +161,8 @@ class Holding(Relay):
             if held is None:
                 why = f"you have no held reply on ticket {ticket.token}"
             elif held.status == DROPPED and held.resolved_at is not None:
-                why = f"your held reply was dropped on {held.resolved_at:%Y-%m-%d %H:%M} UTC: send it again as a new reply"
+                when = f"{held.resolved_at:%Y-%m-%d %H:%M} UTC"
+                why = f"your held reply was dropped on {when}: send it again as a new reply"
             else:
                 why = "your held reply was sent already"
             self._tell_sender(tx, mailbox, row, ticket, "nothing to send", f"Nothing was sent: {why}.\n", now)

@@ -189,7 +189,7 @@ class Relay(DeskMail):
         tx: SupportTransaction,
         mailbox: MailboxProfile,
         raw_id: int,
-        author: str | None,
+        agent_email: str | None,
         message_id: int,
         ticket: Ticket,
         agent: Agent | None,
@@ -237,7 +237,7 @@ class Relay(DeskMail):
             now,
             automatic=False,
             ticket=ticket,
-            author=author,
+            author=agent_email,
             source=message_id,
         )
         if mail is not None:
