@@ -10,7 +10,13 @@ from sqlalchemy import select
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.services.desk import tick_tickets
-from tests.e2e.test_support_desk import CAROL, Desk, desk, reply, text_of  # noqa: F401  (desk: the fixture)
+from tests.e2e.test_support_desk import (
+    CAROL,
+    Desk,
+    desk,  # noqa: F401  (the fixture `team` builds on)
+    reply,
+    text_of,
+)
 from tests.support.mail import mail
 
 pytestmark = pytest.mark.imap
@@ -18,6 +24,12 @@ pytestmark = pytest.mark.imap
 ANA = "Ana Alves <ana@northwind.example>"
 BEN = "Ben <ben@northwind.example>"
 CAROL_EMAIL = "carol@acme-corp.example"
+
+
+@pytest.fixture
+def team(desk: Desk) -> Desk:  # noqa: F811
+    """inboxcrm on a private Dovecot folder and a real aiosmtpd, with Ana and Ben as agents."""
+    return desk
 
 
 def events(d: Desk, kind: str) -> list[str]:
@@ -46,74 +58,74 @@ def open_ticket(d: Desk, subject: str = "Charged twice") -> None:
     cycle(d)
 
 
-def test_ana_and_ben_answer_the_same_notification_carol_gets_one_answer(desk: Desk) -> None:
-    open_ticket(desk)
-    (to_ana,) = desk.inbox("ana@northwind.example")
-    (to_ben,) = desk.inbox("ben@northwind.example")
-    # both answer within the same minute: the desk reads them in one poll
-    desk.deliver(reply(to_ana, ANA, "Hi Carol, the second charge is refunded.\n\nAna"))
-    desk.deliver(reply(to_ben, BEN, "#tag billing\nHi Carol, I am looking into it.\n\nBen"))
-    cycle(desk)
+def test_ana_and_ben_answer_the_same_notification_carol_gets_one_answer(team: Desk) -> None:
+    open_ticket(team)
+    (to_ana,) = team.inbox("ana@northwind.example")
+    (to_ben,) = team.inbox("ben@northwind.example")
+    # both answer within the same minute: the team reads them in one poll
+    team.deliver(reply(to_ana, ANA, "Hi Carol, the second charge is refunded.\n\nAna"))
+    team.deliver(reply(to_ben, BEN, "#tag billing\nHi Carol, I am looking into it.\n\nBen"))
+    cycle(team)
 
-    (answer,) = answers_to_carol(desk)
+    (answer,) = answers_to_carol(team)
     assert answer.startswith("Hi Carol, the second charge is refunded.")
-    notice = desk.inbox("ben@northwind.example")[-1]
+    notice = team.inbox("ben@northwind.example")[-1]
     assert notice["Subject"] == "[#1] Not sent, Ana Alves answered first: Charged twice"
     body = text_of(notice)
     assert "Ana Alves answered the customer" in body and "> Hi Carol, the second charge is refunded." in body
     assert "#send" in body and "> Hi Carol, I am looking into it." in body
-    with desk.app.engine.connect() as c:  # the commands in Ben's held reply were applied
+    with team.app.engine.connect() as c:  # the commands in Ben's held reply were applied
         assert list(c.execute(select(t.ticket_tags.c.tag)).scalars()) == ["billing"]
-    assert held_statuses(desk) == ["held"]
-    assert len(events(desk, "ticket_reply_held")) == 1
+    assert held_statuses(team) == ["held"]
+    assert len(events(team, "ticket_reply_held")) == 1
 
     # Ben reads what Ana wrote and sends his anyway
-    desk.deliver(reply(notice, BEN, "#send"))
-    cycle(desk)
-    first, second = answers_to_carol(desk)
+    team.deliver(reply(notice, BEN, "#send"))
+    cycle(team)
+    _, second = answers_to_carol(team)
     assert second.startswith("Hi Carol, I am looking into it.") and "#tag" not in second
-    assert held_statuses(desk) == ["sent"]
-    assert any("sent anyway" in e for e in events(desk, "ticket_reply_sent"))
+    assert held_statuses(team) == ["sent"]
+    assert any("sent anyway" in e for e in events(team, "ticket_reply_sent"))
     # nothing else reached Carol, and Ben was not told anything more
-    assert len(desk.inbox("ben@northwind.example")) == 2
+    assert len(team.inbox("ben@northwind.example")) == 2
 
     # a second #send finds nothing left to send, and Ben is told so
-    desk.deliver(reply(notice, BEN, "#send"))
-    cycle(desk)
-    assert len(answers_to_carol(desk)) == 2
-    assert "already" in text_of(desk.inbox("ben@northwind.example")[-1])
+    team.deliver(reply(notice, BEN, "#send"))
+    cycle(team)
+    assert len(answers_to_carol(team)) == 2
+    assert "already" in text_of(team.inbox("ben@northwind.example")[-1])
 
 
-def test_a_held_reply_nobody_sends_is_dropped_but_kept_on_the_timeline(desk: Desk) -> None:
-    open_ticket(desk)
-    (to_ana,) = desk.inbox("ana@northwind.example")
-    (to_ben,) = desk.inbox("ben@northwind.example")
-    desk.deliver(reply(to_ana, ANA, "Hi Carol, refunded.\n\nAna"))
-    cycle(desk)
-    desk.deliver(reply(to_ben, BEN, "Hi Carol, on it.\n\nBen"))
-    cycle(desk)
-    notice = desk.inbox("ben@northwind.example")[-1]
-    assert len(answers_to_carol(desk)) == 1 and held_statuses(desk) == ["held"]
+def test_a_held_reply_nobody_sends_is_dropped_but_kept_on_the_timeline(team: Desk) -> None:
+    open_ticket(team)
+    (to_ana,) = team.inbox("ana@northwind.example")
+    (to_ben,) = team.inbox("ben@northwind.example")
+    team.deliver(reply(to_ana, ANA, "Hi Carol, refunded.\n\nAna"))
+    cycle(team)
+    team.deliver(reply(to_ben, BEN, "Hi Carol, on it.\n\nBen"))
+    cycle(team)
+    notice = team.inbox("ben@northwind.example")[-1]
+    assert len(answers_to_carol(team)) == 1 and held_statuses(team) == ["held"]
 
-    desk.clock.now += timedelta(hours=23)
-    tick_tickets(desk.app.store, desk.app.support, desk.clock.now)
-    assert held_statuses(desk) == ["held"]
-    desk.clock.now += timedelta(hours=2)  # past the default drop_held_after of a day
-    tick_tickets(desk.app.store, desk.app.support, desk.clock.now)
-    assert held_statuses(desk) == ["dropped"]
-    assert len(events(desk, "ticket_reply_dropped")) == 1
-    assert any("on it." in e for e in events(desk, "ticket_reply_held"))  # what he wrote is still there
+    team.clock.now += timedelta(hours=23)
+    tick_tickets(team.app.store, team.app.support, team.clock.now)
+    assert held_statuses(team) == ["held"]
+    team.clock.now += timedelta(hours=2)  # past the default drop_held_after of a day
+    tick_tickets(team.app.store, team.app.support, team.clock.now)
+    assert held_statuses(team) == ["dropped"]
+    assert len(events(team, "ticket_reply_dropped")) == 1
+    assert any("on it." in e for e in events(team, "ticket_reply_held"))  # what he wrote is still there
 
-    desk.deliver(reply(notice, BEN, "#send"))
-    cycle(desk)
-    assert len(answers_to_carol(desk)) == 1
-    assert "dropped" in text_of(desk.inbox("ben@northwind.example")[-1])
+    team.deliver(reply(notice, BEN, "#send"))
+    cycle(team)
+    assert len(answers_to_carol(team)) == 1
+    assert "dropped" in text_of(team.inbox("ben@northwind.example")[-1])
 
 
-def test_a_newer_customer_message_holds_the_reply_and_is_shown(desk: Desk) -> None:
-    open_ticket(desk)
-    (to_ana,) = desk.inbox("ana@northwind.example")
-    desk.deliver(
+def test_a_newer_customer_message_holds_the_reply_and_is_shown(team: Desk) -> None:
+    open_ticket(team)
+    (to_ana,) = team.inbox("ana@northwind.example")
+    team.deliver(
         mail(
             from_=CAROL,
             subject="Re: Charged twice",
@@ -123,27 +135,27 @@ def test_a_newer_customer_message_holds_the_reply_and_is_shown(desk: Desk) -> No
             date=None,
         )
     )
-    cycle(desk)
-    desk.deliver(reply(to_ana, ANA, "Hi Carol, I refunded it.\n\nAna"))
-    cycle(desk)
-    assert answers_to_carol(desk) == []
-    notice = desk.inbox("ana@northwind.example")[-1]
+    cycle(team)
+    team.deliver(reply(to_ana, ANA, "Hi Carol, I refunded it.\n\nAna"))
+    cycle(team)
+    assert answers_to_carol(team) == []
+    notice = team.inbox("ana@northwind.example")[-1]
     assert "the customer wrote again" in notice["Subject"]
     assert "> Never mind, the bank fixed it." in text_of(notice)
 
     # answering the notice (the newest thing she was told) with a new text goes out as usual
-    desk.deliver(reply(notice, ANA, "Hi Carol, glad it is sorted.\n\nAna"))
-    cycle(desk)
-    (answer,) = answers_to_carol(desk)
+    team.deliver(reply(notice, ANA, "Hi Carol, glad it is sorted.\n\nAna"))
+    cycle(team)
+    (answer,) = answers_to_carol(team)
     assert answer.startswith("Hi Carol, glad it is sorted.")
 
 
-def test_an_observed_reply_that_crossed_an_answer_is_recorded(desk: Desk) -> None:
-    open_ticket(desk)
-    (to_ana,) = desk.inbox("ana@northwind.example")
-    desk.deliver(reply(to_ana, ANA, "Hi Carol, refunded.\n\nAna"))
-    cycle(desk)
-    desk.deliver(
+def test_an_observed_reply_that_crossed_an_answer_is_recorded(team: Desk) -> None:
+    open_ticket(team)
+    (to_ana,) = team.inbox("ana@northwind.example")
+    team.deliver(reply(to_ana, ANA, "Hi Carol, refunded.\n\nAna"))
+    cycle(team)
+    team.deliver(
         mail(
             from_=BEN,
             to=CAROL,
@@ -155,29 +167,29 @@ def test_an_observed_reply_that_crossed_an_answer_is_recorded(desk: Desk) -> Non
             date=None,
         )
     )
-    cycle(desk)
-    (recorded,) = events(desk, "ticket_collision")
+    cycle(team)
+    (recorded,) = events(team, "ticket_collision")
     assert "ben answered the customer directly" in recorded and "Ana Alves" in recorded
 
 
-def test_a_saved_reply_reaches_the_customer_rendered(desk: Desk) -> None:
-    folder = desk.app.templates.directory / "replies"
+def test_a_saved_reply_reaches_the_customer_rendered(team: Desk) -> None:
+    folder = team.app.templates.directory / "replies"
     folder.mkdir()
     (folder / "refund-policy.j2").write_text(
         "Hi {{ contact.first_name }},\n\nRefunds for {{ ticket.token }} take 5 to 10 days.\n"
     )
-    assert desk.app.templates.load() == []
-    open_ticket(desk)
-    (to_ana,) = desk.inbox("ana@northwind.example")
+    assert team.app.templates.load() == []
+    open_ticket(team)
+    (to_ana,) = team.inbox("ana@northwind.example")
 
-    desk.deliver(reply(to_ana, ANA, "#reply refund-polcy\nI started it myself."))
-    cycle(desk)
-    assert answers_to_carol(desk) == []
-    error = text_of(desk.inbox("ana@northwind.example")[-1])
+    team.deliver(reply(to_ana, ANA, "#reply refund-polcy\nI started it myself."))
+    cycle(team)
+    assert answers_to_carol(team) == []
+    error = text_of(team.inbox("ana@northwind.example")[-1])
     assert "no saved reply named 'refund-polcy'" in error and "refund-policy" in error
 
-    desk.deliver(reply(to_ana, ANA, "#reply refund-policy\nI started it myself.\n\nAna"))
-    cycle(desk)
-    (answer,) = answers_to_carol(desk)
+    team.deliver(reply(to_ana, ANA, "#reply refund-policy\nI started it myself.\n\nAna"))
+    cycle(team)
+    (answer,) = answers_to_carol(team)
     assert answer.startswith("Hi Carol,\n\nRefunds for [#1] take 5 to 10 days.\n\nI started it myself.")
     assert "#reply" not in answer
