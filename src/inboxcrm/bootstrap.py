@@ -42,6 +42,7 @@ from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.contacts_csv import ContactsCsv
 from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
+from inboxcrm.services.desk_views import DeskViews
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
@@ -462,7 +463,12 @@ def features(app: App) -> Features:
             ],
         }
 
+    def collision_counts(since: datetime, until: datetime) -> dict[str, int]:
+        with app.store.transaction() as tx:
+            return tx.collision_counts(since, until)
+
     return Features(
+        desk=DeskViews(app.templates, collision_counts),
         manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
         privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
         reports=reports,

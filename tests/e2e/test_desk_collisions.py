@@ -6,10 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.services.desk import tick_tickets
+from inboxcrm.web.app import create_app
 from tests.e2e.test_support_desk import (
     CAROL,
     Desk,
@@ -30,6 +33,13 @@ CAROL_EMAIL = "carol@acme-corp.example"
 def team(desk: Desk) -> Desk:  # noqa: F811
     """inboxcrm on a private Dovecot folder and a real aiosmtpd, with Ana and Ben as agents."""
     return desk
+
+
+def api(d: Desk) -> TestClient:
+    """The daemon's API on the same database, with an admin token."""
+    client = TestClient(create_app(d.app.reads, tokens={"t0k3n": "test"}, features=bootstrap.features(d.app)))
+    client.headers["Authorization"] = "Bearer t0k3n"
+    return client
 
 
 def events(d: Desk, kind: str) -> list[str]:
@@ -94,6 +104,9 @@ def test_ana_and_ben_answer_the_same_notification_carol_gets_one_answer(team: De
     cycle(team)
     assert len(answers_to_carol(team)) == 2
     assert "already" in text_of(team.inbox("ben@northwind.example")[-1])
+
+    figures = api(team).get("/reports/collisions").json()
+    assert (figures["held"], figures["sent"], figures["dropped"], figures["observed"]) == (0, 1, 0, 0)
 
 
 def test_a_held_reply_nobody_sends_is_dropped_but_kept_on_the_timeline(team: Desk) -> None:
@@ -170,6 +183,8 @@ def test_an_observed_reply_that_crossed_an_answer_is_recorded(team: Desk) -> Non
     cycle(team)
     (recorded,) = events(team, "ticket_collision")
     assert "ben answered the customer directly" in recorded and "Ana Alves" in recorded
+    team.clock.now += timedelta(minutes=1)  # the reports' range ends (exclusive) now
+    assert api(team).get("/reports/collisions").json()["observed"] == 1
 
 
 def test_a_saved_reply_reaches_the_customer_rendered(team: Desk) -> None:
@@ -193,3 +208,9 @@ def test_a_saved_reply_reaches_the_customer_rendered(team: Desk) -> None:
     (answer,) = answers_to_carol(team)
     assert answer.startswith("Hi Carol,\n\nRefunds for [#1] take 5 to 10 days.\n\nI started it myself.")
     assert "#reply" not in answer
+
+    client = api(team)
+    (listed,) = client.get("/saved-replies").json()
+    assert listed["usage"] == "#reply refund-policy" and listed["preview"].startswith("Hi Ada,")
+    page = client.get("/saved-replies/page")
+    assert page.status_code == 200 and "#reply refund-policy" in page.text and "Refunds for [#42]" in page.text

@@ -64,7 +64,7 @@ class HoldingStatements(Statements):
         for r in relayed:
             if (r.author or "").lower() not in mine:
                 found.append(Crossing("answer", r.author or "", aware(r.created_at), r.new_text or r.text))
-        others = self.connection.execute(
+        others = self.connection.execute(  # observed answers, and the customer writing again
             select(m.c.role, m.c.direction, m.c.from_email, m.c.from_name, m.c.received_at, m.c.new_text, m.c.text)
             .where(
                 m.c.thread_id == thread_id,
@@ -77,12 +77,13 @@ class HoldingStatements(Statements):
             )
             .order_by(m.c.received_at, m.c.id)
         )
-        for r in others:
-            if (r.from_email or "").lower() in mine:
+        for o_row in others:
+            if (o_row.from_email or "").lower() in mine:
                 continue
-            kind = "answer" if r.role == "observed_reply" else "customer"
-            who = (r.from_email or "") if kind == "answer" else (r.from_name or r.from_email or "the customer")
-            found.append(Crossing(kind, who, aware(r.received_at), r.new_text or r.text))
+            kind = "answer" if o_row.role == "observed_reply" else "customer"
+            name = o_row.from_name or o_row.from_email or "the customer"
+            who = (o_row.from_email or "") if kind == "answer" else name
+            found.append(Crossing(kind, who, aware(o_row.received_at), o_row.new_text or o_row.text))
         return found
 
     def hold_reply(self, held: HeldReply) -> int | None:
