@@ -45,6 +45,7 @@ from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.contacts_csv import ContactsCsv
 from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
+from inboxcrm.services.desk_views import DeskViews
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
@@ -243,6 +244,7 @@ def desk(
         templates=renderer,
         relay_valid_for=timedelta(seconds=support.relay_valid_for),
         close_after=timedelta(seconds=support.close_solved_after),
+        drop_held_after=timedelta(seconds=support.drop_held_after),
         fuse=Fuse(support.fuse_limit, timedelta(seconds=support.fuse_window)),
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,
@@ -459,7 +461,12 @@ def features(app: App) -> Features:
             found = connection.execute(select(t.messages.c.html).where(t.messages.c.id == message_id)).scalar()
         return str(found) if found is not None else None
 
+    def collision_counts(since: datetime, until: datetime) -> dict[str, int]:
+        with app.store.transaction() as tx:
+            return tx.collision_counts(since, until)
+
     return Features(
+        desk=DeskViews(app.templates, collision_counts),
         manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
         privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
         reports=reports,

@@ -232,8 +232,10 @@ class SupportSettings(Section):
     # The loop fuse: at most fuse_limit automatic mails caused by one sender within fuse_window.
     fuse_limit: int = Field(default=20, ge=1)
     fuse_window: Annotated[float, Field(gt=0)] = 7200.0
+    # A reply held by the collision guard and not sent with #send is dropped this long after it was held.
+    drop_held_after: Annotated[float, Field(gt=0)] = 86400.0
 
-    @field_validator("close_solved_after", "relay_valid_for", "fuse_window", mode="before")
+    @field_validator("close_solved_after", "relay_valid_for", "fuse_window", "drop_held_after", mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)

@@ -496,3 +496,24 @@ incidents = Table(
     Column("opened_at", TS, nullable=False),
     Column("closed_at", TS, nullable=True),
 )
+
+# An agent's relayed reply not sent because another answer (or the customer) crossed it (core/collisions.py):
+# `#send` in answer to the notice sends it; otherwise it is dropped at `drop_at`. `body` is the customer's copy.
+held_replies = Table(
+    "held_replies",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False),
+    Column("agent", String(100), nullable=False),
+    Column("author", String(320), nullable=False),
+    Column("mailbox", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("notice_message_id", String(300), nullable=True, index=True),
+    Column("held_at", TS, nullable=False),
+    Column("drop_at", TS, nullable=False),
+    Column("status", String(10), nullable=False),  # held | sent | dropped
+    Column("resolved_at", TS, nullable=True),
+    Index("ix_held_replies_due", "status", "drop_at"),
+)

@@ -54,6 +54,7 @@ class Desk:
     templates: Renderer | None = None
     relay_valid_for: timedelta = timedelta(days=90)
     close_after: timedelta = timedelta(days=4)
+    drop_held_after: timedelta = timedelta(days=1)  # a held reply nobody sends (#send) is dropped then
     fuse: Fuse = field(default_factory=Fuse)
     targets: Mapping[str, Target] = field(default_factory=dict)
     business_hours: BusinessHours | None = None
