@@ -3,7 +3,9 @@ Carol (the customer), Ana and Ben (agents) in their own mail clients (see test_s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,10 +19,13 @@ from tests.e2e.test_support_desk import (
     CAROL,
     Desk,
     desk,  # noqa: F401  (the fixture `team` builds on)
+    open_desk,
     reply,
     text_of,
 )
+from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
+from tests.support.smtpd import SmtpServer
 
 pytestmark = pytest.mark.imap
 
@@ -33,6 +38,14 @@ CAROL_EMAIL = "carol@acme-corp.example"
 def team(desk: Desk) -> Desk:  # noqa: F811
     """inboxcrm on a private Dovecot folder and a real aiosmtpd, with Ana and Ben as agents."""
     return desk
+
+
+@pytest.fixture
+def observing(tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer) -> Iterator[Desk]:
+    """The desk believing the From header (the demo's mode), so that an agent's reply sent straight to the
+    customer (support@ in Cc) is observed: what this file tests is the collision, not who may act as an agent
+    (tests/e2e/test_agent_mail.py)."""
+    yield from open_desk(tmp_path, dovecot, smtp_server, agent_mail="from-header")
 
 
 def api(d: Desk) -> TestClient:
@@ -163,7 +176,8 @@ def test_a_newer_customer_message_holds_the_reply_and_is_shown(team: Desk) -> No
     assert answer.startswith("Hi Carol, glad it is sorted.")
 
 
-def test_an_observed_reply_that_crossed_an_answer_is_recorded(team: Desk) -> None:
+def test_an_observed_reply_that_crossed_an_answer_is_recorded(observing: Desk) -> None:
+    team = observing
     open_ticket(team)
     (to_ana,) = team.inbox("ana@northwind.example")
     team.deliver(reply(to_ana, ANA, "Hi Carol, refunded.\n\nAna"))
