@@ -255,11 +255,14 @@ def drop_postgres(name: str) -> None:
     engine.dispose()
 
 
-def run_inboxcrm(name: str, work: Path, server: object, url: str, count: int) -> Figures:
+def run_inboxcrm(name: str, work: Path, server: object, url: str, count: int, profile: str | None = None) -> Figures:
+    """`inboxcrm run --once` (under cProfile into `profile` when given: the main process only)."""
     config = inboxcrm_config(work, server, url)
     env = {**os.environ, PASSWORD_ENV: server.password, "INBOXCRM_CONFIG": str(config)}
     cli = [sys.executable, "-m", "inboxcrm"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    if profile:
+        cli = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "inboxcrm"]
     figures = measure(name, [*cli, "run", "--once"], count, env)
     figures.note = next((line for line in figures.note.splitlines() if line.startswith("support:")), figures.note)
     if f"{count} read, {count} stored" not in figures.note:
@@ -336,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20000, help="messages in the mailbox (default 20000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated mailbox (default 42)")
     parser.add_argument("--skip", default="", help="comma-separated: sqlite,postgresql,straightforward,bare,notmuch")
+    parser.add_argument("--profile", help="profile the SQLite ingest's main process into this file (cProfile)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -363,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if "sqlite" not in skip:
                 url = f"sqlite:///{work / 'inboxcrm.db'}"
-                rows.append(run_inboxcrm("inboxcrm run --once, SQLite", work, server, url, count))
+                rows.append(run_inboxcrm("inboxcrm run --once, SQLite", work, server, url, count, args.profile))
                 print(f"  {rows[-1].name}: {rows[-1].seconds:.1f}s ({rows[-1].note})", flush=True)
             if "postgresql" not in skip:
                 url, name = postgres_database()
@@ -389,6 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 rows.append(found)
     report(rows, count)
+    if args.profile:
+        import pstats
+
+        print(f"\nmain process of the SQLite ingest, top functions by own time ({args.profile}):")
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
     return 0
 
 

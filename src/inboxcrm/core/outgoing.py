@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.header import decode_header, make_header
 from email.headerregistry import Address as HeaderAddress
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.message import Message as EmailMessageBase
 from email.utils import format_datetime
@@ -21,7 +22,25 @@ from email.utils import format_datetime
 from inboxcrm.core.loops import OUR_HEADER
 from inboxcrm.core.model import Address
 
-_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
+class _Registry(HeaderRegistry):
+    """The stdlib registry builds a new header class each time a header is set or counted (most of what
+    composing cost); the classes are the same every time, so they are made once per header name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_POLICY = email.policy.SMTP.clone(max_line_length=998, header_factory=_Registry())
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 _MAX_REFERENCES = 20
 
