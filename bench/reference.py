@@ -406,9 +406,8 @@ def report(rows: Sequence[Figures], count: int) -> None:
     plain = by_name.get("imapclient → policy.default → SQLite")
     notmuch = by_name.get("notmuch new")
     width = max(len(row.name) for row in rows)
-    print(
-        f"\n{'contender':<{width}}  {'seconds':>8}  {'msg/s':>7}  {'CPU ms/msg':>10}  {'peak MB':>7}  {'× plain':>7}  {'× notmuch':>9}"
-    )
+    head = f"{'seconds':>8}  {'msg/s':>7}  {'CPU ms/msg':>10}  {'peak MB':>7}  {'× plain':>7}  {'× notmuch':>9}"
+    print(f"\n{'contender':<{width}}  {head}")
     for row in rows:
         rate = count / row.seconds
         vs_plain = f"{plain.seconds / row.seconds:7.2f}" if plain else f"{'-':>7}"

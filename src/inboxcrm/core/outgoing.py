@@ -23,7 +23,6 @@ from inboxcrm.core.loops import OUR_HEADER
 from inboxcrm.core.model import Address
 
 
-
 class _Registry(HeaderRegistry):
     """The stdlib registry builds a new header class each time a header is set or counted (most of what
     composing cost); the classes are the same every time, so they are made once per header name."""

@@ -38,7 +38,7 @@ from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
-from inboxcrm.services.scoring import Scoring, score_messages
+from inboxcrm.services.scoring import ScoreLedger, Scoring, score_messages
 from inboxcrm.services.support import Desk, Support
 
 log = logging.getLogger(__name__)
@@ -351,15 +351,16 @@ def record_messages(
     opened = tx.open_tickets(new_tickets)
     opened_at = dict(zip(openers.values(), opened, strict=True))
 
-    events: list[NewEvent] = (
-        contact_effects(
-            tx, rows, message_ids, decisions, routing.first_deal_stage, scoring.half_life if scoring else None
+    events: list[NewEvent] = []
+    if routing is not None or scoring is not None:
+        ledger = ScoreLedger(
+            tx, scoring.half_life if scoring else None, {r.contact_id for r in rows if r.contact_id is not None}
         )
-        if routing is not None
-        else []
-    )
-    if scoring is not None:
-        events += score_messages(tx, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
+        if routing is not None:
+            events += contact_effects(tx, rows, message_ids, decisions, ledger, routing.first_deal_stage)
+        if scoring is not None:
+            events += score_messages(ledger, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
+        ledger.flush()
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         ready = prepared[index]
         if row.role == "refused" and ready is not None and ready.refusal is not None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from inboxcrm.core.addresses import company_domain
 from inboxcrm.core.model import MailboxProfile
 from inboxcrm.core.ports import ContactState, IngestTransaction, NewEvent, NewMessage
 from inboxcrm.core.rules import ContactFacts, Decision, Facts, RuleSet, evaluate
+from inboxcrm.services.scoring import ScoreLedger
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,11 @@ def contact_effects(
     rows: Sequence[NewMessage],
     message_ids: Sequence[int],
     decisions: Sequence[Decision | None],
+    ledger: ScoreLedger,
     first_deal_stage: str = "qualified",
-    half_life: timedelta | None = None,
 ) -> list[NewEvent]:
-    """Apply tags, score points, stage and deals to contacts; return the timeline events that say so."""
+    """Apply tags, score points, stage and deals to contacts (scores and stages through `ledger`, which the
+    caller flushes); return the timeline events that say so."""
     events: list[NewEvent] = []
     for row, message_id, decision in zip(rows, message_ids, decisions, strict=True):
         if decision is None or row.contact_id is None or decision.ignore:
@@ -130,7 +131,7 @@ def contact_effects(
             changes = [f"+{t}" for t in sorted(decision.tags_added)] + [f"-{t}" for t in sorted(decision.tags_removed)]
             events.append(NewEvent(contact, row.sent_at, "tags_changed", "Tags " + " ".join(changes), message_id))
         if decision.score_changes:
-            tx.add_score_changes(contact, row.sent_at, decision.score_changes, message_id, half_life)
+            ledger.add(contact, row.sent_at, decision.score_changes, message_id)
             total = sum(points for points, _ in decision.score_changes)
             reasons = "; ".join(f"{points:+g} {reason}" for points, reason in decision.score_changes)
             events.append(NewEvent(contact, row.sent_at, "score_changed", f"Score {total:+g}: {reasons}", message_id))
@@ -148,7 +149,7 @@ def contact_effects(
                 summary = f"Deal '{deal.name}' {before} → {stage}{value}"
                 events.append(NewEvent(contact, row.sent_at, "deal_moved", summary, message_id))
         if decision.stage:
-            previous = tx.set_stage(contact, decision.stage)
+            previous = ledger.set_stage(contact, decision.stage)
             if previous != decision.stage:
                 events.append(
                     NewEvent(
