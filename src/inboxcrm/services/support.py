@@ -228,10 +228,11 @@ class Support:
         message_id: int,
         ticket_id: int,
         now: datetime,
+        known: Ticket | None = None,
     ) -> list[NewEvent]:
         """A customer's message opened a ticket: acknowledge it (when the mailbox has a template) and tell the
-        agents who work it."""
-        ticket = tx.ticket(ticket_id)
+        agents who work it. `known`: the ticket as it is now, when the caller has it already."""
+        ticket = known if known is not None and known.id == ticket_id else tx.ticket(ticket_id)
         if ticket is None:
             return []
         events: list[NewEvent] = []
@@ -242,10 +243,17 @@ class Support:
         return events
 
     def customer_wrote(
-        self, tx: SupportTransaction, row: NewMessage, message_id: int, ticket_id: int, now: datetime
+        self,
+        tx: SupportTransaction,
+        row: NewMessage,
+        message_id: int,
+        ticket_id: int,
+        now: datetime,
+        known: Ticket | None = None,
     ) -> list[NewEvent]:
-        """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it."""
-        ticket = tx.ticket(ticket_id)
+        """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it.
+        `known`: the ticket as it is now, when the caller has it already."""
+        ticket = known if known is not None and known.id == ticket_id else tx.ticket(ticket_id)
         if ticket is None:
             return []
         updated, changes = customer_replied(ticket, row.sent_at)
