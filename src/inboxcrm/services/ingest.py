@@ -361,12 +361,11 @@ def record_messages(
         if scoring is not None:
             events += score_messages(ledger, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
         ledger.flush()
-    # The batch's tickets in one query; each is used as read only the first time the loop meets it (after
-    # that the desk may have changed it, and it is read again).
-    unread = tx.tickets_by_id([ticket_id for ticket_id, _ in tickets.values()] + list(opened))
+    # The batch's tickets in one query, kept as they are now: the desk updates what a customer's reply
+    # changes, and a ticket an agent's mail acts on is read again afterwards.
+    current = tx.tickets_by_id([ticket_id for ticket_id, _ in tickets.values()] + list(opened))
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         ready = prepared[index]
-        known = unread.pop(opened_at[index] if index in opened_at else tickets.get(row.thread_id, (0,))[0], None)
         if row.role == "refused" and ready is not None and ready.refusal is not None:
             desk.refused(tx, mailbox, row.message, ready.refusal, now)
         if row.ignored:
@@ -392,12 +391,13 @@ def record_messages(
                         ticket_id=ticket_id,
                     )
                 )
-            events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, known)
+            events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, current)
         elif row.thread_id in tickets and row.role is not None:
+            current.pop(tickets[row.thread_id][0], None)
             events += desk.agent_wrote(tx, mailbox, row, message_id, tickets[row.thread_id][0], ready, now)
         elif row.thread_id in tickets and row.direction is Direction.INBOUND and not _automatic(row):
             # Auto-replies and bounces never count as the customer answering.
-            events += desk.customer_wrote(tx, row, message_id, tickets[row.thread_id][0], now, known)
+            events += desk.customer_wrote(tx, row, message_id, tickets[row.thread_id][0], now, current)
         if ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
             events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
     if outreach is not None:

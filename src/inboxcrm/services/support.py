@@ -12,7 +12,7 @@ import hashlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,11 +228,11 @@ class Support:
         message_id: int,
         ticket_id: int,
         now: datetime,
-        known: Ticket | None = None,
+        known: Mapping[int, Ticket] | None = None,
     ) -> list[NewEvent]:
         """A customer's message opened a ticket: acknowledge it (when the mailbox has a template) and tell the
-        agents who work it. `known`: the ticket as it is now, when the caller has it already."""
-        ticket = known if known is not None and known.id == ticket_id else tx.ticket(ticket_id)
+        agents who work it. `known`: tickets as they are now, read by the caller already."""
+        ticket = (known or {}).get(ticket_id) or tx.ticket(ticket_id)
         if ticket is None:
             return []
         events: list[NewEvent] = []
@@ -249,16 +249,18 @@ class Support:
         message_id: int,
         ticket_id: int,
         now: datetime,
-        known: Ticket | None = None,
+        known: MutableMapping[int, Ticket] | None = None,
     ) -> list[NewEvent]:
         """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it.
-        `known`: the ticket as it is now, when the caller has it already."""
-        ticket = known if known is not None and known.id == ticket_id else tx.ticket(ticket_id)
+        `known`: tickets as they are now, read by the caller already; kept up to date here."""
+        ticket = (known or {}).get(ticket_id) or tx.ticket(ticket_id)
         if ticket is None:
             return []
         updated, changes = customer_replied(ticket, row.sent_at)
         if updated != ticket:
             tx.save_ticket(updated, now)
+        if known is not None:
+            known[ticket_id] = updated
         if updated.status is not TicketStatus.CLOSED:
             self._notify(tx, updated, row, message_id, "Customer replied", now)
         return self._events(updated, changes, row.sent_at)
