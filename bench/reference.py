@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,6 +93,7 @@ class Figures:
     peak_mb: float
     messages: int
     note: str = ""
+    curve: list[tuple[float, float]] = field(default_factory=list)  # (seconds, tree RSS in MB), every 0.1 s
 
 
 def _children() -> dict[int, list[int]]:
@@ -134,6 +135,7 @@ def measure(name: str, command: Sequence[str], messages: int, env: dict[str, str
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: dict[int, float] = {}
     peak = 0
+    curve: list[tuple[float, float]] = []
     stop = threading.Event()
 
     def sampler() -> None:
@@ -142,6 +144,7 @@ def measure(name: str, command: Sequence[str], messages: int, env: dict[str, str
             cpu, rss = _sample(process.pid)
             seen.update(cpu)
             peak = max(peak, rss)
+            curve.append((time.perf_counter() - start, rss / 1e6))
             stop.wait(0.1)
 
     thread = threading.Thread(target=sampler, daemon=True)
@@ -152,7 +155,7 @@ def measure(name: str, command: Sequence[str], messages: int, env: dict[str, str
     thread.join()
     if process.returncode != 0:
         raise SystemExit(f"{name} failed ({process.returncode}):\n{out}\n{err[-4000:]}")
-    return Figures(name, seconds, sum(seen.values()), peak / 1e6, messages, out.strip())
+    return Figures(name, seconds, sum(seen.values()), peak / 1e6, messages, out.strip(), curve)
 
 
 # --- the contenders ----------------------------------------------------------------------------------
@@ -231,6 +234,32 @@ level = "WARNING"
 """
     )
     return file
+
+
+def backfill(counts: Sequence[int], seed: int) -> None:
+    """`inboxcrm import` of generated Maildirs of each size into SQLite: time, peak RSS, and the RSS curve
+    (the process tree's resident memory at each tenth of the run) — flat memory means the same peak at
+    every size."""
+    print(f"\nbackfill: inboxcrm import of a generated Maildir into SQLite (load {os.getloadavg()[0]:.1f})")
+    print(f"{'messages':>9}  {'seconds':>8}  {'msg/s':>6}  {'peak MB':>7}  RSS MB at each tenth of the run")
+    for count in counts:
+        maildir = reference_maildir(count, seed)
+        with tempfile.TemporaryDirectory(prefix="inboxcrm-backfill-") as tmp:
+            work = Path(tmp)
+            server = argparse.Namespace(host="127.0.0.1", port=1, password="unused", user="unused")
+            config = inboxcrm_config(work, server, f"sqlite:///{work / 'inboxcrm.db'}")
+            env = {**os.environ, PASSWORD_ENV: "unused", "INBOXCRM_CONFIG": str(config)}
+            cli = [sys.executable, "-m", "inboxcrm"]
+            subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+            got = measure(f"import {count}", [*cli, "import", str(maildir)], count, env)
+        if f"{count} read, {count} stored" not in got.note:
+            raise SystemExit(f"backfill of {count}: {got.note}")
+        tenths = [next((mb for at, mb in reversed(got.curve) if at <= got.seconds * k / 10), 0.0) for k in range(1, 11)]
+        print(
+            f"{count:9d}  {got.seconds:8.1f}  {count / got.seconds:6.0f}  {got.peak_mb:7.0f}  "
+            + " ".join(f"{mb:.0f}" for mb in tenths),
+            flush=True,
+        )
 
 
 def postgres_database() -> tuple[str, str]:
@@ -339,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=20000, help="messages in the mailbox (default 20000)")
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated mailbox (default 42)")
     parser.add_argument("--skip", default="", help="comma-separated: sqlite,postgresql,straightforward,bare,notmuch")
+    parser.add_argument("--backfill", help="instead: `inboxcrm import` of Maildirs of these sizes (e.g. 2000,20000)")
     parser.add_argument("--profile", help="profile the SQLite ingest's main process into this file (cProfile)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -348,6 +378,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             straightforward(rest[0], int(rest[1]), rest[2], rest[3], rest[4])
         else:
             bare_parse(rest[0])
+        return 0
+    if args.backfill:
+        backfill([int(n) for n in args.backfill.split(",")], args.seed)
         return 0
     skip = set(filter(None, args.skip.split(",")))
     count = args.count
