@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -105,8 +106,11 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "missing.toml")
 
 
-def test_shipped_configs_are_valid() -> None:
-    load_settings(ROOT / "demo" / "inboxcrm.toml", environ={})
+def test_shipped_configs_are_valid(tmp_path: Path) -> None:
+    for name in ("demo", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "var" / "demo" / "maildir")  # as ./scripts/demo does
+    load_settings(tmp_path / "demo" / "inboxcrm.toml", environ={})
     env = {"INBOXCRM_API_TOKEN": "t", "INBOXCRM_SUPPORT_PASSWORD": "p", "INBOXCRM_SALES_PASSWORD": "p",
            "INBOXCRM_SECRET": "s", "INBOXCRM_SMTP_PASSWORD": "p"}  # fmt: skip
     settings = load_settings(ROOT / "config.example.toml", environ=env)
@@ -125,3 +129,15 @@ def test_ca_file_must_exist_and_needs_tls(tmp_path: Path) -> None:
     assert len(found) == 1 and "mailboxes[0].ca_file: no CA certificate at" in found[0]
     plain = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nsecurity = "none"\nca_file = "x.pem"')
     assert any('ca_file needs security = "tls" or "starttls"' in p for p in problems(plain))
+
+
+def test_a_bad_backlog_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = (
+        '[[mailboxes]]\nname = "support"\naddresses = ["support@x.example"]\nsource = "maildir"\n'
+        f'path = "{tmp_path}"\nbacklog = "lots"\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, "inboxcrm.toml", {})
+    problem = str(raised.value)
+    assert 'inboxcrm.toml:6: mailboxes[0].backlog: expected "all", "none" or a span such as "90d"' in problem
+    assert "'lots'" in problem

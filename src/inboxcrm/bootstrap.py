@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
@@ -25,9 +26,11 @@ from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.adapters.oauth2 import AccessTokens
 from inboxcrm.adapters.smtp import FileSender, SmtpSender
 from inboxcrm.adapters.templates import Templates
+from inboxcrm.bootstrap_record import field_defs, record_parts, search_language, webhooks
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Address
 from inboxcrm.core.ports import MailSource, Renderer, Sender
@@ -37,19 +40,23 @@ from inboxcrm.core.sla import BusinessHours, Target
 from inboxcrm.providers import access_tokens
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
+from inboxcrm.services.contacts_csv import ContactsCsv
+from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.outreach import Marketing, Outreach
-from inboxcrm.services.polling import MailboxPoller
+from inboxcrm.services.polling import MailboxHealth, MailboxPoller
 from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
+from inboxcrm.services.record import CustomerRecord
 from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
 from inboxcrm.services.scoring import Scoring
-from inboxcrm.services.support import Agent, Desk, DeskMailbox, Support
+from inboxcrm.services.search import SearchService
+from inboxcrm.services.webhooks import WebhookDispatcher, Webhooks
 from inboxcrm.web.app import Features
 
 
@@ -76,6 +83,10 @@ class App:
     templates: Templates
     dispatcher: Dispatcher
     outreach: Outreach
+    search: SearchService
+    record: CustomerRecord
+    contacts_csv: ContactsCsv
+    webhooks: WebhookDispatcher
 
     def close(self) -> None:
         self.reader.close()
@@ -88,7 +99,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url, echo=settings.database.echo)
-    store = SqlStore(engine)
+    hooks = webhooks(settings, os.environ)
+    store = SqlStore(engine, (Webhooks(hooks),) if hooks else ())
     team = settings.team_profile()
     profiles = {m.name: m.profile() for m in settings.mailboxes}
     reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from)
@@ -150,6 +162,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             interval=timedelta(seconds=settings.outbox.interval),
         ),
         outreach=outreach,
+        **record_parts(settings, engine, store, clock, rules.current, outreach, hooks),
     )
 
 
@@ -221,6 +234,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,
         timezone=sla.timezone,
+        team=settings.team_profile(),
     )
 
 
@@ -249,12 +263,14 @@ def prepare_database(app: App) -> None:
     """SQLite is upgraded in place; PostgreSQL (shared by several daemons) must be upgraded on purpose."""
     if app.engine.dialect.name == "sqlite":
         migrate.upgrade(app.engine)
+        search_language(app.store, app.settings.search.language, app.clock())
         return
     current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
     if current != head:
         raise RuntimeError(
             f"database schema is at {current or 'nothing'}, this version needs {head}: run `inboxcrm db upgrade` first"
         )
+    search_language(app.store, app.settings.search.language, app.clock())
 
 
 def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings: Settings | None = None) -> ImapAccount:
@@ -330,9 +346,19 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
                 mailbox.poll_interval,
                 app.clock,
                 idle_renew=mailbox.idle_renew,
+                backlog=Backlog.parse(mailbox.backlog),
             )
         )
     return out
+
+
+def health(app: App, polling: Sequence[MailboxPoller]) -> list[MailboxHealth]:
+    """What `/health` says about each mailbox: the poller's state and how far its history import has got."""
+    try:
+        history = folder_histories(app.engine)
+    except SQLAlchemyError:
+        history = []  # /health reports the database itself
+    return [replace(p.health, history=tuple(h for h in history if h.mailbox == p.mailbox.name)) for p in polling]
 
 
 def vocabulary(settings: Settings) -> Vocabulary:
@@ -346,6 +372,7 @@ def vocabulary(settings: Settings) -> Vocabulary:
         queues=frozenset(settings.rules.queues) | mailboxes,
         deal_stages=settings.pipeline.stages,
         mailboxes=mailboxes,
+        fields=field_defs(settings),
     )
 
 
@@ -376,13 +403,16 @@ def routing(settings: Settings, rules: RuleSet) -> Routing:
         {queue: tuple(names) for queue, names in by_queue.items()},
         tuple(a.name for a in settings.agents),
         settings.pipeline.stages[0] if settings.pipeline.stages else "open",
+        field_defs(settings),
     )
 
 
 def segments(settings: Settings) -> dict[str, Segment]:
     """The named segments in the config's `[segments] dir`; raises `RulesInvalid` with every problem."""
     files = read_rule_files(settings.resolve(settings.segments.dir))
-    return {segment.name: segment for segment in compile_segments(files, settings.lifecycle.stages)}
+    return {
+        segment.name: segment for segment in compile_segments(files, settings.lifecycle.stages, field_defs(settings))
+    }
 
 
 def scoring(settings: Settings) -> Scoring:
@@ -432,7 +462,7 @@ def features(app: App) -> Features:
         }
 
     return Features(
-        manage=Manage(app.store, app.support, app.outreach, app.clock, stages),
+        manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
         privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
         reports=reports,
         message_html=message_html,
@@ -441,6 +471,9 @@ def features(app: App) -> Features:
         value_errors=(DataError,),
         clock=app.clock,
         stages=stages,
+        search=app.search,
+        record=app.record,
+        contacts_csv=app.contacts_csv,
         incidents=SqlIncidents(app.engine).open_now,
     )
 

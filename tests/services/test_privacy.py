@@ -31,6 +31,7 @@ from inboxcrm.services.outreach import tick_campaigns
 from inboxcrm.services.privacy import ErasureNeedsSecret, Privacy
 from inboxcrm.web.data import data_routes
 from tests.conftest import make_settings
+from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
@@ -39,27 +40,13 @@ SECRET = "privacy-secret"
 CAROL = "carol@acme-corp.example"
 ALIAS = "carol.d@gmail.example"
 DAVE = "dave@initech.example"
-EXTRA = f"""
-[[agents]]
-name = "ana"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "{SECRET}"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+EXTRA = (
+    desk_config(ANA, BEN, secret=SECRET)
+    + """
 [campaigns]
 public_url = "https://crm.northwind.example"
 """
+)
 CAMPAIGN = """
 [[campaign]]
 name = "trial-nurture"

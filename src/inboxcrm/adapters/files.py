@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from inboxcrm.core.ports import FetchedMessage
+from inboxcrm.core.ports import FetchedMessage, FolderSnapshot
 
 FILE_UIDVALIDITY = 1
 K = TypeVar("K")
@@ -71,6 +71,9 @@ class MaildirSource:
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
 
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        return FolderSnapshot(self.count(), self.count())  # UIDs are positions
+
     def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
         return _batches(self._keys(), self._box.get_bytes, last_uid, batch_size)
 
@@ -94,6 +97,9 @@ class MboxSource:
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
 
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        return FolderSnapshot(self.count(), self.count())  # UIDs are positions
+
     def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
         return _batches(self._box.keys(), self._box.get_bytes, last_uid, batch_size)
 
@@ -116,6 +122,9 @@ class EmlFilesSource:
 
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
+
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        return FolderSnapshot(self.count(), self.count())  # UIDs are positions
 
     def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
         return _batches(self.paths, Path.read_bytes, last_uid, batch_size)

@@ -24,7 +24,7 @@ from imapclient.exceptions import LoginError
 
 from inboxcrm.adapters.oauth2 import AccessTokens
 from inboxcrm.core.alerts import LoginRefused
-from inboxcrm.core.ports import FetchedMessage
+from inboxcrm.core.ports import FetchedMessage, FolderSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,12 @@ class ImapSource:
             except Exception:
                 log.debug("IMAP shutdown failed", exc_info=True)
 
-    def _select(self, folder: str) -> None:
+    def _select(self, folder: str) -> dict[bytes, Any]:
         writable = self.account.mark_seen or self.account.move_to is not None
         info: dict[bytes, Any] = self.client.select_folder(folder, readonly=not writable)
         self._selected = folder
         self._uidvalidity = int(info[b"UIDVALIDITY"])
+        return info
 
     def can_idle(self) -> bool:
         return self.account.idle and bool(self.client.has_capability("IDLE"))
@@ -184,6 +185,15 @@ class ImapSource:
     def uidvalidity(self, folder: str) -> int:
         self._select(folder)
         return self._uidvalidity
+
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        """How many messages `folder` holds now, and UIDNEXT - 1: every message there now has a UID at or
+        below it, every later one a UID above it."""
+        info = self._select(folder)
+        # UIDNEXT is optional before IMAP4rev2: without it, the highest UID there is
+        uidnext = info.get(b"UIDNEXT")
+        last_uid = int(uidnext) - 1 if uidnext is not None else max(self.client.search(["ALL"]), default=0)
+        return FolderSnapshot(int(info.get(b"EXISTS", 0)), last_uid)
 
     def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
         """Messages with UID > `last_uid`, in UID order, `batch_size` at a time."""

@@ -16,9 +16,11 @@ from inboxcrm.cli.parse import parse_files
 from inboxcrm.cli.quarantine import quarantine
 from inboxcrm.cli.rules import rules
 from inboxcrm.cli.run import run
+from inboxcrm.cli.search import search
 from inboxcrm.cli.status import status
 from inboxcrm.cli.threads import threads
 from inboxcrm.cli.tokens import tokens
+from inboxcrm.cli.webhooks import webhooks
 
 
 @click.group()
@@ -50,9 +52,11 @@ for command in (
     quarantine,
     rules,
     run,
+    search,
     status,
     threads,
     tokens,
+    webhooks,
 ):
     main.add_command(command)
 

@@ -11,8 +11,8 @@ from inboxcrm.adapters.templates import Templates
 from inboxcrm.cli.app import campaigns_of, rules_of, segments_of, settings_of
 from inboxcrm.config import Settings
 from inboxcrm.core.rules import RulesInvalid
+from inboxcrm.services.desk import SAMPLE_CONTEXT
 from inboxcrm.services.outreach import CAMPAIGN_SAMPLE
-from inboxcrm.services.support import SAMPLE_CONTEXT
 
 
 @click.command()

@@ -12,6 +12,7 @@ import click
 from inboxcrm import bootstrap
 from inboxcrm.cli.app import app_of, mailbox_named, rules_of, settings_of
 from inboxcrm.config import parse_duration
+from inboxcrm.core.arrival import arrived_on
 from inboxcrm.core.reading import read_raw
 from inboxcrm.core.rules import explain as explain_decision
 from inboxcrm.services.backtest import backtest
@@ -34,7 +35,12 @@ def rules() -> None:
 @rules.command(name="explain")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @rules_dir_option("Rule folder to use instead of the config's [rules] dir.")
-@click.option("--mailbox", "mailbox_name", default=None, help="The mailbox the mail arrives on (default: the first).")
+@click.option(
+    "--mailbox",
+    "mailbox_name",
+    default=None,
+    help="The mailbox the mail arrives on (default: the one its Delivered-To/To/Cc names, else the first).",
+)
 @click.pass_context
 def rules_explain(
     ctx: click.Context, files: tuple[Path, ...], rules_dir: Path | None, mailbox_name: str | None
@@ -42,16 +48,17 @@ def rules_explain(
     """Which rules match each message file, which condition made each match, and what they would do."""
     settings = settings_of(ctx, check_environment=False)
     compiled = rules_of(settings, rules_dir)
-    if mailbox_name:
-        mailbox = mailbox_named(settings, mailbox_name)
-    elif settings.mailboxes:
-        mailbox = settings.mailboxes[0].profile()
-    else:
+    named = mailbox_named(settings, mailbox_name) if mailbox_name else None
+    if not settings.mailboxes:
         raise click.UsageError("the config has no mailbox; name one with --mailbox")
+    profiles = [m.profile() for m in settings.mailboxes]
     book = bootstrap.rulebook(settings, rules_dir)
     for file in files:
-        decision = book.decide(compiled, read_raw(file.read_bytes()), mailbox, bootstrap.utc_now())
-        click.echo(f"== {file} (on mailbox {mailbox.name})")
+        reading = read_raw(file.read_bytes())
+        found = arrived_on(reading.message, profiles) if reading.message and named is None else None
+        on, how = (found[0], f", from its {found[1]}") if found else (named or profiles[0], "")
+        decision = book.decide(compiled, reading, on, bootstrap.utc_now())
+        click.echo(f"== {file} (on mailbox {on.name}{how})")
         for line in explain_decision(decision):
             click.echo(f"  {line}")
 

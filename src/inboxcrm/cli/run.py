@@ -1,4 +1,4 @@
-"""`inboxcrm run`: the daemon. Poll every mailbox, tick the desk, campaigns and outbox, serve the API."""
+"""`inboxcrm run`: the daemon. Poll every mailbox, tick the desk, campaigns, outbox and webhooks, serve the API."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from inboxcrm.adapters import scheduler
 from inboxcrm.cli.app import app_of, campaigns_of, environ, rules_of, segments_of, stop_on
 from inboxcrm.cli.check import template_problems
 from inboxcrm.cli.imports import summary
+from inboxcrm.services.desk import tick_tickets
 from inboxcrm.services.outreach import Unsubscribes, tick_campaigns
 from inboxcrm.services.scoring import decay_scores
-from inboxcrm.services.support import tick_tickets
 
 log = logging.getLogger("inboxcrm")
 
@@ -59,6 +59,9 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
             ),
             scheduler.Tick("templates", lambda: _reload_templates(app), 10),
             scheduler.Tick("score-decay", lambda: _decay(app), 3600),
+            scheduler.Tick(
+                "webhooks", lambda: app.webhooks.dispatch(app.clock()), app.settings.webhook_delivery.interval
+            ),
         ]
     )
     log.info("polling %d mailbox(es): %s", len(pollers), ", ".join(p.mailbox.name for p in pollers))
@@ -70,7 +73,7 @@ def run(ctx: click.Context, api: bool, once: bool) -> None:
 
             web = create_app(
                 app.reads,
-                health=lambda: [p.health for p in pollers],
+                health=lambda: bootstrap.health(app, pollers),
                 contacts=app.contacts,
                 segments=named,
                 pipeline_stages=app.settings.pipeline.stages,

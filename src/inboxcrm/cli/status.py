@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.cli.app import app_of
 
 
@@ -16,4 +17,6 @@ def status(ctx: click.Context) -> None:
         click.echo(f"{name:>14}: {count}")
     for mailbox, folder, uidvalidity, last_uid, updated in app.reads.cursors():
         click.echo(f"cursor {mailbox} {folder}: UIDVALIDITY {uidvalidity}, last UID {last_uid} ({updated:%F %T})")
+    for history in folder_histories(app.engine):
+        click.echo(f"history {history.mailbox} {history.folder}: {history.describe()}")
     app.close()

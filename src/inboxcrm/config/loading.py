@@ -69,6 +69,10 @@ def _environment_problems(
     secret = settings.security.secret_env
     if secret and not environ.get(secret):
         problems.append(_at(file, lines, ("security", "secret_env"), f"environment variable {secret} is not set"))
+    for index, hook in enumerate(settings.webhooks):
+        if hook.secret_env and not environ.get(hook.secret_env):
+            message = f"environment variable {hook.secret_env} is not set"
+            problems.append(_at(file, lines, ("webhooks", index, "secret_env"), message))
     for index, token in enumerate(settings.api.tokens):
         if token.value_env and not environ.get(token.value_env):
             message = f"environment variable {token.value_env} is not set"

@@ -14,12 +14,15 @@ from inboxcrm.config.sections import (
     ApiSettings,
     CampaignsSettings,
     DatabaseSettings,
+    EventsSettings,
+    FieldSettings,
     IngestSettings,
     LoggingSettings,
     MailboxSettings,
     OutboxSettings,
     RulesSettings,
     ScoringSettings,
+    SearchSettings,
     Section,
     SecuritySettings,
     SegmentsSettings,
@@ -28,6 +31,8 @@ from inboxcrm.config.sections import (
     SupportSettings,
     TeamSettings,
     TemplatesSettings,
+    WebhookSettings,
+    WebhooksSettings,
 )
 from inboxcrm.core.model import Team
 
@@ -53,6 +58,11 @@ class Settings(Section):
     sla: SlaSettings = SlaSettings()
     templates: TemplatesSettings = TemplatesSettings()
     campaigns: CampaignsSettings = CampaignsSettings()
+    fields: tuple[FieldSettings, ...] = ()
+    webhooks: tuple[WebhookSettings, ...] = ()
+    webhook_delivery: WebhooksSettings = WebhooksSettings()
+    search: SearchSettings = SearchSettings()
+    events: EventsSettings = EventsSettings()
     cluster: ClusterSettings = ClusterSettings()
     alerts: AlertsSettings = AlertsSettings()
     base_dir: str = "."
@@ -73,7 +83,19 @@ class Settings(Section):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"mailbox names must be unique; repeated: {', '.join(dupes)}")
+        for kind, named in (("field", [f.name for f in self.fields]), ("webhook", [w.name for w in self.webhooks])):
+            again = sorted({n for n in named if named.count(n) > 1})
+            if again:
+                raise ValueError(f"{kind} names must be unique; repeated: {', '.join(again)}")
         return self
+
+    def webhook_secrets(self, environ: Mapping[str, str]) -> dict[str, bytes | None]:
+        """Webhook name → its signing secret (None when its variable is unset)."""
+        found: dict[str, bytes | None] = {}
+        for hook in self.webhooks:
+            value = hook.secret if hook.secret is not None else environ.get(hook.secret_env or "")
+            found[hook.name] = value.encode() if value else None
+        return found
 
     def team_profile(self) -> Team:
         shared = {a for m in self.mailboxes for a in m.addresses}

@@ -11,7 +11,9 @@ when.not = { tag = "do-not-call" }
 
 Conditions: `tag` (has any of), `lacks_tag`, `stage` (one of), `score_at_least`, `score_at_most`,
 `company` (company domain, `*` globs), `email_domain`, `free_mail` (true/false), `undeliverable`
-(true/false); combinators `all`, `any`, `not`. A list means "any of". The store turns a segment into a
+(true/false), `event` (has had a business event of any of these kinds: "order"), `field.<name>` (a custom
+field is one of these values, or { at_least, at_most } for number and date fields); combinators `all`, `any`,
+`not`. A list means "any of". The store turns a segment into a
 query, so a segment over 100k contacts is one SQL statement.
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from inboxcrm.core.fields import FieldDef, canonical
 from inboxcrm.core.tomlfile import Checker, FilesInvalid, Problem, suggest
 
 FIELDS = (
@@ -33,6 +36,8 @@ FIELDS = (
     "email_domain",
     "free_mail",
     "undeliverable",
+    "event",
+    "field",
 )
 COMBINATORS = ("all", "any", "not")
 _SEGMENT_KEYS = ("name", "description", "when")
@@ -64,9 +69,12 @@ class Segment:
 
 
 class _Compiler(Checker):
-    def __init__(self, file: str, stages: Sequence[str], problems: list[Problem]) -> None:
+    def __init__(
+        self, file: str, stages: Sequence[str], problems: list[Problem], fields: Sequence[FieldDef] = ()
+    ) -> None:
         super().__init__(file, problems)
         self.stages = tuple(stages)
+        self.fields = {f.name: f for f in fields}
 
     def group(self, combinator: str, table: Any, loc: tuple[str | int, ...]) -> Group:
         if isinstance(table, list):  # any = [ {...}, {...} ]
@@ -79,6 +87,8 @@ class _Compiler(Checker):
             where = (*loc, key)
             if key in COMBINATORS:
                 parts.append(self.group(key, value, where))
+            elif key == "field":
+                parts += self.field_tests(value, where)
             elif key in FIELDS:
                 test = self.test(key, value, where)
                 if test is not None:
@@ -88,6 +98,40 @@ class _Compiler(Checker):
         if combinator == "not":
             return Group("not", (Group("all", tuple(parts)),))
         return Group(combinator, tuple(parts))
+
+    def field_tests(self, value: Any, loc: tuple[str | int, ...]) -> list[Test | Group]:
+        """`field.<name> = value | [values] | { at_least, at_most }` → tests `field:<name>` (canonical values,
+        lower-cased), `field_at_least:<name>`, `field_at_most:<name>`."""
+        if not isinstance(value, dict) or not value:
+            self.problem(loc, "'field' takes a table of fields", 'e.g. field.plan = "pro"')
+            return []
+        found: list[Test | Group] = []
+        for name, spec in value.items():
+            where = (*loc, name)
+            field = self.fields.get(name)
+            if field is None:
+                self.problem(where, f"unknown field '{name}'", suggest(name, self.fields, "field"))
+                continue
+            specs = spec.items() if isinstance(spec, dict) else [("equals", spec)]
+            for op, wanted in specs:
+                if op not in ("equals", "at_least", "at_most") or (
+                    op != "equals" and field.type not in ("number", "date")
+                ):
+                    self.problem((*where, op), f"'{op}' is not a test for the {field.type} field '{name}'")
+                    continue
+                values = wanted if isinstance(wanted, list) and op == "equals" else [wanted]
+                try:
+                    stored = [canonical(field, v) for v in values]
+                except ValueError as exc:
+                    self.problem(where, f"{name}: {exc}")
+                    continue
+                texts = tuple(s.lower() for s in stored if s is not None)
+                if not texts:
+                    self.problem(where, f"give a value for '{name}'")
+                    continue
+                prefix = "field" if op == "equals" else f"field_{op}"
+                found.append(Test(f"{prefix}:{field.type}:{name}", texts))
+        return found
 
     def test(self, field: str, value: Any, loc: tuple[str | int, ...]) -> Test | None:
         values = tuple(value) if isinstance(value, list) else (value,)
@@ -112,13 +156,15 @@ class _Compiler(Checker):
         return Test(field, texts)
 
 
-def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) -> tuple[Segment, ...]:
+def compile_segments(
+    files: Sequence[tuple[str, str]], stages: Sequence[str], fields: Sequence[FieldDef] = ()
+) -> tuple[Segment, ...]:
     """Segments from (path, text) pairs; raises `FilesInvalid` (`RulesInvalid`) listing every problem with file:line."""
     segments: list[Segment] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for file, text in sorted(files):
-        compiler = _Compiler(file, stages, problems)
+        compiler = _Compiler(file, stages, problems, fields)
         data = compiler.parse(text)
         if data is None:
             continue

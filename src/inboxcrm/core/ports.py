@@ -8,13 +8,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
+from inboxcrm.core.history import HistoryMark
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
@@ -35,6 +37,15 @@ class RawItem:
     content_hash: str
     message_id: str | None
     raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSnapshot:
+    """A folder as it is now: how many messages it holds and the highest UID among them (an upper bound such
+    as UIDNEXT - 1 is fine: no message can later get a UID at or below it)."""
+
+    messages: int
+    last_uid: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +265,7 @@ class Recipient:
     score: float
     replied_since_enrolment: bool
     open_ticket: bool
+    fields: Mapping[str, str] = field(default_factory=dict)  # custom fields, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +359,37 @@ class AccessTransaction(Protocol):
     def add_audit(self, actor: str, action: str, subject: str, detail: Mapping[str, Any], at: datetime) -> None: ...
 
 
-class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransaction, Protocol):
+class HistoryTransaction(Protocol):
+    """Each folder's history mark (see core/history.py), tickets opened by history and contacts known only from
+    history."""
+
+    def history_mark(self, mailbox: str, folder: str) -> HistoryMark | None: ...
+    def begin_history(
+        self,
+        mailbox: str,
+        folder: str,
+        uidvalidity: int,
+        snapshot: FolderSnapshot,
+        since: datetime | None,
+        start_uid: int,
+        now: datetime,
+    ) -> None: ...
+    def count_history(self, mailbox: str, folder: str, read: int) -> None: ...
+    def history_tickets(self, ticket_ids: Iterable[int]) -> set[int]: ...
+    def mark_history(self, ticket_ids: Iterable[int], contact_ids: Iterable[int]) -> None: ...
+    def end_history(self, ticket_ids: Iterable[int], contact_ids: Iterable[int]) -> None: ...
+
+
+class IngestTransaction(
+    SupportTransaction,
+    OutreachTransaction,
+    AccessTransaction,
+    SearchTransaction,
+    RecordTransaction,
+    WebhookTransaction,
+    HistoryTransaction,
+    Protocol,
+):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...
@@ -414,6 +456,7 @@ class MailSource(Protocol):
     """A folder of messages addressed by (UIDVALIDITY, UID), such as an IMAP folder or a Maildir."""
 
     def uidvalidity(self, folder: str) -> int: ...
+    def snapshot(self, folder: str) -> FolderSnapshot: ...
     def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]: ...
     def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
 

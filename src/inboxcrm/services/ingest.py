@@ -4,7 +4,9 @@ The contract (see README "Never lose mail"):
 - raw bytes are stored, keyed by place (mailbox, folder, UIDVALIDITY, UID) and by content hash, in the
   same transaction that advances the folder cursor and records what the message means;
 - a message that cannot be understood is kept raw and quarantined with its reason; the batch goes on;
-- the source is told to flag/move messages only after that transaction has committed.
+- the source is told to flag/move messages only after that transaction has committed;
+- mail that was in a folder when inboxcrm first connected, and everything `inboxcrm import` reads, is
+  history (core/history.py): stored and understood, but it never causes mail.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.classify import Kind
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team, TicketStatus
 from inboxcrm.core.ports import (
     FetchedMessage,
@@ -31,26 +34,33 @@ from inboxcrm.core.reading import Reading, read_many
 from inboxcrm.core.rules import Decision
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
+from inboxcrm.services.desk import Desk, Support
+from inboxcrm.services.history import connect_folder, split_batch
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import ScoreLedger, Scoring, score_messages
-from inboxcrm.services.support import Desk, Support
+from inboxcrm.services.search import record_stored
 from inboxcrm.services.threads import assign_threads
 
 log = logging.getLogger(__name__)
+
+EVERYTHING = Backlog()  # the default: the whole backlog is stored, as history
 
 Clock = Callable[[], datetime]
 
 
 @dataclass
 class IngestResult:
-    """What one batch (or a whole sync) did. `fetched` = `stored` + `duplicates` + `quarantined`."""
+    """What one batch (or a whole sync) did. `fetched` = `stored` + `duplicates` + `quarantined` + `too_old`
+    (history older than the mailbox's `backlog`, left in the mailbox); `history` of the stored were history."""
 
     fetched: int = 0
     stored: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    too_old: int = 0
+    history: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: IngestResult) -> None:
@@ -58,6 +68,8 @@ class IngestResult:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.quarantined += other.quarantined
+        self.too_old += other.too_old
+        self.history += other.history
         self.errors.extend(other.errors)
 
 
@@ -106,16 +118,23 @@ class IngestService:
         folder: str,
         batch_size: int,
         progress: Callable[[int], object] | None = None,
+        *,
+        backlog: Backlog = EVERYTHING,
+        history: bool = False,
     ) -> IngestResult:
         """Fetch everything new in `folder` since the stored cursor and ingest it batch by batch.
 
-        `progress` is called with the last UID done: first the stored cursor, then after each batch.
+        `progress` is called with the last UID done: first the stored cursor, then after each batch. On the
+        first connection to the folder, what it holds is history (`backlog` says how much of it to store);
+        with `history`, everything read is (`inboxcrm import`).
         """
         total = IngestResult()
         uidvalidity = source.uidvalidity(folder)
+        last_uid = 0
         with self._store.transaction() as tx:
             cursor = tx.lock_cursor(mailbox.name, folder)
-        last_uid = 0
+            if not history and (cursor is None or cursor.uidvalidity != uidvalidity):
+                last_uid = connect_folder(tx, source, mailbox.name, folder, uidvalidity, cursor, backlog, self._clock())
         if cursor is not None and cursor.uidvalidity == uidvalidity:
             last_uid = cursor.last_uid
         elif cursor is not None:
@@ -131,7 +150,7 @@ class IngestService:
             progress(last_uid)
 
         def store(batch: list[FetchedMessage], readings: Pending) -> None:
-            total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings())))
+            total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings()), history))
             source.after_commit(folder, [item.uid for item in batch])
             if progress:
                 progress(max(item.uid for item in batch))
@@ -158,10 +177,10 @@ class IngestService:
         return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, read_many([m.raw for m in batch])))
 
     def _store_batch(
-        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
+        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed], history: bool = False
     ) -> IngestResult:
         try:
-            return self._ingest(mailbox, folder, uidvalidity, parsed)
+            return self._ingest(mailbox, folder, uidvalidity, parsed, history)
         except Exception as exc:
             log.warning(
                 "mailbox %s folder %s: batch of %d failed (%s); retrying one message at a time",
@@ -173,16 +192,21 @@ class IngestService:
         total = IngestResult()
         for one in parsed:
             try:
-                total.add(self._ingest(mailbox, folder, uidvalidity, [one]))
+                total.add(self._ingest(mailbox, folder, uidvalidity, [one], history))
             except Exception as exc:
                 reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
                 log.error("mailbox %s folder %s uid %d: %s", mailbox.name, folder, one.fetched.uid, reason)
                 quarantined = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
-                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined]))
+                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined], history))
         return total
 
     def _ingest(
-        self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
+        self,
+        mailbox: MailboxProfile,
+        folder: str,
+        uidvalidity: int,
+        parsed: Sequence[_Parsed],
+        history: bool = False,
     ) -> IngestResult:
         now = self._clock()
         result = IngestResult()
@@ -193,6 +217,17 @@ class IngestService:
                 parsed = [p for p in parsed if p.fetched.uid > cursor.last_uid]
                 if not parsed:
                     return result
+            last_uid = max(p.fetched.uid for p in parsed)
+            mark = None if history else tx.history_mark(mailbox.name, folder)
+            if mark is not None:
+                tx.count_history(mailbox.name, folder, sum(mark.is_history(p.fetched.uid) for p in parsed))
+            old, live, too_old = split_batch(
+                parsed, lambda p: p.fetched.uid, lambda p: p.message.date if p.message else None, mark
+            )
+            parsed = old + live  # history too old for the mailbox's backlog is left out
+            quiet = {id(p) for p in (parsed if history else old)}
+            result.fetched += too_old
+            result.too_old += too_old
             items = {
                 p.content_hash: RawItem(p.content_hash, p.message.message_id if p.message else None, p.fetched.raw)
                 for p in parsed
@@ -203,6 +238,7 @@ class IngestService:
             )
             done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
             understood: list[tuple[int, Message, Analysis | None]] = []
+            replayed: list[tuple[int, Message, Analysis | None]] = []
             for p in parsed:
                 raw_id = raw_ids[p.content_hash]
                 result.fetched += 1
@@ -215,21 +251,24 @@ class IngestService:
                     result.quarantined += 1
                     result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
                     continue
-                understood.append((raw_id, p.message, p.analysis))
-            record_messages(
-                tx,
-                mailbox,
-                self._team,
-                understood,
-                now,
-                self._reply_secret,
-                self._routing(),
-                self._scoring,
-                self._support,
-                self._outreach,
-            )
-            result.stored += len(understood)
-            last_uid = max(p.fetched.uid for p in parsed)
+                (replayed if id(p) in quiet else understood).append((raw_id, p.message, p.analysis))
+            routing = self._routing()
+            for batch, is_live in ((replayed, False), (understood, True)):  # history first: it is older
+                record_messages(
+                    tx,
+                    mailbox,
+                    self._team,
+                    batch,
+                    now,
+                    self._reply_secret,
+                    routing,
+                    self._scoring,
+                    self._support,
+                    self._outreach,
+                    live=is_live,
+                )
+            result.stored += len(understood) + len(replayed)
+            result.history += len(replayed)
             if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:
                 tx.set_cursor(mailbox.name, folder, uidvalidity, last_uid, now)
         return result
@@ -246,10 +285,14 @@ def record_messages(
     scoring: Scoring | None = None,
     support: Support | None = None,
     outreach: Outreach | None = None,
+    live: bool = True,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
-    agents' replies and new tickets). Returns the new message ids."""
+    agents' replies and new tickets). Returns the new message ids.
+
+    History (`live` False) is replayed at its own times but causes no mail: no acknowledgement, auto-reply,
+    notification, relay or campaign enrolment, and it re-opens nothing now (see services/desk/history.py)."""
     if not items:
         return []
     desk = support or Support(Desk(agents=(), mailboxes={}, secret=None))
@@ -291,25 +334,6 @@ def record_messages(
             for row, d in zip(rows, decisions, strict=True)
         ]
     tickets = tx.tickets_for_threads({row.thread_id for row in rows})
-    rows = [desk.observe(mailbox, row, tickets) for row in rows]
-    seen_before: set[int] = set()
-    last_outbound: dict[int, datetime] = {}
-    if scoring is not None:
-        seen_before = tx.contacts_with_messages({r.contact_id for r in rows if r.contact_id is not None})
-        last_outbound = tx.last_outbound_at({r.thread_id for r in rows})
-    message_ids = tx.add_messages(rows)
-    tx.mark_undeliverable(
-        sorted(
-            {
-                b.email
-                for row in rows
-                if row.analysis and row.meaning.kind is Kind.BOUNCE
-                for b in row.analysis.bounce
-                if b.hard
-            }
-        )
-    )
-
     new_thread_ids = set(thread_of.values()) - set(tickets)
     openers: dict[int, int] = {}  # thread id → index of the row that opens its ticket
     for index, row in enumerate(rows):
@@ -347,9 +371,31 @@ def record_messages(
         )
     opened = tx.open_tickets(new_tickets)
     opened_at = dict(zip(openers.values(), opened, strict=True))
+    # an agent's reply that comes in the same batch as the ticket's first message is seen too
+    on_ticket = {**tickets, **{rows[i].thread_id: (t, TicketStatus.NEW) for i, t in opened_at.items()}}
+    rows = [desk.observe(mailbox, row, on_ticket) for row in rows]
+    seen_before: set[int] = set()
+    last_outbound: dict[int, datetime] = {}
+    if scoring is not None or not live:
+        seen_before = tx.contacts_with_messages(set(contact_ids.values()))
+    if scoring is not None:
+        last_outbound = tx.last_outbound_at({r.thread_id for r in rows})
+    message_ids = tx.add_messages(rows)
+    tx.mark_undeliverable(
+        sorted(
+            {
+                b.email
+                for row in rows
+                if row.analysis and row.meaning.kind is Kind.BOUNCE
+                for b in row.analysis.bounce
+                if b.hard
+            }
+        )
+    )
 
     events: list[NewEvent] = []
     if routing is not None or scoring is not None:
+        # scores and stages of the whole batch worked out in memory, written with one statement per table
         ledger = ScoreLedger(
             tx, scoring.half_life if scoring else None, {r.contact_id for r in rows if r.contact_id is not None}
         )
@@ -359,11 +405,12 @@ def record_messages(
             events += score_messages(ledger, scoring, rows, message_ids, set(opened_at), seen_before, last_outbound)
         ledger.flush()
     # The batch's tickets in one query, kept as they are now: the desk updates what a customer's reply
-    # changes, and a ticket an agent's mail acts on is read again afterwards.
-    current = tx.tickets_by_id([ticket_id for ticket_id, _ in tickets.values()] + list(opened))
+    # changes, and a ticket anything else acts on is read again afterwards.
+    current = tx.tickets_by_id([ticket_id for ticket_id, _ in tickets.values()] + list(opened)) if live else {}
+    from_history = set(opened) if live else tx.history_tickets(t for t, _ in tickets.values()) | set(opened)
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         ready = prepared[index]
-        if row.role == "refused" and ready is not None and ready.refusal is not None:
+        if live and row.role == "refused" and ready is not None and ready.refusal is not None:
             desk.refused(tx, mailbox, row.message, ready.refusal, now)
         if row.ignored:
             continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention
@@ -388,23 +435,44 @@ def record_messages(
                         ticket_id=ticket_id,
                     )
                 )
-            events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, current)
+            if live:
+                events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, current)
         elif row.thread_id in tickets and row.role is not None:
-            current.pop(tickets[row.thread_id][0], None)
-            events += desk.agent_wrote(tx, mailbox, row, message_id, tickets[row.thread_id][0], ready, now)
+            ticket_id = tickets[row.thread_id][0]
+            current.pop(ticket_id, None)
+            events += (
+                desk.agent_wrote(tx, mailbox, row, message_id, ticket_id, ready, now)
+                if live
+                else desk.agent_wrote_before(tx, row, message_id, ticket_id, ready, ticket_id in from_history)
+            )
         elif row.thread_id in tickets and row.direction is Direction.INBOUND and not _automatic(row):
             # Auto-replies and bounces never count as the customer answering.
-            events += desk.customer_wrote(tx, row, message_id, tickets[row.thread_id][0], now, current)
-        if ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
+            ticket_id = tickets[row.thread_id][0]
+            events += (
+                desk.customer_wrote(tx, row, message_id, ticket_id, now, current)
+                if live
+                else desk.customer_wrote_before(tx, row, ticket_id, ticket_id in from_history)
+            )
+        if live and ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
             events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
+    touched = {tickets[row.thread_id][0] for row in rows if row.thread_id in tickets and not row.ignored}
+    involved = {
+        contact_ids[p.email] for row, m in zip(rows, meanings, strict=True) if not row.ignored for p in m.participants
+    }
+    if live:
+        tx.end_history(touched, involved)  # live mail: from now on these tickets and contacts are live
+    else:
+        events += desk.settle(tx, touched & from_history, now)
+        tx.mark_history(opened, involved - seen_before)
     if outreach is not None:
         enrolments = [
             (row.contact_id, name)
             for row, ruled in zip(rows, decisions, strict=True)
-            if ruled is not None and row.contact_id is not None and not row.ignored
+            if live and ruled is not None and row.contact_id is not None and not row.ignored
             for name in ruled.enrol
         ]
-        events += outreach.after_messages(tx, rows, message_ids, enrolments, now)
+        events += outreach.after_messages(tx, rows, message_ids, enrolments, now, history=not live)
+    events += record_stored(tx, message_ids, contact_ids.values(), now)  # search index, new contacts
     tx.add_events(events)
     return message_ids
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, Store
+from inboxcrm.services.desk import CUSTOMER_MAIL, Support
 from inboxcrm.services.outreach import Outreach
-from inboxcrm.services.support import CUSTOMER_MAIL, Support
 
 log = logging.getLogger(__name__)
 

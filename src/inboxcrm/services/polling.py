@@ -20,9 +20,10 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from inboxcrm.core.alerts import Problem, problem_of
+from inboxcrm.core.history import Backlog, FolderHistory
 from inboxcrm.core.model import MailboxProfile
 from inboxcrm.core.ports import MailSource
-from inboxcrm.services.ingest import IngestResult, IngestService
+from inboxcrm.services.ingest import EVERYTHING, IngestResult, IngestService
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class MailboxHealth:
     failing_since: datetime | None = None
     # False while another daemon holds the mailbox (it reports on it)
     fetched_here: bool = True
+    history: tuple[FolderHistory, ...] = ()  # how far each folder's history import has got
 
 
 @runtime_checkable
@@ -77,6 +79,7 @@ class MailboxPoller:
         seed: int | None = None,
         idle_renew: float = 300.0,
         may_fetch: Callable[[], bool] = lambda: True,
+        backlog: Backlog = EVERYTHING,
     ) -> None:
         self.ingest = ingest
         self.mailbox = mailbox
@@ -85,6 +88,7 @@ class MailboxPoller:
         self.batch_size = batch_size
         self.interval = interval
         self.clock = clock
+        self.backlog = backlog
         self.health = MailboxHealth(mailbox.name)
         self.idle_renew = idle_renew
         self.may_fetch = may_fetch
@@ -93,16 +97,18 @@ class MailboxPoller:
     def poll_once(self, source: MailSource) -> IngestResult:
         total = IngestResult()
         for folder in self.folders:
-            result = self.ingest.sync_folder(source, self.mailbox, folder, self.batch_size)
+            result = self.ingest.sync_folder(source, self.mailbox, folder, self.batch_size, backlog=self.backlog)
             if result.fetched:
                 log.info(
-                    "mailbox %s folder %s: %d fetched, %d stored, %d duplicates, %d quarantined",
+                    "mailbox %s folder %s: %d fetched, %d stored (%d of them history), %d duplicates, %d quarantined%s",
                     self.mailbox.name,
                     folder,
                     result.fetched,
                     result.stored,
+                    result.history,
                     result.duplicates,
                     result.quarantined,
+                    f", {result.too_old} older than the backlog setting" if result.too_old else "",
                 )
             total.add(result)
         return total

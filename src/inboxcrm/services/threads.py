@@ -1,5 +1,5 @@
-"""Which thread each message of a batch belongs to: JWZ-style links first, then the fallbacks for a message
-that names no known message (see `assign_threads`)."""
+"""Which thread each message of a batch joins (JWZ-style, see core/conversations.py), with the fallbacks for a
+message that names no known message; new threads are created in one statement."""
 
 from __future__ import annotations
 

@@ -51,6 +51,12 @@ class _FromTheDatabase(Collector):
         for result in ("sent", "failed", "cancelled"):
             results.add_metric([result], counts.get(f"outbox_{result}", 0))
         yield results
+        hooks = GaugeMetricFamily(
+            "inboxcrm_webhook_deliveries", "Webhook deliveries by state (queued: not yet delivered).", labels=["status"]
+        )
+        for status in ("queued", "sent", "failed"):
+            hooks.add_metric([status], counts.get(f"webhooks_{status}", 0))
+        yield hooks
         now = self._clock()
         lag = GaugeMetricFamily(
             "inboxcrm_mailbox_lag_seconds", "Seconds since a mailbox was last read successfully.", labels=["mailbox"]

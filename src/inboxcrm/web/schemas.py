@@ -51,6 +51,15 @@ class ContactOut(BaseModel):
         )
 
 
+class ContactDetailOut(ContactOut):
+    """One contact with its record: tags, custom fields, other addresses, lifetime value per currency."""
+
+    tags: list[str]
+    fields: dict[str, str] = {}
+    aliases: list[str] = []
+    lifetime_value: dict[str, str] = {}
+
+
 class AttachmentOut(BaseModel):
     filename: str
     content_type: str
@@ -222,6 +231,14 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class HistoryOut(BaseModel):
+    """How far the import of a mailbox's history (the mail it held when inboxcrm first connected) has got."""
+
+    read: int
+    total: int
+    done: bool
+
+
 class MailboxHealthOut(BaseModel):
     mailbox: str
     ok: bool
@@ -230,6 +247,8 @@ class MailboxHealthOut(BaseModel):
     failures_in_a_row: int
     # False: another daemon fetches this mailbox (and reports on it)
     fetched_here: bool = True
+
+    history: HistoryOut | None = None
 
 
 class IncidentOut(BaseModel):

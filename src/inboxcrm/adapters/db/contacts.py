@@ -24,6 +24,8 @@ from inboxcrm.core.scoring import decayed
 class ContactStatements(Statements):
     """Contacts, their companies, tags, scores, lifecycle stages and deals."""
 
+    move_contact_references: Any  # the customer record's (MergeStatements)
+
     def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]:
         if not addresses:
             return {}
@@ -247,7 +249,7 @@ class ContactStatements(Statements):
         return int(found.id), str(found.stage)
 
     def merge_contacts(self, keep_id: int, other_id: int, now: datetime) -> None:
-        """Fold contact `other_id` into `keep_id`: its messages, tickets, timeline and addresses move over."""
+        """Fold contact `other_id` into `keep_id`: everything referencing it and its addresses move over."""
         other = self.connection.execute(select(t.contacts).where(t.contacts.c.id == other_id)).first()
         keep = self.connection.execute(select(t.contacts).where(t.contacts.c.id == keep_id)).first()
         if other is None or keep is None:
@@ -259,8 +261,7 @@ class ContactStatements(Statements):
             ).scalars(),
         ]
         self.connection.execute(t.contact_aliases.delete().where(t.contact_aliases.c.contact_id == other_id))
-        for table in (t.messages, t.tickets, t.timeline_events):
-            self.connection.execute(update(table).where(table.c.contact_id == other_id).values(contact_id=keep_id))
+        self.move_contact_references(other_id, keep_id)  # every table, from the schema's foreign keys
         self.connection.execute(t.contacts.delete().where(t.contacts.c.id == other_id))
         self.connection.execute(
             insert(t.contact_aliases), [{"email": e, "contact_id": keep_id, "created_at": now} for e in aliases]
@@ -272,5 +273,7 @@ class ContactStatements(Statements):
                 name=keep.name or other.name,
                 company_id=keep.company_id or other.company_id,
                 undeliverable=keep.undeliverable and other.undeliverable,
+                stage=keep.stage or other.stage,
+                score=float(keep.score) + float(other.score),
             )
         )

@@ -48,6 +48,8 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
 class MessageStatements(Statements):
     """Threads and the Message-IDs in them, stored messages, and timeline events."""
 
+    after_events: Any  # the customer record's (RecordStatements): webhooks see the events, in the transaction
+
     def threads_for(self, message_ids: Iterable[str]) -> dict[str, int]:
         return self._lookup(t.thread_message_ids.c.message_id, t.thread_message_ids.c.thread_id, message_ids)
 
@@ -221,3 +223,4 @@ class MessageStatements(Statements):
                     for e in events
                 ],
             )
+            self.after_events(events)

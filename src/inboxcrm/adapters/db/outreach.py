@@ -129,6 +129,14 @@ class OutreachStatements(Statements):
             .limit(1)
         ).first()
         suppressed = self.suppressed([row.email])
+        fields = {
+            r.name: r.value
+            for r in self.connection.execute(
+                select(t.contact_fields.c.name, t.contact_fields.c.value).where(
+                    t.contact_fields.c.contact_id == contact_id
+                )
+            )
+        }
         return Recipient(
             contact_id=row.id,
             email=row.email,
@@ -142,6 +150,7 @@ class OutreachStatements(Statements):
             score=float(row.score),
             replied_since_enrolment=replied is not None,
             open_ticket=open_ticket is not None,
+            fields=fields,
         )
 
     def suppress(self, email: str, reason: str, campaign: str | None, at: datetime) -> bool:
@@ -167,6 +176,7 @@ class OutreachStatements(Statements):
         s = t.suppressions
         return and_(
             t.contacts.c.undeliverable.is_(False),
+            t.contacts.c.from_history.is_(False),  # known only from history: state triggers never mail them
             not_(select(s.c.email).where(s.c.email == t.contacts.c.email).exists()),
         )
 

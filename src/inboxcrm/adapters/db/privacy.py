@@ -41,6 +41,9 @@ def _participant(row: Any, addresses: set[str]) -> bool:
 
 
 class PrivacyStatements(Statements):
+    forget_messages: Any  # the search index's (SearchStatements)
+    forget_contacts: Any
+
     def contact_addresses(self, contact_id: int, lock: bool = False) -> list[str] | None:
         """The contact's address first, then its aliases (addresses of contacts merged into it); None when there
         is no such contact. `lock`: on PostgreSQL the contact row is held (FOR UPDATE) until the transaction
@@ -229,6 +232,8 @@ class PrivacyStatements(Statements):
             raw_ids.append(int(row.raw_id))
             thread_ids.add(int(row.thread_id))
         counts["tickets"] = run(delete(tk).where(tk.c.contact_id == contact_id)).rowcount
+        self.forget_messages(run(theirs).scalars().all())  # their words leave the search index too
+        self.forget_contacts([contact_id])
         counts["messages"] = run(delete(m).where(m.c.contact_id == contact_id)).rowcount
 
         r, loc, q = t.raw_messages, t.message_locations, t.quarantine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -182,7 +183,12 @@ class SqlReads:
         )
         with self.engine.connect() as connection:
             row = connection.execute(stmt).first()
-        return self._contact(row) if row else None
+            tags = connection.execute(
+                select(t.contact_tags.c.tag)
+                .where(t.contact_tags.c.contact_id == contact_id)
+                .order_by(t.contact_tags.c.tag)
+            ).scalars()
+            return replace(self._contact(row), tags=tuple(tags)) if row else None
 
     @staticmethod
     def _contact(row: Any) -> ContactView:
@@ -326,6 +332,9 @@ class SqlReads:
                         select(func.count()).select_from(t.outbox).where(t.outbox.c.status == status)
                     ).scalar_one()
                 )
+            w = t.webhook_deliveries
+            for status, count in connection.execute(select(w.c.status, func.count()).group_by(w.c.status)):
+                out[f"webhooks_{status}"] = int(count)
             out["quarantined"] = int(
                 connection.execute(
                     select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))

@@ -1,7 +1,8 @@
 """SQLAlchemy implementation of the services' store ports, for SQLite and PostgreSQL.
 
 `SqlTransaction` is one open transaction; its statements live by area in mixins that share the connection
-(`intake`, `contacts`, `messages`, `tickets`, `outbox`, `outreach`, `access`, `privacy`). Bulk statements
+(`intake`, `contacts`, `messages`, `tickets`, `outbox`, `outreach`, `access`, `privacy`, and the customer
+record's `record`: search index, fields, business events, webhook deliveries, merging). Bulk statements
 throughout: an ingest batch of a few hundred messages costs a handful of round trips.
 """
 
@@ -15,11 +16,13 @@ from sqlalchemy import Connection, Engine, create_engine, event
 
 from inboxcrm.adapters.db.access import AccessStatements
 from inboxcrm.adapters.db.contacts import ContactStatements
+from inboxcrm.adapters.db.history import HistoryStatements
 from inboxcrm.adapters.db.intake import IntakeStatements
 from inboxcrm.adapters.db.messages import MessageStatements
 from inboxcrm.adapters.db.outbox import OutboxStatements
 from inboxcrm.adapters.db.outreach import OutreachStatements
 from inboxcrm.adapters.db.privacy import PrivacyStatements
+from inboxcrm.adapters.db.record import EventHooks, RecordStatements
 from inboxcrm.adapters.db.tickets import TicketStatements
 
 
@@ -49,6 +52,8 @@ class SqlTransaction(
     OutreachStatements,
     AccessStatements,
     PrivacyStatements,
+    HistoryStatements,
+    RecordStatements,
 ):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
@@ -60,10 +65,13 @@ class SqlTransaction(
 class SqlStore:
     """Opens transactions on an engine (see `services.ports.Store`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, hooks: EventHooks = ()) -> None:
         self.engine = engine
+        self.hooks = hooks  # run on the timeline events of each transaction, inside it (webhooks)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
         with self.engine.begin() as connection:
-            yield SqlTransaction(connection)
+            tx = SqlTransaction(connection)
+            tx.event_hooks = self.hooks
+            yield tx

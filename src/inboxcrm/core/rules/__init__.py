@@ -2,7 +2,7 @@
 Pure core: imports only other `inboxcrm.core` modules and the standard library; callers pass texts and time in."""
 
 from inboxcrm.core.rules.compiler import compile_rules
-from inboxcrm.core.rules.evaluation import evaluate
+from inboxcrm.core.rules.evaluation import evaluate, evaluate_event
 from inboxcrm.core.rules.explanation import differences, explain, summary
 from inboxcrm.core.rules.model import (
     Action,
@@ -10,6 +10,7 @@ from inboxcrm.core.rules.model import (
     Deal,
     Decision,
     Effect,
+    EventFacts,
     Facts,
     Rule,
     RuleMatch,
@@ -40,6 +41,7 @@ __all__ = [
     "Deal",
     "Decision",
     "Effect",
+    "EventFacts",
     "Facts",
     "Rule",
     "RuleMatch",
@@ -50,6 +52,7 @@ __all__ = [
     "compile_rules",
     "differences",
     "evaluate",
+    "evaluate_event",
     "explain",
     "summary",
 ]

@@ -19,6 +19,7 @@ from inboxcrm.core.rules.attachment_conditions import AttachmentConditions
 from inboxcrm.core.rules.checking import quoted_list, shown_value
 from inboxcrm.core.rules.conditions import AllOf, AnyOf, Leaf, Namespace, Node, Not, guard_of, walk
 from inboxcrm.core.rules.contact_conditions import ContactConditions
+from inboxcrm.core.rules.event_conditions import EventConditions
 from inboxcrm.core.rules.model import Action, Effect, Rule, RuleSet
 from inboxcrm.core.rules.text_conditions import TextConditions
 from inboxcrm.core.rules.time_conditions import TimeConditions
@@ -42,7 +43,13 @@ TOML_HINT = (
 
 
 class _FileCompiler(
-    AddressConditions, TextConditions, AttachmentConditions, ContactConditions, TimeConditions, ActionCompiler
+    AddressConditions,
+    TextConditions,
+    AttachmentConditions,
+    ContactConditions,
+    EventConditions,
+    TimeConditions,
+    ActionCompiler,
 ):
     """Validates and compiles one file's rules; problems go to the shared list, never raised one by one."""
 
@@ -177,6 +184,8 @@ class _FileCompiler(
             return self.contact(value, loc)
         if key == "weekday":
             return self.weekday(value, loc)
+        if key == "event":
+            return self.event(value, loc)
         if key == "time":
             return self.time_window(value, loc)
         hint = f"{key!r} is an action: put it under `then`" if key in ACTIONS else suggest(key, CONDITIONS)

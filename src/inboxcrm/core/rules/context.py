@@ -4,6 +4,7 @@ addresses, domains and their parent domains, only the headers rules name), and t
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -31,6 +32,10 @@ class Context:
         "company_domain",
         "company_suffixes",
         "direction",
+        "event",
+        "event_amount",
+        "event_currency",
+        "fields",
         "from_domain",
         "from_email",
         "from_suffixes",
@@ -60,6 +65,10 @@ class Context:
     mailbox_kind: str
     kind: str
     direction: str
+    event: str
+    event_amount: float | None
+    event_currency: str
+    fields: Mapping[str, str | float | bool]
     subject: str
     subject_raw: str
     body: str
@@ -159,10 +168,16 @@ def digest(facts: Facts, rules: RuleSet, problems: list[str]) -> Context:
     contact = facts.contact
     if contact is None:
         c.has_contact, c.tags, c.score, c.stage, c.company_domain = False, _NO_TAGS, 0.0, None, ""
+        c.fields = _NO_FIELDS
     else:
         c.has_contact, c.tags, c.score, c.stage = True, contact.tags, contact.score, contact.stage
+        c.fields = contact.fields
         c.company_domain = (contact.company_domain or "").lower()
     c.company_suffixes = suffixes(c.company_domain)
+    event = facts.event
+    c.event = event.kind.lower() if event is not None else ""
+    c.event_amount = event.amount if event is not None else None
+    c.event_currency = (event.currency or "").upper() if event is not None else ""
     c.weekday, c.minute, c.local = 0, 0, None
     if "time" in needs:
         now = facts.now if facts.now.tzinfo is not None else facts.now.replace(tzinfo=UTC)
@@ -179,6 +194,7 @@ def digest(facts: Facts, rules: RuleSet, problems: list[str]) -> Context:
 
 _NO_HEADERS: dict[str, str] = {}  # shared and never written to
 _NO_TAGS: frozenset[str] = frozenset()
+_NO_FIELDS: Mapping[str, str | float | bool] = {}
 
 
 def local_time(c: Context) -> str:

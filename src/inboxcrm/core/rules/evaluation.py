@@ -31,6 +31,18 @@ def evaluate(rules: RuleSet, facts: Facts, *, reasons: bool = True) -> Decision:
     return _decide(matched, c, problems, reasons)
 
 
+def evaluate_event(rules: RuleSet, facts: Facts) -> Decision:
+    """Run the rules that name `event` (and only those: a rule about mail never fires on a purchase) over a
+    business event (`facts.event`, with an empty message). Never raises."""
+    problems: list[str] = []
+    try:
+        c = digest(facts, rules, problems)
+    except Exception as exc:
+        return Decision(problems=(f"cannot read the event for rules: {type(exc).__name__}: {exc}",))
+    candidates = [rule for rule in rules.rules if "event" in rule.condition.needs]
+    return _decide(_one_by_one(candidates, c, problems), c, problems, True)
+
+
 def _one_by_one(rules: Sequence[Rule], c: Context, problems: list[str]) -> list[Rule]:
     matched: list[Rule] = []
     for rule in rules:

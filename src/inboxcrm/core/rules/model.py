@@ -31,6 +31,17 @@ class ContactFacts:
     score: float = 0.0
     stage: str | None = None
     company_domain: str | None = None
+    # custom fields, typed (`core/fields.typed`): numbers as float, booleans as bool, the rest as text
+    fields: Mapping[str, str | float | bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventFacts:
+    """A business event rules run on (`event = "order"`): its kind, amount and currency."""
+
+    kind: str
+    amount: float | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +59,7 @@ class Facts:
     timezone: str = "UTC"
     new_text: str | None = None
     direction: str = "in"
+    event: EventFacts | None = None  # a business event (then `message` is empty)
 
 
 class Action(enum.StrEnum):

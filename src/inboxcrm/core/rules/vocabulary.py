@@ -17,7 +17,10 @@ Conditions (a string or a list of strings; a list means "any of"):
     regex, equals, starts_with, ends_with, case_sensitive = false };
   header = { "X-Priority" = "1", "In-Reply-To" = { exists = false } } (the text operators, plus exists);
   attachment = true|false, or { filename = "*.pdf", content_type = "image/*" };
-  contact = { has_tag, lacks_tag, score_at_least, score_at_most, stage, company = true | "acme.com" };
+  contact = { has_tag, lacks_tag, score_at_least, score_at_most, stage, company = true | "acme.com",
+    field.<name> = value | [values] | { at_least, at_most, exists } } (custom fields, `[[fields]]`);
+  event = "order" | ["order", "payment"] | { kind, amount_at_least, amount_at_most, currency }: the rule runs on
+    business events of those kinds (and only on them: never on mail);
   weekday = "weekend" | ["mon", "fri"]; time = { after = "18:00", before = "08:00" } (in `Facts.timezone`);
   all = [{…}, {…}], any = [{…}, {…}], not = {…}: combinators, nestable.
 Text matching ignores case unless `case_sensitive = true`.
@@ -31,6 +34,8 @@ Names of queues, agents, stages, campaigns, templates and deal stages are checke
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from inboxcrm.core.fields import FieldDef
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 ROUND_ROBIN = "round-robin"
@@ -50,6 +55,7 @@ class Vocabulary:
     deal_stages: tuple[str, ...] = ()
     mailboxes: frozenset[str] | None = None
     priorities: tuple[str, ...] = PRIORITIES
+    fields: tuple[FieldDef, ...] = ()
 
 
 # The fields whose values pre-select rules: few distinct values, and nearly every rule names one of them.
@@ -71,6 +77,7 @@ CONDITIONS = (
     "contact",
     "weekday",
     "time",
+    "event",
     "all",
     "any",
     "not",
@@ -104,7 +111,9 @@ TEXT_OPERATORS = (
 HEADER_OPERATORS = (*TEXT_OPERATORS, "exists")
 ADDRESS_OPERATORS = ("address", "domain", "free_mail")
 ATTACHMENT_OPERATORS = ("filename", "content_type")
-CONTACT_OPERATORS = ("has_tag", "lacks_tag", "score_at_least", "score_at_most", "stage", "company")
+CONTACT_OPERATORS = ("has_tag", "lacks_tag", "score_at_least", "score_at_most", "stage", "company", "field")
+FIELD_OPERATORS = ("at_least", "at_most", "exists")
+EVENT_OPERATORS = ("kind", "amount_at_least", "amount_at_most", "currency")
 TIME_OPERATORS = ("after", "before")
 TEXT_FIELDS = ("subject", "body")
 ADDRESS_FIELDS = ("from", "to", "cc", "recipients")
