@@ -16,7 +16,7 @@ from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
-from inboxcrm.core.segments import split_text
+from inboxcrm.core.quotes import split_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,7 +104,7 @@ HOSTILE = ["a 1:", "On Mon 5 Jan 2016 Bob <b@x.com> wrote:", "Thanks,\nBob", "--
 
 def hostile(size: int = 2_000_000) -> None:
     """split_text on 2 MB of each hostile shape, next to `str.splitlines` of the same text (the floor)."""
-    from inboxcrm.core.segments import split_text
+    from inboxcrm.core.quotes import split_text
 
     print("\nhostile 2 MB bodies: split_text seconds (and × str.splitlines of the same text)")
     for line in HOSTILE:

@@ -155,7 +155,7 @@ def facts_for(raws: Sequence[bytes]) -> list[Facts]:
                 contact,
                 now,
                 "Europe/Berlin",
-                analysis.segments.new_text,
+                analysis.body.new_text,
                 "in",
             )
         )

@@ -9,13 +9,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.desk_reports import DeskReports
 from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
@@ -27,6 +27,7 @@ from inboxcrm.adapters.oauth2 import AccessTokens
 from inboxcrm.adapters.smtp import FileSender, SmtpSender
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.bootstrap_record import field_defs, record_parts, search_language, webhooks
+from inboxcrm.bootstrap_reports import report_data
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
@@ -37,6 +38,7 @@ from inboxcrm.core.ports import MailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
+from inboxcrm.core.suppression import SoftBouncePolicy
 from inboxcrm.providers import access_tokens
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
@@ -54,6 +56,7 @@ from inboxcrm.services.record import CustomerRecord
 from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
+from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.scoring import Scoring
 from inboxcrm.services.search import SearchService
 from inboxcrm.services.webhooks import WebhookDispatcher, Webhooks
@@ -120,6 +123,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             settings.campaigns.public_url,
             settings.lifecycle.stages,
             _segments_or_none(settings),
+            soft_bounces=SoftBouncePolicy(
+                settings.campaigns.soft_bounce_limit, timedelta(seconds=settings.campaigns.soft_bounce_window)
+            ),
         )
     )
     return App(
@@ -225,7 +231,10 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
     support = settings.support
     return Desk(
         agents=tuple(Agent(a.name, a.addresses, a.queues, a.display_name) for a in settings.agents),
-        mailboxes={m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge) for m in settings.mailboxes},
+        mailboxes={
+            m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge, m.survey)
+            for m in settings.mailboxes
+        },
         secret=secret,
         templates=renderer,
         relay_valid_for=timedelta(seconds=support.relay_valid_for),
@@ -235,6 +244,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         business_hours=hours,
         timezone=sla.timezone,
         team=settings.team_profile(),
+        public_url=settings.campaigns.public_url,
     )
 
 
@@ -443,44 +453,20 @@ def features(app: App) -> Features:
             found = connection.execute(select(t.messages.c.html).where(t.messages.c.id == message_id)).scalar()
         return str(found) if found is not None else None
 
-    def report_data(since: datetime, until: datetime) -> dict[str, Any]:
-        days: dict[str, int] = {}
-        for row in reports.ticket_volume(since, until):
-            days[row.day.isoformat()] = days.get(row.day.isoformat(), 0) + row.tickets
-        funnel = reports.lead_funnel(since, until, stages)
-        return {
-            "tickets_by_day": [{"day": day, "count": count} for day, count in sorted(days.items())],
-            "funnel": [{"stage": s.stage, "contacts": s.contacts} for s in funnel.stages],
-            "scores": [
-                {"bucket": _bucket(b.low, b.high), "contacts": b.contacts}
-                for b in reports.score_histogram(since, until)
-            ],
-            "pipeline": [
-                {"stage": stage, "deals": deals, "value": value}
-                for stage, deals, value in app.reads.pipeline(settings.pipeline.stages)
-            ],
-        }
-
     return Features(
         manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
         privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
         reports=reports,
         message_html=message_html,
-        report_data=report_data,
+        report_data=report_data(app, reports),
         rule_problems=lambda: len(app.rules.problems),
         value_errors=(DataError,),
         clock=app.clock,
         stages=stages,
         search=app.search,
         record=app.record,
+        surveys=SurveyLinks(app.store, app.support, app.clock),
+        satisfaction=DeskReports(app.engine, reports).satisfaction,
         contacts_csv=app.contacts_csv,
         incidents=SqlIncidents(app.engine).open_now,
     )
-
-
-def _bucket(low: float | None, high: float | None) -> str:
-    if low is None:
-        return f"< {high:g}"
-    if high is None:
-        return f"≥ {low:g}"
-    return f"{low:g}–{high:g}"

@@ -33,3 +33,6 @@ def configure_logging(level: str, fmt: str) -> None:
     logging.getLogger("imapclient").setLevel(max(logging.INFO, root.level))
     # Alembic announces every check of the schema at INFO; upgrades we log ourselves.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # APScheduler says "Running job …" and "… executed successfully" for every tick (every few seconds): at
+    # INFO that was nearly the whole log. Missed runs and failing jobs are WARNING/ERROR and still show.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxcrm.core.classify import BouncedRecipient, Classification, Kind, assess_failure, classify
+from inboxcrm.core.classify import BouncedRecipient, Classification, Kind, Reason, assess_failure, classify
 from inboxcrm.core.parsing import parse_message
 from tests.support.mail import mail
 
@@ -193,6 +193,7 @@ Diagnostic-Code: smtp; 550 5.1.1 <carol@acme-corp.example>: Recipient address re
             "5.1.1",
             True,
             "550 5.1.1 <carol@acme-corp.example>: Recipient address rejected: User unknown",
+            Reason.USER_UNKNOWN,
         ),
     )
     assert result.reasons[0] == "Content-Type: multipart/report; report-type=delivery-status"
@@ -211,7 +212,8 @@ Status: 5.1.1"""
     assert [r.email for r in result.bounce] == ["carol@acme-corp.example"]
 
 
-def test_dsn_delayed_is_a_soft_bounce() -> None:
+def test_dsn_delayed_is_not_a_bounce() -> None:
+    """A delay warning (Action: delayed): the server is still trying. Automatic mail, never a bounce."""
     result = run(
         dsn(
             """Final-Recipient: rfc822; carol@acme-corp.example
@@ -221,9 +223,10 @@ Diagnostic-Code: X-Postfix; connect to mx.acme-corp.example[192.0.2.2]:25: Conne
             subject="Delayed Mail (still being retried)",
         )
     )
-    assert result.kind is Kind.BOUNCE
+    assert result.kind is Kind.AUTO_REPLY
     (recipient,) = result.bounce
-    assert (recipient.hard, recipient.status) == (False, "4.4.1")
+    assert (recipient.hard, recipient.status, recipient.reason) == (False, "4.4.1", Reason.DELAYED)
+    assert not recipient.counts
 
 
 def test_dsn_mailbox_full_is_soft_even_with_a_5xx() -> None:
@@ -516,7 +519,9 @@ def test_amazon_ses_bounce_and_complaint_notifications() -> None:
             }
         )
     )
-    assert bounce.bounce == (BouncedRecipient("carol@acme-corp.example", "5.1.1", True, "550 5.1.1 user unknown"),)
+    assert bounce.bounce == (
+        BouncedRecipient("carol@acme-corp.example", "5.1.1", True, "550 5.1.1 user unknown", Reason.USER_UNKNOWN),
+    )
     complaint = run(
         ses(
             {

@@ -803,7 +803,7 @@ def demo_decisions() -> dict[str, Decision]:
                     contact,
                     meaning.sent_at,
                     "Europe/Berlin",
-                    analysis.segments.new_text,
+                    analysis.body.new_text,
                     meaning.direction,
                 ),
             )

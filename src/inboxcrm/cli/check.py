@@ -11,8 +11,8 @@ from inboxcrm.adapters.templates import Templates
 from inboxcrm.cli.app import campaigns_of, rules_of, segments_of, settings_of
 from inboxcrm.config import Settings
 from inboxcrm.core.rules import RulesInvalid
+from inboxcrm.services.campaign_mail import CAMPAIGN_SAMPLE
 from inboxcrm.services.desk import SAMPLE_CONTEXT
-from inboxcrm.services.outreach import CAMPAIGN_SAMPLE
 
 
 @click.command()

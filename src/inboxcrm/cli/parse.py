@@ -61,7 +61,10 @@ def _human(result: dict[str, Any]) -> str:
     ]
     if result["bounce"]:
         for r in result["bounce"]["recipients"]:
-            lines.append(f"bounced:   {r['email']} {r['status'] or ''} {'hard' if r['hard'] else 'soft'}")
+            how = "delayed" if r["reason"] == "delayed" else ("hard" if r["hard"] else "soft")
+            lines.append(
+                f"bounced:   {r['email']} {r['status'] or ''} {how} ({(r['reason'] or 'complaint').replace('_', ' ')})"
+            )
     for a in result["attachments"]:
         lines.append(f"attached:  {a['filename']} ({a['content_type']}, {a['size']} bytes)")
     if result["defects"]:

@@ -108,6 +108,9 @@ class MailboxSettings(Section):
     from_name: str = ""
     # The template (in the templates folder) that acknowledges a new ticket; none = no acknowledgement.
     acknowledge: str | None = None
+    # "How did we do?" when a ticket is solved: "off" (default), "reply" (below the agent's reply that solves it;
+    # a mail of its own when #close comes alone) or "mail" (always a short mail of its own). README: satisfaction.
+    survey: Literal["off", "reply", "mail"] = "off"
     # Mail already in a folder when inboxcrm first connects is history: stored without mailing anyone.
     # "all" (default), the last span of it ("90d", "12w"), or "none" (start from now). README: history.
     backlog: str = "all"
@@ -286,8 +289,12 @@ class CampaignsSettings(Section):
     # How often due steps are queued, and the overall limit for campaign mail (messages per minute).
     interval: Annotated[float, Field(gt=0)] = 30.0
     rate_limit: int | None = Field(default=None, ge=1)
+    # A hard bounce suppresses an address at once; this many soft bounces (full mailbox, spam block …)
+    # within the window do too (0: soft bounces never suppress). Delays never count.
+    soft_bounce_limit: int = Field(default=3, ge=0)
+    soft_bounce_window: Annotated[float, Field(gt=0)] = 30 * 86_400.0
 
-    @field_validator("interval", mode="before")
+    @field_validator("interval", "soft_bounce_window", mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from inboxcrm.core.classify import BouncedRecipient, Classification, Kind, classify
 from inboxcrm.core.forwards import Forward, find_forward
 from inboxcrm.core.model import Message
-from inboxcrm.core.segments import Segments, split_html, split_text
+from inboxcrm.core.quotes import BodyParts, split_html, split_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,7 @@ class Analysis:
     kind: Kind
     bounce: tuple[BouncedRecipient, ...]
     kind_reasons: tuple[str, ...]
-    segments: Segments
+    body: BodyParts
     forward: Forward | None
 
     @property
@@ -33,13 +33,13 @@ def analyse(message: Message, raw: bytes) -> Analysis:
     except Exception as exc:  # a classifier bug must not cost us the message
         kind = Classification(Kind.NORMAL, (), (f"classifier error: {type(exc).__name__}: {exc}",))
     try:
-        segments = split_text(message.text) if message.text.strip() or not message.html else split_html(message.html)
+        body = split_text(message.text) if message.text.strip() or not message.html else split_html(message.html)
     except Exception:
-        segments = Segments(message.text.strip(), "", "", "")
+        body = BodyParts(message.text.strip(), "", "", "")
     forward = None
     if kind.kind not in (Kind.BOUNCE, Kind.FEEDBACK_REPORT):
         try:
             forward = find_forward(message, raw)
         except Exception:
             forward = None
-    return Analysis(kind.kind, kind.bounce, kind.reasons, segments, forward)
+    return Analysis(kind.kind, kind.bounce, kind.reasons, body, forward)

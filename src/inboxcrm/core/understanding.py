@@ -48,8 +48,8 @@ def understand(
     """Direction, customer and participants of `message` as seen from `mailbox`."""
     sent_at = _sent_at(message, received_at)
     kind = analysis.kind if analysis else Kind.NORMAL
-    if analysis is not None and kind is Kind.BOUNCE:
-        # The bounce is about the recipient whose address failed, not about the mailer daemon.
+    if analysis is not None and (kind is Kind.BOUNCE or (kind is Kind.AUTO_REPLY and analysis.bounce)):
+        # The bounce (or delay warning) is about the recipient whose address failed, not the mailer daemon.
         failed = tuple(Address(b.email) for b in analysis.bounce if not is_ours(b.email, mailbox, team))
         return Understanding(Direction.INBOUND, failed[0] if failed else None, failed, sent_at, kind)
     if kind is Kind.FEEDBACK_REPORT:

@@ -32,6 +32,17 @@ class ContactView:
 
 
 @dataclass(frozen=True, slots=True)
+class BounceView:
+    """One recipient a bounce (or delay warning) is about, as stored: reason from `core.classify.reasons`."""
+
+    email: str
+    status: str | None
+    reason: str | None
+    hard: bool
+    diagnostic: str
+
+
+@dataclass(frozen=True, slots=True)
 class MessageView:
     id: int
     thread_id: int
@@ -53,6 +64,8 @@ class MessageView:
     role: str | None = None
     # the raw header fields, in order (the API shows them to admin tokens only)
     headers: tuple[tuple[str, str], ...] = ()
+    # whom a bounce, delay warning or complaint is about
+    bounce: tuple[BounceView, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

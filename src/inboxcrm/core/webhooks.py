@@ -31,6 +31,7 @@ _BY_KIND = {
     "deal_opened": "deal.opened",
     "deal_moved": "deal.moved",
     "business_event": "event.recorded",
+    "csat_rated": "csat.rated",
 }
 _TICKET_STATUS = {"solved": "ticket.solved", "closed": "ticket.closed"}
 EVENTS: tuple[str, ...] = tuple(sorted({*_BY_KIND.values(), *_TICKET_STATUS.values()}))

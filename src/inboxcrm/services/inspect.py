@@ -27,8 +27,8 @@ def describe(raw: bytes, file: str, team: Team | None) -> dict[str, Any]:
             forward = None
     bounce = None
     if analysis is not None and analysis.bounce:
-        bounce = {"recipients": [{"email": b.email, "status": b.status, "hard": b.hard} for b in analysis.bounce]}
-    segments = analysis.segments if analysis else None
+        bounce = {"recipients": [b.as_record() for b in analysis.bounce]}
+    body = analysis.body if analysis else None
     return {
         "file": file,
         "from": _address(message.from_ if message else None),
@@ -45,10 +45,10 @@ def describe(raw: bytes, file: str, team: Team | None) -> dict[str, Any]:
         "kind": analysis.kind.value if analysis else None,
         "kind_reasons": list(analysis.kind_reasons) if analysis else [],
         "bounce": bounce,
-        "new_text": segments.new_text if segments else (message.text if message else ""),
-        "quoted_text": segments.quoted if segments else "",
-        "signature": segments.signature if segments else "",
-        "forwarded_text": segments.forwarded if segments else "",
+        "new_text": body.new_text if body else (message.text if message else ""),
+        "quoted_text": body.quoted if body else "",
+        "signature": body.signature if body else "",
+        "forwarded_text": body.forwarded if body else "",
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size}
             for a in (message.attachments if message else ())

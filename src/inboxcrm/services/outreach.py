@@ -15,12 +15,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.campaigns import Campaign, ContactNow, due_at, exit_reason, may_enrol
-from inboxcrm.core.classify import Kind
+from inboxcrm.core.classify import Kind, diagnose
 from inboxcrm.core.model import Address, Direction
 from inboxcrm.core.outgoing import Draft, compose
 from inboxcrm.core.ports import (
@@ -31,12 +30,13 @@ from inboxcrm.core.ports import (
     OutreachTransaction,
     QueuedMail,
     Recipient,
-    Rendered,
     Renderer,
     Store,
 )
 from inboxcrm.core.privacy import erased_key
-from inboxcrm.core.unsubscribe import list_unsubscribe_headers, read_unsubscribe_token, unsubscribe_token
+from inboxcrm.core.suppression import SoftBouncePolicy, Verdict, suppressed_after_soft, verdict
+from inboxcrm.core.unsubscribe import read_unsubscribe_token, unsubscribe_token
+from inboxcrm.services.campaign_mail import template_context, unsubscribe_headers, with_footer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ class Marketing:
     stages: tuple[str, ...] = ()
     segments: Mapping[str, Segment] = field(default_factory=dict)
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
+    soft_bounces: SoftBouncePolicy = field(default_factory=SoftBouncePolicy)
 
 
 @dataclass
@@ -125,7 +126,8 @@ class Outreach:
     ) -> list[NewEvent]:
         """Stored messages, in the ingest transaction: rules' enrolments; a reply to a campaign mail (matched by
         In-Reply-To/References) is noted; any person's message from an enrolled contact ends enrolments that
-        exit on reply; hard bounces and complaints suppress the address; `unsubscribe <token>` mails
+        exit on reply; hard bounces and complaints suppress the address, soft bounces after
+        `[campaigns] soft_bounce_limit` in the window (delays never count); `unsubscribe <token>` mails
         unsubscribe. History (mail that was in the mailbox already, or imported) counts as a reply only if
         it was written after the enrolment."""
         events: list[NewEvent] = []
@@ -145,8 +147,9 @@ class Outreach:
                 continue
             if row.meaning.kind is Kind.BOUNCE and row.analysis is not None:
                 for bounced in row.analysis.bounce:
-                    if bounced.hard:
-                        events += self._suppress(tx, bounced.email, "bounced", None, row.sent_at)
+                    reason = bounced.reason.value if bounced.reason else "undefined"
+                    found = verdict(hard=bounced.hard, counts=bounced.counts)
+                    events += self._bounced(tx, bounced.email, found, reason, "message", None, row.sent_at)
             elif row.meaning.kind is Kind.FEEDBACK_REPORT and row.analysis is not None:
                 for complained in row.analysis.bounce:
                     events += self._suppress(tx, complained.email, "complained", None, row.sent_at)
@@ -197,8 +200,39 @@ class Outreach:
         tx.add_events(self._suppress(tx, email, "unsubscribed", campaign, now))
         return read
 
+    def _bounced(
+        self,
+        tx: OutreachTransaction,
+        email: str,
+        found: Verdict,
+        reason: str,
+        source: str,
+        campaign: str | None,
+        at: datetime,
+    ) -> list[NewEvent]:
+        """A bounce of `email`: suppressed now when hard; when soft, counted, and suppressed once the soft
+        bounces within the policy's window reach its limit; a delay changes nothing."""
+        if found is Verdict.IGNORE:
+            return []
+        if found is Verdict.SUPPRESS:
+            return self._suppress(tx, email, "bounced", campaign, at)
+        policy = self.marketing.soft_bounces
+        tx.add_soft_bounce(email, at, reason, source)
+        count = tx.soft_bounces_since(email, at - policy.window)
+        if not suppressed_after_soft(count, policy):
+            return []
+        days = policy.window.total_seconds() / 86_400
+        why = f"Suppressed after {count} soft bounces within {days:g} days"
+        return self._suppress(tx, email, "bounced", campaign, at, why)
+
     def _suppress(
-        self, tx: OutreachTransaction, email: str, reason: str, campaign: str | None, at: datetime
+        self,
+        tx: OutreachTransaction,
+        email: str,
+        reason: str,
+        campaign: str | None,
+        at: datetime,
+        why: str | None = None,
     ) -> list[NewEvent]:
         """`email` goes on the suppression list; every active enrolment of its contact ends."""
         added = tx.suppress(email, reason, campaign, at)
@@ -207,7 +241,7 @@ class Outreach:
             return []
         events = []
         if added:
-            what = {"unsubscribed": "Unsubscribed", "bounced": "Suppressed after a hard bounce"}.get(
+            what = why or {"unsubscribed": "Unsubscribed", "bounced": "Suppressed after a hard bounce"}.get(
                 reason, "Complained"
             )
             where = f" (campaign {campaign})" if campaign else ""
@@ -330,9 +364,9 @@ class Outreach:
         token = unsubscribe_token(recipient.email, campaign.name, self.marketing.secret)
         url = f"{self.marketing.public_url}/unsubscribe/{token}"
         mailto = f"mailto:{campaign.sender.email}?subject={quote('unsubscribe ' + token)}"
-        context = _context(campaign, step_number, recipient, url)
+        context = template_context(campaign, step_number, recipient, url)
         rendered = self.marketing.templates.render(step.template, context)
-        text, html = _with_footer(rendered, campaign, url)
+        text, html = with_footer(rendered, campaign, url)
         return Draft(
             key=f"campaign-{campaign.name}-{recipient.contact_id}-{step_number}-{enrolment_id or 'preview'}",
             kind="campaign",
@@ -342,15 +376,18 @@ class Outreach:
             text=text,
             html=html,
             reply_to=(campaign.reply_to,) if campaign.reply_to != campaign.sender.email else (),
-            headers=(*_unsubscribe_headers(url, mailto), ("Precedence", "bulk")),
+            headers=(*unsubscribe_headers(url, mailto), ("Precedence", "bulk")),
         )
 
     # -- sending ---------------------------------------------------------------------------------------------
     def refused(self, tx: OutreachTransaction, mail: QueuedMail, detail: str, now: datetime) -> list[NewEvent]:
-        """The recipient's server refused a campaign mail for good (5xx): treated as a hard bounce."""
+        """The recipient's server refused a campaign mail for good (5xx): a bounce, hard or soft by the
+        reasons' table (a 550 "user unknown" suppresses at once, a 554 spam block counts as soft)."""
+        found = diagnose(None, detail)
         events: list[NewEvent] = []
         for email in mail.recipients:
-            events += self._suppress(tx, email, "bounced", mail.campaign, now)
+            outcome = verdict(hard=found.hard, counts=True)
+            events += self._bounced(tx, email, outcome, found.reason.value, "smtp", mail.campaign, now)
         return events
 
 
@@ -367,61 +404,6 @@ def _now(recipient: Recipient) -> ContactNow:
     )
 
 
-class FieldValues(dict[str, str]):
-    """A contact's custom fields for templates: a field the contact has no value for is empty (None), not an
-    error, so `{{ contact.fields.plan or "free" }}` works for every contact."""
-
-    def __missing__(self, key: str) -> None:
-        return None
-
-
-def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> dict[str, Any]:
-    first = recipient.name.split()[0] if recipient.name.split() else ""
-    return {
-        "contact": {
-            "email": recipient.email,
-            "name": recipient.name,
-            "first_name": first,
-            "stage": recipient.stage,
-            "score": round(recipient.score, 1),
-            "tags": sorted(recipient.tags),
-            "fields": FieldValues(recipient.fields),
-        },
-        "company": {"name": recipient.company, "domain": recipient.company_domain} if recipient.company else None,
-        "campaign": {
-            "name": campaign.name,
-            "description": campaign.description,
-            "step": step,
-            "steps": len(campaign.steps),
-            "postal_address": campaign.postal_address,
-        },
-        "unsubscribe_url": url,
-    }
-
-
-def _with_footer(rendered: Rendered, campaign: Campaign, url: str) -> tuple[str, str | None]:
-    text = rendered.text.rstrip("\n")
-    text += f"\n\n-- \nUnsubscribe: {url}\n{campaign.postal_address}\n"
-    html = rendered.html
-    if html is not None:
-        from html import escape
-
-        footer = (
-            f'<p style="font-size:12px;color:#666">Don\'t want these mails? '
-            f'<a href="{escape(url)}">Unsubscribe</a>.<br>{escape(campaign.postal_address)}</p>'
-        )
-        html = html.replace("</body>", footer + "</body>") if "</body>" in html else html + footer
-    return text, html
-
-
-def _unsubscribe_headers(url: str, mailto: str) -> list[tuple[str, str]]:
-    try:
-        return list_unsubscribe_headers(url, mailto)
-    except ValueError:
-        # a plain-http public URL (a demo on loopback): RFC 8058 one-click needs https, so only RFC 2369
-        return [("List-Unsubscribe", f"<{url}>, <{mailto}>")]
-
-
 def tick_campaigns(store: Store, outreach: Outreach, now: datetime, limit: int = 200, rounds: int = 100) -> TickResult:
     """One run of the campaign clock: chunks of `limit` enrolments, each in its own short transaction, until
     nothing more is due (at most `rounds` chunks, so one tick never runs for ever)."""
@@ -434,29 +416,6 @@ def tick_campaigns(store: Store, outreach: Outreach, now: datetime, limit: int =
         if not result.more:
             break
     return total
-
-
-# What campaign templates are rendered with, as `inboxcrm check` tries them.
-CAMPAIGN_SAMPLE: dict[str, Any] = {
-    "contact": {
-        "email": "ada@example.org",
-        "name": "Ada Lovelace",
-        "first_name": "Ada",
-        "stage": "lead",
-        "score": 42.0,
-        "tags": ["trial"],
-        "fields": FieldValues(),
-    },
-    "company": {"name": "Example Org", "domain": "example.org"},
-    "campaign": {
-        "name": "trial-nurture",
-        "description": "A sample campaign",
-        "step": 1,
-        "steps": 3,
-        "postal_address": "Example GmbH, Hauptstr. 1, 10115 Berlin",
-    },
-    "unsubscribe_url": "https://crm.example.com/unsubscribe/sample-token",
-}
 
 
 class Unsubscribes:

@@ -26,6 +26,7 @@ from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effe
 from inboxcrm.services.scoring import ScoreLedger, Scoring, score_messages
 from inboxcrm.services.search import record_stored
 from inboxcrm.services.threads import assign_threads
+from inboxcrm.services.timeline import event_kind, event_summary, subject_line
 
 
 def record_messages(
@@ -114,7 +115,7 @@ def record_messages(
                 row.thread_id,
                 mailbox.name,
                 row.contact_id,
-                _summary(row),
+                subject_line(row),
                 row.sent_at,
                 queue,
                 priority,
@@ -168,10 +169,10 @@ def record_messages(
             desk.refused(tx, mailbox, row.message, ready.refusal, now)
         if row.ignored:
             continue  # kept, raw and parsed, but a rule said it is not worth anyone's attention
-        summary = _summary(row)
+        summary = subject_line(row)
         events.extend(
             NewEvent(
-                contact_ids[p.email], row.sent_at, _event_kind(row), _event_summary(row, p.email), message_id=message_id
+                contact_ids[p.email], row.sent_at, event_kind(row), event_summary(row, p.email), message_id=message_id
             )
             for p in meaning.participants
         )
@@ -233,27 +234,3 @@ def record_messages(
 
 def _automatic(row: NewMessage) -> bool:
     return row.analysis is not None and row.analysis.automatic
-
-
-def _event_kind(row: NewMessage) -> str:
-    kind = row.meaning.kind
-    if kind is Kind.BOUNCE:
-        return "bounce"
-    if kind is Kind.AUTO_REPLY:
-        return "auto_reply"
-    return "message_in" if row.direction is Direction.INBOUND else "message_out"
-
-
-def _event_summary(row: NewMessage, email: str) -> str:
-    if row.meaning.kind is Kind.BOUNCE and row.analysis is not None:
-        for bounced in row.analysis.bounce:
-            if bounced.email == email:
-                how = "hard" if bounced.hard else "soft"
-                return f"Mail to {email} bounced ({how}, {bounced.status or 'no status'}): {bounced.diagnostic}"[:500]
-    if row.meaning.forwarded_by is not None:
-        return f"{_summary(row)} (forwarded by {row.meaning.forwarded_by.email})"
-    return _summary(row)
-
-
-def _summary(row: NewMessage) -> str:
-    return row.message.subject or "(no subject)"

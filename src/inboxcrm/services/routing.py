@@ -75,7 +75,7 @@ def decide(
                 contact=contact,
                 now=row.sent_at,
                 timezone=routing.timezone,
-                new_text=analysis.segments.new_text if analysis else None,
+                new_text=analysis.body.new_text if analysis else None,
                 direction=row.direction.value,
             ),
         )

@@ -62,7 +62,7 @@ class RuleBook:
             contact=contact,
             now=meaning.sent_at,  # weekday/time rules are about when the mail was written
             timezone=self._timezone,
-            new_text=analysis.segments.new_text if analysis else None,
+            new_text=analysis.body.new_text if analysis else None,
             direction=meaning.direction.value,
         )
         return evaluate(rules, facts)

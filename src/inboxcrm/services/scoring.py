@@ -102,9 +102,7 @@ def score_messages(
             first_from_contact=first and inbound,
             company_domain=company_domain(row.meaning.contact.email) is not None,
             # keywords count in the subject and in what the contact newly wrote (not in quoted text)
-            new_text=row.message.subject
-            + "\n"
-            + (row.analysis.segments.new_text if row.analysis else row.message.text),
+            new_text=row.message.subject + "\n" + (row.analysis.body.new_text if row.analysis else row.message.text),
             opens_ticket=index in opened,
             replied_after=replied_after,
         )

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from inboxcrm.core.alerts import Incident
 from inboxcrm.core.audiences import Segment
+from inboxcrm.core.desk_reports import Satisfaction
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.reports import Reports
 from inboxcrm.services.access import Access, Caller, ConfiguredToken, Scope
@@ -23,6 +24,7 @@ from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.record import CustomerRecord, amount_text, field_filter
 from inboxcrm.services.reports import BadCursor, ReadService
+from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.search import SearchService
 from inboxcrm.web.auth import actor, authenticate
 from inboxcrm.web.data import data_routes
@@ -31,6 +33,8 @@ from inboxcrm.web.metrics import metrics_routes
 from inboxcrm.web.pages import page_routes
 from inboxcrm.web.record import record_routes
 from inboxcrm.web.reports import report_routes
+from inboxcrm.web.satisfaction import satisfaction_routes
+from inboxcrm.web.satisfaction_reports import satisfaction_report_routes
 from inboxcrm.web.schemas import (
     CampaignFiguresOut,
     CompanyPage,
@@ -89,6 +93,9 @@ class Features:
     contacts_csv: ContactsCsv | None = None
     # open incidents (alerts), for /health and /metrics
     incidents: Callable[[], Sequence[Incident]] = lambda: ()
+    # the "How did we do?" links of solved tickets
+    surveys: SurveyLinks | None = None
+    satisfaction: Callable[[datetime, datetime], Satisfaction] | None = None
 
 
 def create_app(
@@ -125,6 +132,8 @@ def create_app(
     if unsubscribes is not None:
         app.include_router(unsubscribe_routes(unsubscribes))
     extra = features or Features()
+    if extra.surveys is not None:
+        app.include_router(satisfaction_routes(extra.surveys))
     if extra.message_html is not None:
         # before the API: /tickets/page must not be taken for a ticket id
         app.include_router(
@@ -141,6 +150,8 @@ def create_app(
         app.include_router(search_page_routes(extra.search, reads.contact, require))
     if extra.reports is not None:
         app.include_router(report_routes(extra.reports, require, extra.stages, extra.clock))
+    if extra.satisfaction is not None:
+        app.include_router(satisfaction_report_routes(extra.satisfaction, require, extra.clock))
     if extra.manage is not None:
         app.include_router(manage_routes(extra.manage, require, actor))
     if extra.privacy is not None:

@@ -70,15 +70,22 @@ def bar_chart(
     gap: float = 0.2,
     gap_px: float | None = None,
     value_format: Callable[[float], str] = _number,
+    ticks: Sequence[str] | None = None,
+    integer: bool = False,
+    min_spacing: float = 50.0,
 ) -> Markup:
     """Vertical bars, one per (label, value), in the given order, over a scale from 0 to a round top.
 
-    Bar heights are proportional to the values (negative values are drawn as 0); `gap` is the share of each
-    slot left empty, or `gap_px` the space between bars in user units. Labels under the bars are thinned so
-    they never overlap; each bar's exact value is in its tooltip, and above the bar when there are few."""
+        Bar heights are proportional to the values (negative values are drawn as 0); `gap` is the share of each
+        slot left empty, or `gap_px` the space between bars in user units. Labels under the bars are thinned so
+        they never overlap (`ticks`, when given, are shorter labels for under the bars, `min_spacing` apart at
+    least); each bar's exact value is in its tooltip, and above the bar when there are few. `integer` keeps
+    the scale on whole numbers (counts: no "2.5 contacts")."""
     left, right, top, bottom = 44.0, 8.0, 16.0, 34.0
     plot_w, plot_h = width - left - right, height - top - bottom
     top_value = nice_ceiling(max((v for _, v in points), default=0.0))
+    if integer and not (top_value / 2).is_integer():
+        top_value = 2.0 * math.ceil(top_value / 2)  # the half-way line on a whole number too
     parts: list[str] = []
     for fraction in (0.0, 0.5, 1.0):  # grid lines and scale labels at 0, half and the top
         y = top + plot_h * (1 - fraction)
@@ -90,7 +97,7 @@ def bar_chart(
     slot = plot_w / max(len(points), 1)
     if gap_px is not None:
         gap = min(gap_px / slot, 0.5)
-    every = label_every(len(points), plot_w)
+    every = label_every(len(points), plot_w, min_spacing)
     for i, (name, value) in enumerate(points):
         bar_h = plot_h * max(value, 0.0) / top_value
         x = left + i * slot + slot * gap / 2
@@ -109,16 +116,33 @@ def bar_chart(
         if i % every == 0:
             parts.append(
                 f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16:.1f}" text-anchor="middle" font-size="12" '
-                f'fill="{MUTED}" {_FONT}>{escape(name)}</text>'
+                f'fill="{MUTED}" {_FONT}>{escape(ticks[i] if ticks else name)}</text>'
             )
     return _svg(width, height, label, "".join(parts))
 
 
 def histogram(
-    buckets: Sequence[tuple[str, float]], *, label: str, width: int = WIDTH, height: int = 240, color: str = HISTOGRAM
+    buckets: Sequence[tuple[str, float]],
+    *,
+    label: str,
+    width: int = WIDTH,
+    height: int = 240,
+    color: str = HISTOGRAM,
+    ticks: Sequence[str] | None = None,
 ) -> Markup:
-    """Adjacent bars (1.5 units apart, enough to tell them apart), one per bucket in the given order."""
-    return bar_chart(buckets, label=label, width=width, height=height, color=color, gap_px=1.5)
+    """Adjacent bars (1.5 units apart, enough to tell them apart), one per bucket in the given order, on a
+    whole-number scale; `ticks` (short labels such as the buckets' lower edges) label every bar."""
+    return bar_chart(
+        buckets,
+        label=label,
+        width=width,
+        height=height,
+        color=color,
+        gap_px=1.5,
+        ticks=ticks,
+        integer=True,
+        min_spacing=28.0 if ticks else 50.0,
+    )
 
 
 def funnel_chart(

@@ -12,6 +12,7 @@ from markupsafe import Markup
 
 from inboxcrm.services.reports import ReadService
 from inboxcrm.web import charts
+from inboxcrm.web.desk_figures import desk_figures, money
 from inboxcrm.web.render import aware
 
 ReportData = Callable[[datetime, datetime], Mapping[str, Any]]
@@ -61,7 +62,8 @@ def report_context(
     """What `reports.html` shows for the `span` days from `since` to `until`: with `report_data`, every chart;
     without it, the pipeline (in `pipeline_stages` order) and campaign figures from `reads` only."""
     figures: dict[str, Markup] = {}
-    tables: dict[str, list[tuple[str, float]]] = {}
+    tables: dict[str, Any] = {}
+    data: Mapping[str, Any] = {}
     if report_data is not None:
         data = report_data(since, until)
         tables["tickets"] = daily_series(data.get("tickets_by_day", []), since, until)
@@ -72,22 +74,30 @@ def report_context(
             for r in data.get("pipeline", [])
         ]
         if any(v for _, v in tables["tickets"]):
-            figures["tickets"] = charts.bar_chart(tables["tickets"], label=f"Tickets opened per day, last {span} days")
+            figures["tickets"] = charts.bar_chart(
+                tables["tickets"], label=f"Tickets opened per day, last {span} days", integer=True
+            )
         if any(v for _, v in tables["funnel"]):
             figures["funnel"] = charts.funnel_chart(tables["funnel"], label="Contacts by lifecycle stage")
         if any(v for _, v in tables["scores"]):
-            figures["scores"] = charts.histogram(tables["scores"], label="Contacts by score")
+            figures["scores"] = charts.histogram(
+                tables["scores"], label="Contacts by score", ticks=data.get("score_ticks") or None
+            )
+        desk_figures(data, figures, tables)
     else:
         pipeline = reads.pipeline(pipeline_stages)
     tables["pipeline"] = [(f"{stage} ({deals})", value) for stage, deals, value in pipeline]
     if any(v for _, v in tables["pipeline"]):
-        figures["pipeline"] = charts.horizontal_bars(tables["pipeline"], label="Deal value by stage")
+        figures["pipeline"] = charts.horizontal_bars(
+            tables["pipeline"], label="Deal value by stage", value_format=money
+        )
     return {
         "detailed": report_data is not None,
         "figures": figures,
         "tables": tables,
         "pipeline": pipeline,
         "campaigns": _campaign_rows(reads.campaigns()),
+        "satisfaction": data.get("satisfaction"),
     }
 
 

@@ -66,6 +66,18 @@ class AttachmentOut(BaseModel):
     size: int
 
 
+class BounceOut(BaseModel):
+    """A recipient a bounce, delay warning or complaint is about. `reason`: user_unknown, mailbox_full,
+    host_unknown, not_accepting_mail, filtered, blocked, rejected, expired, suspended, security_error,
+    message_too_large, delayed … (null for a complaint); `hard`: the address itself is dead."""
+
+    email: str
+    status: str | None
+    reason: str | None
+    hard: bool
+    diagnostic: str
+
+
 class MessageOut(BaseModel):
     id: int
     thread_id: int
@@ -88,6 +100,8 @@ class MessageOut(BaseModel):
     attachments: list[AttachmentOut]
     # the raw header fields, in order: for admin tokens only (null for the others)
     headers: list[tuple[str, str]] | None = None
+    # for bounces, delay warnings and complaints: whom they are about, why, hard or soft
+    bounce: list[BounceOut] = []
 
     @classmethod
     def of(cls, m: MessageView, raw_headers: bool = False) -> MessageOut:
@@ -114,6 +128,10 @@ class MessageOut(BaseModel):
                 AttachmentOut(filename=a.filename, content_type=a.content_type, size=a.size) for a in m.attachments
             ],
             headers=[(k, v) for k, v in m.headers] if raw_headers else None,
+            bounce=[
+                BounceOut(email=b.email, status=b.status, reason=b.reason, hard=b.hard, diagnostic=b.diagnostic)
+                for b in m.bounce
+            ],
         )
 
 

@@ -32,13 +32,11 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     forwarded = meaning.forwarded_by is not None
     return {
         "kind": meaning.kind.value,
-        "new_text": a.segments.new_text if a else None,
-        "quoted_text": a.segments.quoted if a else None,
-        "signature": a.segments.signature if a else None,
-        "forwarded_text": a.segments.forwarded if a else None,
-        "bounce": [{"email": b.email, "status": b.status, "hard": b.hard, "diagnostic": b.diagnostic} for b in a.bounce]
-        if a and a.bounce
-        else None,
+        "new_text": a.body.new_text if a else None,
+        "quoted_text": a.body.quoted if a else None,
+        "signature": a.body.signature if a else None,
+        "forwarded_text": a.body.forwarded if a else None,
+        "bounce": [b.as_record() for b in a.bounce] if a and a.bounce else None,
         "original_from_email": meaning.contact.email if forwarded and meaning.contact else None,
         "forwarded_by": meaning.forwarded_by.email if meaning.forwarded_by else None,
         "forward_confidence": meaning.forward_confidence,

@@ -168,6 +168,18 @@ class OutreachStatements(Statements):
         rows = self.connection.execute(select(s.c.email, s.c.reason).where(s.c.email.in_(wanted)))
         return {row.email: row.reason for row in rows}
 
+    def add_soft_bounce(self, email: str, at: datetime, reason: str, source: str) -> None:
+        """Record one soft bounce of `email` (counted by `soft_bounces_since`)."""
+        self.connection.execute(
+            insert(t.soft_bounces).values(email=email.lower(), at=at, reason=reason[:40], source=source[:20])
+        )
+
+    def soft_bounces_since(self, email: str, since: datetime) -> int:
+        """How many soft bounces of `email` were recorded at or after `since`."""
+        b = t.soft_bounces
+        query = select(func.count()).select_from(b).where(b.c.email == email.lower(), b.c.at >= since)
+        return int(self.connection.execute(query).scalar_one())
+
     def _not_enrolled(self, campaign: str) -> Any:
         e = t.enrolments
         return not_(select(e.c.id).where(e.c.contact_id == t.contacts.c.id, e.c.campaign == campaign).exists())

@@ -141,6 +141,9 @@ class PrivacyStatements(Statements):
             "deals": records(select(d).where(d.c.contact_id == contact_id).order_by(d.c.id)),
             "enrolments": records(select(e).where(e.c.contact_id == contact_id).order_by(e.c.id)),
             "suppressions": records(select(s).where(s.c.email.in_(addresses)).order_by(s.c.email)),
+            "soft_bounces": records(
+                select(t.soft_bounces).where(t.soft_bounces.c.email.in_(addresses)).order_by(t.soft_bounces.c.id)
+            ),
             "outbox": [_record(r, ("raw", "tied")) for r in self._privacy_outbox(contact_id, addresses)],
             "messages": messages,
         }
@@ -269,5 +272,6 @@ class PrivacyStatements(Statements):
         run(update(d).where(d.c.contact_id == contact_id).values(contact_id=None))
         s = t.suppressions
         counts["suppressions"] = run(delete(s).where(func.lower(s.c.email).in_(wanted))).rowcount
+        counts["soft_bounces"] = run(delete(t.soft_bounces).where(t.soft_bounces.c.email.in_(wanted))).rowcount
         counts["contacts"] = run(delete(c).where(c.c.id == contact_id)).rowcount
         return counts

@@ -14,7 +14,15 @@ from inboxcrm.adapters.db.segments import segment_clause
 from inboxcrm.adapters.db.statements import aware
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import Address, Attachment
-from inboxcrm.core.views import CompanyView, ContactView, MessageView, ThreadView, TicketView, TimelineEntry
+from inboxcrm.core.views import (
+    BounceView,
+    CompanyView,
+    ContactView,
+    MessageView,
+    ThreadView,
+    TicketView,
+    TimelineEntry,
+)
 
 
 def _addresses(value: Sequence[dict[str, str]] | None) -> tuple[Address, ...]:
@@ -42,6 +50,18 @@ def _message(row: Any) -> MessageView:
         forwarded_by=row.forwarded_by,
         role=row.role,
         headers=tuple((str(k), str(v)) for k, v in row.headers or ()),
+        bounce=tuple(_bounce(b) for b in row.bounce or () if isinstance(b, dict)),
+    )
+
+
+def _bounce(item: dict[str, Any]) -> BounceView:
+    # Rows stored before reasons existed have none ("reason" missing): shown as null.
+    return BounceView(
+        str(item.get("email", "")),
+        item.get("status"),
+        item.get("reason"),
+        bool(item.get("hard")),
+        str(item.get("diagnostic") or ""),
     )
 
 
@@ -94,6 +114,7 @@ _MESSAGE_COLUMNS = (
     t.messages.c.forwarded_by,
     t.messages.c.role,
     t.messages.c.headers,
+    t.messages.c.bounce,
 )
 
 

@@ -23,6 +23,7 @@ from inboxcrm.adapters.db.outbox import OutboxStatements
 from inboxcrm.adapters.db.outreach import OutreachStatements
 from inboxcrm.adapters.db.privacy import PrivacyStatements
 from inboxcrm.adapters.db.record import EventHooks, RecordStatements
+from inboxcrm.adapters.db.satisfaction import SatisfactionStatements
 from inboxcrm.adapters.db.tickets import TicketStatements
 
 
@@ -54,6 +55,7 @@ class SqlTransaction(
     PrivacyStatements,
     HistoryStatements,
     RecordStatements,
+    SatisfactionStatements,
 ):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 

@@ -231,6 +231,20 @@ ticket_tags = Table(
     Column("tag", String(100), primary_key=True),
 )
 
+# "How did we do?": one survey per ticket (asked once, when it is first solved) and the customer's answer.
+satisfaction = Table(
+    "satisfaction",
+    metadata,
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("asked_at", TS, nullable=False),
+    Column("rating", String(8), nullable=True),  # good, okay, bad; NULL until answered
+    Column("comment", Text, nullable=True),
+    Column("rated_at", TS, nullable=True, index=True),
+    # who and where at the time of the answer, for the reports (a later reassignment does not move it)
+    Column("assignee", String(100), nullable=True),
+    Column("queue", String(100), nullable=True),
+)
+
 timeline_events = Table(
     "timeline_events",
     metadata,
@@ -338,6 +352,20 @@ suppressions = Table(
     Column("reason", String(20), nullable=False),
     Column("campaign", String(100), nullable=True),
     Column("at", TS, nullable=False),
+)
+
+soft_bounces = Table(
+    "soft_bounces",
+    metadata,
+    # Every soft bounce of an address (never a delay): `[campaigns] soft_bounce_limit` of them within
+    # `soft_bounce_window` put the address on the suppression list (core/suppression.py).
+    Column("id", Id, primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("at", TS, nullable=False),
+    Column("reason", String(40), nullable=False),
+    # where it was seen: "message" (a bounce notice) or "smtp" (our own send was refused)
+    Column("source", String(20), nullable=False),
+    Index("ix_soft_bounces_email_at", "email", "at"),
 )
 
 api_tokens = Table(

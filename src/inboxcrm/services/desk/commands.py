@@ -14,10 +14,11 @@ from inboxcrm.core.tickets import Change, Order, Ticket, agent_replied, apply_or
 from inboxcrm.services.desk.clocks import Clocks
 from inboxcrm.services.desk.mail import outbox_key
 from inboxcrm.services.desk.relay import Prepared, Relay
+from inboxcrm.services.desk.satisfaction import Satisfaction
 from inboxcrm.services.desk.setup import DeskMailbox, sender_of
 
 
-class Commands(Relay, Clocks):
+class Commands(Relay, Clocks, Satisfaction):
     """What an agent's mail on a ticket does."""
 
     def agent_wrote(
@@ -47,10 +48,15 @@ class Commands(Relay, Clocks):
         updated, changes = apply_orders(
             ticket, orders, by, row.sent_at, lambda p: self.desk.due_for(p, ticket.created_at)
         )
-        events: list[NewEvent] = []
         relayed = row.role == "agent_reply"
-        if relayed:
-            self._relay_to_customer(tx, mailbox, row, message_id, updated, agent, reply.body, now)
+        events: list[NewEvent] = []
+        if relayed and self.survey_below_reply(ticket, updated, relayed):
+            survey, events = self.survey(tx, ticket, updated, relayed, now)
+            self._relay_to_customer(tx, mailbox, row, message_id, updated, agent, reply.body, now, survey)
+        else:
+            if relayed:
+                self._relay_to_customer(tx, mailbox, row, message_id, updated, agent, reply.body, now)
+            events = self.survey(tx, ticket, updated, relayed, now)[1]  # a mail of its own, after the reply
         if relayed or row.role == "observed_reply":
             updated, answered = agent_replied(updated, row.sent_at)
             changes = answered + changes

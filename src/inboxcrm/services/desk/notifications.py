@@ -39,7 +39,7 @@ class Notifications(DeskMail):
             if customer and customer.name
             else (customer.email if customer else "the customer")
         )
-        text = (row.analysis.segments.new_text if row and row.analysis else None) or (row.message.text if row else "")
+        text = (row.analysis.body.new_text if row and row.analysis else None) or (row.message.text if row else "")
         lines = [
             f"{what} — ticket {ticket.token} {ticket.subject}",
             f"From: {who}",

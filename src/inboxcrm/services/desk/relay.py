@@ -74,7 +74,7 @@ class Relay(DeskMail):
         self, message: Message, analysis: Analysis | None, by: str, now: datetime
     ) -> agent_commands.AgentReply:
         """The commands at the top of an agent's newly written text (quotes of the notification left out)."""
-        text = (analysis.segments.new_text if analysis else None) or message.text
+        text = (analysis.body.new_text if analysis else None) or message.text
         return agent_commands.read_commands(
             text,
             sender=by,
@@ -173,9 +173,11 @@ class Relay(DeskMail):
         agent: Agent | None,
         body: str,
         now: datetime,
+        survey: str = "",
     ) -> None:
-        """The agent's reply (commands left out, sign-off and signature kept) to the ticket's customer."""
-        signature = row.analysis.segments.signature if row.analysis else ""
+        """The agent's reply (commands left out, sign-off and signature kept) to the ticket's customer, with
+        `survey` ("How did we do?") below it when the reply solves the ticket."""
+        signature = row.analysis.body.signature if row.analysis else ""
         desk_mailbox = self.desk.mailboxes.get(mailbox.name) or DeskMailbox(mailbox.name, sorted(mailbox.addresses)[0])
         last = tx.last_customer_message(ticket.thread_id)
         if last is not None and self.desk.is_ours(last.author.email):
@@ -193,6 +195,8 @@ class Relay(DeskMail):
             f"{name} ({desk_mailbox.from_name})" if name and desk_mailbox.from_name else name or desk_mailbox.from_name
         )
         text = customer_copy(body, signature, agent.addresses if agent else (), desk_mailbox.address)
+        if survey:
+            text = f"{text.rstrip()}\n\n{survey}"
         if last is not None and last.new_text.strip():
             when = last.sent_at.astimezone(ZoneInfo(self.desk.timezone)).strftime("%a, %d %b %Y %H:%M")
             author = last.author.name or last.author.email

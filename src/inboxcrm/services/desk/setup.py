@@ -16,7 +16,7 @@ from inboxcrm.core.sla import BusinessHours, Due, Target, due
 from inboxcrm.core.tickets import Ticket
 
 # Kinds of mail in the outbox that a customer receives (the rest go to agents).
-CUSTOMER_MAIL = frozenset({"relay", "ack", "auto_reply"})
+CUSTOMER_MAIL = frozenset({"relay", "ack", "auto_reply", "survey"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,8 @@ class DeskMailbox:
     address: str
     from_name: str = ""
     acknowledge: str | None = None
+    # "How did we do?" when a ticket is solved: "off", "reply" (below the solving reply) or "mail" (a mail of its own)
+    survey: str = "off"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Desk:
     priorities: tuple[str, ...] = ("low", "normal", "high", "urgent")
     new_id: Callable[[], str] = lambda: uuid.uuid4().hex
     team: Team = field(default_factory=Team)
+    # where the survey's links point (the API's public address)
+    public_url: str = "http://127.0.0.1:8000"
 
     def is_ours(self, email: str) -> bool:
         """A shared address (plus addresses too), an agent or a team member: never a customer to mail."""

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inboxcrm.core.segments import Segments, split_html, split_text
+from inboxcrm.core.quotes import BodyParts, split_html, split_text
 
 PRIYA = "Priya Raman <priya@globex.example>"
 
@@ -33,12 +33,12 @@ def non_blank_lines(*texts: str) -> Counter[str]:
     return lines
 
 
-def assert_nothing_lost(body: str, result: Segments) -> None:
+def assert_nothing_lost(body: str, result: BodyParts) -> None:
     parts = (result.new_text, result.quoted, result.signature, result.forwarded)
     assert non_blank_lines(*parts) == non_blank_lines(body)
 
 
-def check(case: Case, result: Segments) -> None:
+def check(case: Case, result: BodyParts) -> None:
     assert result.new_text == case.new
     assert result.signature == case.signature
     assert result.quoted.startswith(case.quoted) and bool(result.quoted) == bool(case.quoted), result.quoted
@@ -294,10 +294,11 @@ SIGNATURES = [
         signature="Sent from my iPhone",
     ),
     Case(
+        # issue 14: the sign-off is what the sender wrote; the device footer is the signature
         "closer and mobile footer",
         "We ship Tuesday.\n\nThanks,\nAna\n\nSent from my iPhone\n",
-        "We ship Tuesday.",
-        signature="Thanks,\nAna\n\nSent from my iPhone",
+        "We ship Tuesday.\n\nThanks,\nAna",
+        signature="Sent from my iPhone",
     ),
     Case(
         "name right above 'via mobile'",
@@ -306,23 +307,28 @@ SIGNATURES = [
         signature="Stavros Xxxxxx\nvia mobile",
     ),
     Case(
+        # issue 14: "Best regards,\nName" is kept with the text, always; the lines under it are the signature
         "best regards and a name",
         "We can ship Tuesday.\n\nBest regards,\nAna Lima\nSupport Lead\n+1 555 0100\n",
-        "We can ship Tuesday.",
-        signature="Best regards,\nAna Lima\nSupport Lead\n+1 555 0100",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima",
+        signature="Support Lead\n+1 555 0100",
     ),
     Case(
         "mit freundlichen Grüßen",
         "Wir liefern Dienstag.\n\nMit freundlichen Grüßen\nAna Lima\n",
-        "Wir liefern Dienstag.",
-        signature="Mit freundlichen Grüßen\nAna Lima",
+        "Wir liefern Dienstag.\n\nMit freundlichen Grüßen\nAna Lima",
     ),
     Case(
         "closer before a quote",
         f"Fine.\n\nCordialement,\nAna\n\nLe 2 nov. 2026 à 09:12, {PRIYA} a écrit :\n> ?\n",
-        "Fine.",
+        "Fine.\n\nCordialement,\nAna",
         quoted="Le 2 nov.",
-        signature="Cordialement,\nAna",
+    ),
+    Case(
+        "a sign-off above contact lines",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima\nana@northwind.example\n+1 555 0100\n",
+        "We can ship Tuesday.\n\nBest regards,\nAna Lima",
+        signature="ana@northwind.example\n+1 555 0100",
     ),
     Case(
         "contact lines",
@@ -383,9 +389,10 @@ FORWARDS = [
         forwarded="---------- Forwarded message",
     ),
     Case(
-        "nothing but a forward",
+        # issue 14: the forward is what the sender sent us; its marker and header block stay `forwarded`
+        "nothing but a forward: the forwarded message is the new text",
         f"---------- Forwarded message ---------\nFrom: {PRIYA}\nDate: Mon\n\nBroken.\n",
-        "",
+        "Broken.",
         forwarded="---------- Forwarded message",
     ),
     Case(
@@ -414,9 +421,9 @@ def test_windows_and_old_mac_line_endings() -> None:
 
 
 def test_empty_and_blank_bodies() -> None:
-    assert split_text("") == Segments("", "", "", "")
-    assert split_text(" \n\t\n") == Segments("", "", "", "")
-    assert split_html("") == Segments("", "", "", "")
+    assert split_text("") == BodyParts("", "", "", "")
+    assert split_text(" \n\t\n") == BodyParts("", "", "", "")
+    assert split_html("") == BodyParts("", "", "", "")
 
 
 GMAIL_HTML = (
