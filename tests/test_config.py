@@ -141,3 +141,17 @@ def test_a_bad_backlog_is_reported_with_its_line(tmp_path: Path) -> None:
     problem = str(raised.value)
     assert 'inboxcrm.toml:6: mailboxes[0].backlog: expected "all", "none" or a span such as "90d"' in problem
     assert "'lots'" in problem
+
+
+def test_agent_mail_is_relay_only_unless_configured_and_its_mistakes_are_named() -> None:
+    env = {"PW": "x", "TOKEN": "t"}
+    assert parse_settings(GOOD, "inboxcrm.toml", env).security.agent_mail_policy().mode == "relay-only"
+    by_server = GOOD + '[security]\nagent_mail = "authentication-results"\ntrusted_authserv_id = "MX.Google.com"\n'
+    policy = parse_settings(by_server, "inboxcrm.toml", env).security.agent_mail_policy()
+    assert policy.trusted_authserv_ids == frozenset({"mx.google.com"})
+    [missing] = problems(GOOD + '[security]\nagent_mail = "authentication-results"\n')
+    assert missing.startswith("inboxcrm.toml:13: security: ") and "needs trusted_authserv_id" in missing
+    [unused] = problems(GOOD + '[security]\ntrusted_authserv_id = ["mx.google.com"]\n')
+    assert "only read with agent_mail" in unused
+    [typo] = problems(GOOD + '[security]\nagent_mail = "dmarc"\n')
+    assert typo.startswith("inboxcrm.toml:14: security.agent_mail:") and "relay-only" in typo

@@ -21,6 +21,7 @@ from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
+from inboxcrm.adapters.dkim import DkimVerifier, DnsLookup
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
 from inboxcrm.adapters.oauth2 import AccessTokens
@@ -44,6 +45,7 @@ from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.contacts_csv import ContactsCsv
 from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
+from inboxcrm.services.desk_views import DeskViews
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
@@ -96,8 +98,9 @@ class App:
         self.engine.dispose()
 
 
-def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
-    """Build the application; nothing connects until it is used."""
+def build(settings: Settings, clock: Callable[[], datetime] = utc_now, dkim_dns: DnsLookup | None = None) -> App:
+    """Build the application; nothing connects until it is used. `dkim_dns` serves DKIM keys instead of DNS
+    (tests)."""
     url = settings.database_url()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +113,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
     secret = settings.reply_secret(os.environ)
     mail_templates = templates(settings)
-    support = Support(desk(settings, mail_templates, secret))
+    support = Support(desk(settings, mail_templates, secret, dkim_dns))
     try:
         compiled = campaigns(settings, mail_templates)
     except RulesInvalid:
@@ -211,7 +214,9 @@ def templates(settings: Settings) -> Templates:
     return Templates(settings.resolve(settings.templates.dir))
 
 
-def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) -> Desk:
+def desk(
+    settings: Settings, renderer: Renderer | None, secret: bytes | None, dkim_dns: DnsLookup | None = None
+) -> Desk:
     """The support desk: agents, the mailboxes it answers from, SLA targets and loop protection."""
     sla = settings.sla
     hours = None
@@ -239,12 +244,15 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         templates=renderer,
         relay_valid_for=timedelta(seconds=support.relay_valid_for),
         close_after=timedelta(seconds=support.close_solved_after),
+        drop_held_after=timedelta(seconds=support.drop_held_after),
         fuse=Fuse(support.fuse_limit, timedelta(seconds=support.fuse_window)),
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,
         timezone=sla.timezone,
         team=settings.team_profile(),
         public_url=settings.campaigns.public_url,
+        agent_mail=settings.security.agent_mail_policy(),
+        verify_dkim=DkimVerifier(dkim_dns).verify if settings.security.agent_mail == "dkim" else None,
     )
 
 
@@ -453,7 +461,12 @@ def features(app: App) -> Features:
             found = connection.execute(select(t.messages.c.html).where(t.messages.c.id == message_id)).scalar()
         return str(found) if found is not None else None
 
+    def collision_counts(since: datetime, until: datetime) -> dict[str, int]:
+        with app.store.transaction() as tx:
+            return tx.collision_counts(since, until)
+
     return Features(
+        desk=DeskViews(app.templates, collision_counts),
         manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
         privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
         reports=reports,

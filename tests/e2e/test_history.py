@@ -115,6 +115,10 @@ def write_config(tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
     (templates / "ack.subject.j2").write_text("We got your message: {{ ticket.subject }}\n")
     (templates / "ack.text.j2").write_text("Hello {{ contact.first_name }}, your request is {{ ticket.token }}.\n")
     config = tmp_path / "inboxcrm.toml"
+    # the agents' answers in this history are unsigned Cc replies: history, not authentication, is tested
+    # here (that is tests/*/test_agent_mail.py), so the From header is believed
+    outbox = smtp_outbox(smtp, interval="0.3s", timeout="10s")
+    desk = desk_config(ANA, BEN, secret="history-secret", agent_mail="from-header", outbox=outbox)
     config.write_text(
         f"""
 [database]
@@ -141,7 +145,7 @@ password_env = "{PASSWORD_ENV}"
 folders = ["{folder}"]
 poll_interval = "0.3s"
 batch_size = 25
-{desk_config(ANA, BEN, secret="history-secret", outbox=smtp_outbox(smtp, interval="0.3s", timeout="10s"))}
+{desk}
 """
     )
     return config

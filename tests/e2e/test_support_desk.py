@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.dkim import DnsLookup
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
 from tests.support.desk import ANA, BEN, desk_config, smtp_outbox
@@ -129,6 +130,13 @@ def reply(
 
 @pytest.fixture
 def desk(tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer) -> Iterator[Desk]:
+    yield from open_desk(tmp_path, dovecot, smtp_server)
+
+
+def open_desk(
+    tmp_path: Path, dovecot: Dovecot, smtp_server: SmtpServer, dkim_dns: DnsLookup | None = None, **security: str
+) -> Iterator[Desk]:
+    """inboxcrm on a fresh folder; `security` are `[security]` keys (agent_mail …), `dkim_dns` serves DKIM keys."""
     folder = f"d{uuid.uuid4().hex[:10]}"
     dovecot.create_folder(folder)
     templates = tmp_path / "templates" / "support"
@@ -162,6 +170,7 @@ timeout = "10s"
             ANA.but(display_name="Ana Alves"),
             BEN,
             secret="e2e-secret",
+            **security,
             outbox=smtp_outbox(smtp_server, timeout="10s", retry_first="1m", retry_max="10m", give_up_after="1d"),
         )
     }
@@ -173,7 +182,7 @@ fuse_window = "2h"
     file.write_text(config)
     environ = {PASSWORD_ENV: dovecot.password}
     clock = Clock()
-    app = bootstrap.build(parse_settings(config, str(file), environ), clock=clock)
+    app = bootstrap.build(parse_settings(config, str(file), environ), clock=clock, dkim_dns=dkim_dns)
     bootstrap.prepare_database(app)
     [poller] = bootstrap.pollers(app, environ)
     with poller.open_source() as source:
@@ -220,35 +229,7 @@ def test_customer_to_agent_and_back_through_the_relay(desk: Desk) -> None:
     assert len(desk.inbox("carol@acme-corp.example")) == 2  # the acknowledgement and Ana's answer: nothing else
 
 
-def test_observed_reply_note_and_commands(desk: Desk) -> None:
-    desk.deliver(mail(from_=CAROL, subject="Invoice wrong", message_id="c1@acme-corp.example", date=None))
-    desk.cycle()
-    (notification,) = desk.inbox("ana@northwind.example")
-    desk.deliver(reply(notification, "Ana Alves <ana@northwind.example>", "#note\nShe is on the enterprise plan."))
-    desk.deliver(
-        reply(notification, "Ana Alves <ana@northwind.example>", "#assign ben\n#priority urgent\n#tag billing")
-    )
-    desk.cycle()
-    row = desk.ticket()
-    assert (row.assignee, row.priority, row.first_response_at) == ("ben", "urgent", None)
-    assert len(desk.inbox("carol@acme-corp.example")) == 1  # only the acknowledgement
-
-    # Ben answers Carol directly, with the shared address in Cc: observed, not sent again
-    direct = mail(
-        from_="Ben <ben@northwind.example>",
-        to=CAROL,
-        cc=SHARED,
-        subject="Re: Invoice wrong",
-        message_id="ben1@northwind.example",
-        in_reply_to="c1@acme-corp.example",
-        body="#close\nHi Carol, corrected invoice attached.\n",
-        date=None,
-    )
-    desk.deliver(direct)
-    desk.cycle()
-    row = desk.ticket()
-    assert row.status == "solved" and row.first_response_at is not None
-    assert len(desk.inbox("carol@acme-corp.example")) == 1
+# (observe mode, with agents' mail signed: tests/e2e/test_agent_mail.py)
 
 
 def test_a_bad_command_and_a_forged_token_are_reported_to_the_agent(desk: Desk) -> None:

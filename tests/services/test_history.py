@@ -73,7 +73,12 @@ def build(tmp_path: Path, database_url: str, backlog: str = "all") -> bootstrap.
     (tmp_path / "campaigns" / "vip.toml").write_text(CAMPAIGN)
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "10.toml").write_text(RULES)
-    extra = desk_config(ANA, BEN, secret="history") + '\n[campaigns]\npublic_url = "https://crm.northwind.example"\n'
+    # the agents' answers here are unsigned Cc replies: history and reports, not authentication, are tested
+    # (that is tests/*/test_agent_mail.py), so the From header is believed
+    extra = (
+        desk_config(ANA, BEN, secret="history", agent_mail="from-header")
+        + '\n[campaigns]\npublic_url = "https://crm.northwind.example"\n'
+    )
     settings = make_settings(
         tmp_path, database_url, extra, support_extra=f'acknowledge = "support/ack"\nbacklog = "{backlog}"'
     )

@@ -51,11 +51,22 @@ def smtp_outbox(server: SmtpServer, **settings: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def desk_config(*agents: TeamAgent, secret: str | None = None, outbox: str | None = None) -> str:
-    """`[[agents]]` tables, `[security] secret` and an outbox (a folder by default when a secret is given)."""
+def desk_config(
+    *agents: TeamAgent,
+    secret: str | None = None,
+    outbox: str | None = None,
+    agent_mail: str | None = None,
+    trusted_authserv_id: str | None = None,
+) -> str:
+    """`[[agents]]` tables, `[security] secret` and an outbox (a folder by default when a secret is given);
+    `agent_mail` (and `trusted_authserv_id`) say what authenticates agents' mail (default: relay-only)."""
     parts = [agent.toml() for agent in agents]
+    security = [f'secret = "{secret}"'] if secret is not None else []
+    security += [f'agent_mail = "{agent_mail}"'] if agent_mail else []
+    security += [f'trusted_authserv_id = "{trusted_authserv_id}"'] if trusted_authserv_id else []
+    if security:
+        parts.append("[security]\n" + "\n".join(security) + "\n")
     if secret is not None:
-        parts.append(f'[security]\nsecret = "{secret}"\n')
         parts.append(outbox if outbox is not None else file_outbox())
     elif outbox is not None:
         parts.append(outbox)

@@ -41,7 +41,8 @@ SECRET = "test-secret"
 STAGES = ("subscriber", "lead", "mql", "sql", "customer")
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 DESK = (
-    desk_config(ANA, BEN, secret=SECRET)
+    # unsigned Cc replies are the agents' answers here; authentication is tested in tests/*/test_agent_mail.py
+    desk_config(ANA, BEN, secret=SECRET, agent_mail="from-header")
     + """
 [sla]
 timezone = "UTC"

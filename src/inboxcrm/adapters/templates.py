@@ -2,7 +2,8 @@
 
 A template NAME is `NAME.subject.j2` (one line), `NAME.text.j2` (plain-text body) and optionally `NAME.html.j2`
 (HTML body, autoescaped). NAME is made of letters, digits, `_ . -`, and includes its subfolder
-(`campaigns/trial-nurture-1`). Files or folders whose name starts with `_` are partials for `{% include %}`
+(`campaigns/trial-nurture-1`). A saved reply is one file, `replies/NAME.j2` (plain text; it goes out under
+the ticket's subject). Files or folders whose name starts with `_` are partials for `{% include %}`
 and `{% import %}` (`_footer.text.j2`, `_partials/signature.html.j2`), not templates. Files are UTF-8.
 
 Templates run in Jinja's immutable sandbox with `StrictUndefined`: a misspelt variable is an error, not an
@@ -34,6 +35,7 @@ from jinja2.loaders import FileSystemLoader, split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 # `Rendered` lives with the ports so the services can name it; re-exported here for callers of this adapter.
+from inboxcrm.core import saved_replies
 from inboxcrm.core.ports import Rendered
 
 SUBJECT, TEXT, HTML = ".subject.j2", ".text.j2", ".html.j2"
@@ -120,7 +122,7 @@ class _FolderLoader(FileSystemLoader):
 
 @dataclass(frozen=True, slots=True)
 class _Parts:
-    subject: Template
+    subject: Template | None  # None for a saved reply (replies/NAME.j2): it goes out under the ticket's subject
     text: Template
     html: Template | None
 
@@ -203,6 +205,11 @@ class Templates:
         compiled = self._current()
         return sorted(compiled.templates) if compiled else []
 
+    def saved_replies(self) -> list[str]:
+        """The saved replies' names (`replies/refund-policy.j2` is "refund-policy"), sorted."""
+        prefix = f"{saved_replies.FOLDER}/"
+        return [n.removeprefix(prefix) for n in self.names() if n.startswith(prefix)]
+
     def load(self) -> list[TemplateProblem]:
         """(Re)compile every template; return the problems found. With problems, the last good set stays in use."""
         with self._lock:
@@ -230,6 +237,8 @@ class Templates:
                     continue
                 kind = _kind(relative)
                 name = relative.removesuffix(kind) if kind else ""
+                if kind is None and relative.startswith(f"{saved_replies.FOLDER}/"):
+                    kind, name = TEXT, relative.removesuffix(".j2")  # a saved reply: one plain-text file
                 if kind is None:
                     problems.append(
                         TemplateProblem(
@@ -274,7 +283,7 @@ class Templates:
                 problems.append(TemplateProblem(path, None, f"cannot read the file: {reason}"))
         for name, kinds in sorted(parts.items()):
             for kind, what in ((SUBJECT, "a subject"), (TEXT, "a plain-text body")):
-                if kind not in kinds:
+                if kind not in kinds and not (kind == SUBJECT and name.startswith(f"{saved_replies.FOLDER}/")):
                     present = ", ".join(Path(r).name for r in sorted(kinds.values()))
                     problems.append(
                         TemplateProblem(
@@ -287,7 +296,9 @@ class Templates:
             return None, problems
         templates = {
             name: _Parts(
-                compiled[kinds[SUBJECT]], compiled[kinds[TEXT]], compiled[kinds[HTML]] if HTML in kinds else None
+                compiled[kinds[SUBJECT]] if SUBJECT in kinds else None,
+                compiled[kinds[TEXT]],
+                compiled[kinds[HTML]] if HTML in kinds else None,
             )
             for name, kinds in parts.items()
         }
@@ -299,7 +310,7 @@ class Templates:
         parts = compiled.templates.get(name) if compiled else None
         if compiled is None or parts is None:
             raise TemplateError([self._unknown(name, compiled)])
-        subject = one_line(self._run(parts.subject, context, compiled))
+        subject = one_line(self._run(parts.subject, context, compiled)) if parts.subject is not None else ""
         text = self._run(parts.text, context, compiled)
         html = self._run(parts.html, context, compiled) if parts.html is not None else None
         return Rendered(subject, text, html)

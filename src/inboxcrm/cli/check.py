@@ -10,6 +10,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.cli.app import campaigns_of, rules_of, segments_of, settings_of
 from inboxcrm.config import Settings
+from inboxcrm.core import saved_replies
 from inboxcrm.core.rules import RulesInvalid
 from inboxcrm.services.campaign_mail import CAMPAIGN_SAMPLE
 from inboxcrm.services.desk import SAMPLE_CONTEXT
@@ -58,4 +59,6 @@ def template_problems(settings: Settings, templates: Templates) -> list[str]:
     for name in steps:
         if name in names:  # a missing one is reported by the campaign check, with its line
             problems += [str(p) for p in templates.check(name, CAMPAIGN_SAMPLE)]
+    for name in templates.saved_replies():
+        problems += [str(p) for p in templates.check(saved_replies.template_name(name), saved_replies.SAMPLE)]
     return problems

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from inboxcrm.config.providers import OAuth2Settings
+from inboxcrm.core.agent_mail import AgentMailMode, AgentMailPolicy
 from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 
@@ -231,8 +232,10 @@ class SupportSettings(Section):
     # The loop fuse: at most fuse_limit automatic mails caused by one sender within fuse_window.
     fuse_limit: int = Field(default=20, ge=1)
     fuse_window: Annotated[float, Field(gt=0)] = 7200.0
+    # A reply held by the collision guard and not sent with #send is dropped this long after it was held.
+    drop_held_after: Annotated[float, Field(gt=0)] = 86400.0
 
-    @field_validator("close_solved_after", "relay_valid_for", "fuse_window", mode="before")
+    @field_validator("close_solved_after", "relay_valid_for", "fuse_window", "drop_held_after", mode="before")
     @classmethod
     def _duration(cls, value: object) -> float:
         return parse_duration(value)
@@ -364,12 +367,40 @@ class SecuritySettings(Section):
     secret_env: str | None = None
     # The secret itself, inline: for demos only (like an inline API token).
     secret: str | None = None
+    # Who may act as an agent by mail (README, "Agent mail: who is trusted"; core/agent_mail.py).
+    agent_mail: AgentMailMode = "relay-only"
+    # The authserv-ids of the team's own receiving servers, for agent_mail = "authentication-results".
+    trusted_authserv_id: tuple[str, ...] = ()
+
+    @field_validator("trusted_authserv_id", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("trusted_authserv_id")
+    @classmethod
+    def _plain_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for one in value:
+            if not one.strip() or any(c.isspace() or c in ";()=" for c in one.strip()):
+                raise ValueError(f"{one!r} is not an authserv-id (a host name such as mx.google.com)")
+        return tuple(v.strip().lower() for v in value)
 
     @model_validator(mode="after")
     def _one_source(self) -> SecuritySettings:
         if self.secret is not None and self.secret_env is not None:
             raise ValueError("give at most one of `secret_env` and `secret` (demo only)")
+        if self.agent_mail == "authentication-results" and not self.trusted_authserv_id:
+            raise ValueError(
+                'agent_mail = "authentication-results" needs trusted_authserv_id: the authserv-id your own '
+                'receiving server writes (the first word of its Authentication-Results headers, e.g. "mx.google.com")'
+            )
+        if self.trusted_authserv_id and self.agent_mail != "authentication-results":
+            raise ValueError('trusted_authserv_id is only read with agent_mail = "authentication-results"')
         return self
+
+    def agent_mail_policy(self) -> AgentMailPolicy:
+        """What makes mail from an agent's address trusted (core/agent_mail.py)."""
+        return AgentMailPolicy(self.agent_mail, frozenset(self.trusted_authserv_id))
 
 
 class IngestSettings(Section):

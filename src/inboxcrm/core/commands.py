@@ -34,6 +34,8 @@ _HELP: dict[str, tuple[str, str]] = {
     "note": ("#note [TEXT]", "this reply (text after #note included) is an internal note, never sent to the customer"),
     "snooze": ("#snooze WHEN", "pending until 30m, 4h, 3d, 2w from now, or a date such as 2026-12-01"),
     "spam": ("#spam", "the ticket is spam: close it"),
+    "reply": ("#reply NAME", "send the saved reply NAME (templates/replies/NAME.j2), then your own text"),
+    "send": ("#send", "answering a held reply's notice: send your held reply anyway"),
 }
 _ALIASES = {"solve": "close"}
 NAMES: tuple[str, ...] = tuple(_HELP)
@@ -42,11 +44,12 @@ COMMANDS = "\n".join(f"{usage:<16} {what}" for usage, what in _HELP.values())
 """One line per command with what it does, for the mail that tells an agent about a problem."""
 
 _STATUS = {"close": "solved", "pending": "pending", "snooze": "pending", "open": "open", "spam": "closed"}
-_NO_ARGUMENTS = frozenset({"close", "pending", "open", "note", "spam"})
+_NO_ARGUMENTS = frozenset({"close", "pending", "open", "note", "spam", "send"})
 
 _ATTEMPT = re.compile(r"#[^\W\d_]")
 _NOTE_WITH_TEXT = re.compile(r"#note(?::|\s)\s*(?=\S)", re.IGNORECASE)
 _TAG = re.compile(r"[\w.:-]{1,50}")
+_REPLY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _SPLIT_TAGS = re.compile(r"[\s,]+")
 _DURATION = re.compile(r"([0-9]+)([mhdw])", re.IGNORECASE)
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -94,6 +97,16 @@ class AgentReply:
         return any(c.name == "note" for c in self.commands)
 
     @property
+    def saved_reply(self) -> str | None:
+        """The saved reply `#reply NAME` asks for, or None."""
+        return next((c.values[0] for c in self.commands if c.name == "reply"), None)
+
+    @property
+    def send_held(self) -> bool:
+        """`#send` was given: the agent's held reply goes to the customer after all."""
+        return any(c.name == "send" for c in self.commands)
+
+    @property
     def status(self) -> str | None:
         """The ticket status the commands ask for (solved, pending, open, closed), or None to leave it."""
         for command in self.commands:
@@ -132,7 +145,17 @@ def read_commands(
             body = raw.lstrip()[note.end() :] + "".join(lines[index + 1 :])
             return AgentReply(tuple(reader.commands), body, tuple(reader.problems))
         reader.read(index + 1, stripped)
-    return AgentReply(tuple(reader.commands), "".join(lines[body_start:]), tuple(reader.problems))
+    body = "".join(lines[body_start:])
+    sending = next((c for c in reader.commands if c.name == "send"), None)
+    if sending is not None and body.strip():
+        # #send releases the reply as it was held; new text would go unseen or unsent, so say so
+        reader.problem(
+            sending.line,
+            "#send",
+            "#send sends your held reply as it was, so write nothing below it; "
+            "to say something else, answer without #send",
+        )
+    return AgentReply(tuple(reader.commands), body, tuple(reader.problems))
 
 
 def describe(problems: Sequence[CommandProblem]) -> str:
@@ -168,6 +191,7 @@ class _Reader:
             "tag": self._tags("tag"),
             "untag": self._tags("untag"),
             "snooze": self._snooze,
+            "reply": self._reply,
         }
 
     def read(self, line: int, text: str) -> None:
@@ -205,8 +229,11 @@ class _Reader:
             settings.append(("status", _STATUS[command.name]))
         if command.name == "snooze":
             settings.append(("snooze", command.until))
-        if command.name in ("assign", "priority"):
+        if command.name in ("assign", "priority", "reply"):
             settings.append((command.name, command.values))
+        if command.name in ("note", "reply", "send"):
+            # where the reply goes: inside (#note), a saved reply to the customer, or a held reply released
+            settings.append(("destination", command.name))
         written = text.split(maxsplit=1)[0]
         for key, value in settings:
             earlier = self.first.get(key)
@@ -238,6 +265,12 @@ class _Reader:
         if agent is None:
             return f"unknown agent {wanted!r} (agents: {self.agent_list})"
         return Command("assign", (agent,))
+
+    def _reply(self, arguments: list[str]) -> Command | str:
+        if len(arguments) != 1 or not _REPLY_NAME.fullmatch(arguments[0]):
+            given = f", not {' '.join(arguments)!r}" if arguments else ""
+            return f"#reply takes the name of one saved reply{given}, e.g. '#reply refund-policy'"
+        return Command("reply", (arguments[0],))
 
     def _priority(self, arguments: list[str]) -> Command | str:
         if len(arguments) != 1:

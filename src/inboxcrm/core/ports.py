@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.history import HistoryMark
+from inboxcrm.core.holding_ports import HoldingTransaction
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
 from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
 from inboxcrm.core.satisfaction import SatisfactionTransaction
@@ -201,6 +202,7 @@ class Renderer(Protocol):
     """Named mail templates (adapters/templates.py); `render` raises with file:line when a template fails."""
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered: ...
+    def saved_replies(self) -> list[str]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +309,7 @@ class OutreachTransaction(Protocol):
     def add_events(self, events: Sequence[NewEvent]) -> None: ...
 
 
-class SupportTransaction(SatisfactionTransaction, Protocol):
+class SupportTransaction(SatisfactionTransaction, HoldingTransaction, Protocol):
     """What the support desk reads and writes, inside the same transaction as the mail it acts on."""
 
     def ticket(self, ticket_id: int) -> Ticket | None: ...

@@ -20,7 +20,7 @@ from inboxcrm.core.ports import (
 from inboxcrm.core.rules import Decision
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
-from inboxcrm.services.desk import Desk, Support
+from inboxcrm.services.desk import UNVERIFIED, Desk, Support
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import ScoreLedger, Scoring, score_messages
@@ -129,6 +129,7 @@ def record_messages(
     # an agent's reply that comes in the same batch as the ticket's first message is seen too
     on_ticket = {**tickets, **{rows[i].thread_id: (t, TicketStatus.NEW) for i, t in opened_at.items()}}
     rows = [desk.observe(mailbox, row, on_ticket) for row in rows]
+    rows = desk.authenticate(tx, mailbox, rows, prepared, on_ticket, live, now)  # forged agent mail: never obeyed
     seen_before: set[int] = set()
     last_outbound: dict[int, datetime] = {}
     if scoring is not None or not live:
@@ -192,7 +193,7 @@ def record_messages(
                 )
             if live:
                 events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, current)
-        elif row.thread_id in tickets and row.role is not None:
+        elif row.thread_id in tickets and row.role not in (None, UNVERIFIED):
             ticket_id = tickets[row.thread_id][0]
             current.pop(ticket_id, None)
             events += (

@@ -18,6 +18,7 @@ from inboxcrm.core.reports import Reports
 from inboxcrm.services.access import Access, Caller, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactNotFound, ContactService
 from inboxcrm.services.contacts_csv import ContactsCsv
+from inboxcrm.services.desk_views import DeskViews
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outreach import Unsubscribes
 from inboxcrm.services.polling import MailboxHealth
@@ -28,6 +29,7 @@ from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.search import SearchService
 from inboxcrm.web.auth import actor, authenticate
 from inboxcrm.web.data import data_routes
+from inboxcrm.web.desk import desk_routes
 from inboxcrm.web.manage import manage_routes
 from inboxcrm.web.metrics import metrics_routes
 from inboxcrm.web.pages import page_routes
@@ -96,6 +98,8 @@ class Features:
     # the "How did we do?" links of solved tickets
     surveys: SurveyLinks | None = None
     satisfaction: Callable[[datetime, datetime], Satisfaction] | None = None
+    # the desk's saved replies and collision figures
+    desk: DeskViews | None = None
 
 
 def create_app(
@@ -148,6 +152,9 @@ def create_app(
         )
     if extra.message_html is not None and extra.search is not None:
         app.include_router(search_page_routes(extra.search, reads.contact, require))
+    if extra.desk is not None:
+        for router in desk_routes(extra.desk, require, extra.clock):
+            app.include_router(router)
     if extra.reports is not None:
         app.include_router(report_routes(extra.reports, require, extra.stages, extra.clock))
     if extra.satisfaction is not None:

@@ -94,7 +94,7 @@ class MessageOut(BaseModel):
     quoted_text: str | None
     signature: str | None
     forwarded_by: str | None
-    # agent_reply, observed_reply, note, commands, command_problem, refused, echo (support desk); null otherwise
+    # agent_reply, observed_reply, note, commands, command_problem, refused, echo, unverified (support desk); else null
     role: str | None
     text: str
     attachments: list[AttachmentOut]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from inboxcrm.adapters.db.access import AccessStatements
 from inboxcrm.adapters.db.contacts import ContactStatements
 from inboxcrm.adapters.db.history import HistoryStatements
+from inboxcrm.adapters.db.holding import HoldingStatements
 from inboxcrm.adapters.db.intake import IntakeStatements
 from inboxcrm.adapters.db.messages import MessageStatements
 from inboxcrm.adapters.db.outbox import OutboxStatements
@@ -56,6 +57,7 @@ class SqlTransaction(
     HistoryStatements,
     RecordStatements,
     SatisfactionStatements,
+    HoldingStatements,
 ):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 

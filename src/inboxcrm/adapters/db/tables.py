@@ -191,7 +191,8 @@ messages = Table(
     Column("ignored", Boolean, nullable=False, server_default=false()),
     # What the message is to the support desk: agent_reply (relayed to the customer), observed_reply (an agent
     # wrote to the customer directly), note, commands (only commands), refused (a forged or expired relay
-    # token), echo (our own mail coming back in). NULL for everything else.
+    # token), echo (our own mail coming back in), unverified (mail from an agent's address that failed
+    # authentication: kept and shown, never obeyed). NULL for everything else.
     Column("role", String(20), nullable=True),
 )
 
@@ -494,4 +495,25 @@ incidents = Table(
     Column("detail", Text, nullable=False),
     Column("opened_at", TS, nullable=False),
     Column("closed_at", TS, nullable=True),
+)
+
+# An agent's relayed reply not sent because another answer (or the customer) crossed it (core/collisions.py):
+# `#send` in answer to the notice sends it; otherwise it is dropped at `drop_at`. `body` is the customer's copy.
+held_replies = Table(
+    "held_replies",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("ticket_id", Id, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("message_id", Id, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False),
+    Column("agent", String(100), nullable=False),
+    Column("author", String(320), nullable=False),
+    Column("mailbox", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("notice_message_id", String(300), nullable=True, index=True),
+    Column("held_at", TS, nullable=False),
+    Column("drop_at", TS, nullable=False),
+    Column("status", String(10), nullable=False),  # held | sent | dropped
+    Column("resolved_at", TS, nullable=True),
+    Index("ix_held_replies_due", "status", "drop_at"),
 )

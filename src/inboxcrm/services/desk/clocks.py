@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from inboxcrm.core.model import TicketStatus
-from inboxcrm.core.ports import Store, SupportTransaction
+from inboxcrm.core.ports import SupportTransaction
 from inboxcrm.core.tickets import Change, Ticket, closes_now, new_breaches, wakes_now, with_breaches, with_status
 from inboxcrm.services.desk.mail import days
 from inboxcrm.services.desk.notifications import Notifications
@@ -55,9 +55,3 @@ class Clocks(Notifications):
         return with_breaches(ticket, found), [
             Change("sla_breached", f"Ticket #{ticket.id}: {b.kind.replace('_', ' ')} target missed") for b in found
         ]
-
-
-def tick_tickets(store: Store, support: Clocks, now: datetime) -> int:
-    """One run of the desk's clock in its own transaction (see `Clocks.tick`)."""
-    with store.transaction() as tx:
-        return support.tick(tx, now)

@@ -12,13 +12,15 @@ from inboxcrm.core.outgoing import Draft, quoted, references_after, reply_subjec
 from inboxcrm.core.ports import NewEvent, NewMessage, SupportTransaction
 from inboxcrm.core.tickets import Change, Order, Ticket, agent_replied, apply_orders
 from inboxcrm.services.desk.clocks import Clocks
+from inboxcrm.services.desk.holding import Holding
 from inboxcrm.services.desk.mail import outbox_key
-from inboxcrm.services.desk.relay import Prepared, Relay
+from inboxcrm.services.desk.relay import Prepared
 from inboxcrm.services.desk.satisfaction import Satisfaction
+from inboxcrm.services.desk.saved import SavedReplies
 from inboxcrm.services.desk.setup import DeskMailbox, sender_of
 
 
-class Commands(Relay, Clocks, Satisfaction):
+class Commands(Holding, SavedReplies, Clocks, Satisfaction):
     """What an agent's mail on a ticket does."""
 
     def agent_wrote(
@@ -40,6 +42,8 @@ class Commands(Relay, Clocks, Satisfaction):
         agent = (prepared.agent if prepared else None) or self.desk.agent_for(sender)
         by = agent.name if agent else sender
         reply = prepared.reply if prepared and prepared.reply else self.read_reply(row.message, row.analysis, by, now)
+        if row.role == "agent_reply":
+            reply = self.with_saved_reply(tx, mailbox, ticket, agent, reply)
         if reply.problems:
             # Nothing is applied and nothing reaches the customer until the agent sends a clean reply.
             self._report_problems(tx, mailbox, row, message_id, ticket, reply, now)
@@ -50,18 +54,34 @@ class Commands(Relay, Clocks, Satisfaction):
         )
         relayed = row.role == "agent_reply"
         events: list[NewEvent] = []
-        if relayed and self.survey_below_reply(ticket, updated, relayed):
-            survey, events = self.survey(tx, ticket, updated, relayed, now)
-            self._relay_to_customer(tx, mailbox, row, message_id, updated, agent, reply.body, now, survey)
+        if relayed:
+            # the collision guard: held (and the agent told) when another answer crossed it
+            text = self._customer_text(mailbox, row, agent, reply.body)
+            held = self.guard(tx, mailbox, row, message_id, updated, agent, text, changes, now)
+            if held is None:
+                below = self.survey_below_reply(ticket, updated, relayed)
+                survey, survey_events = self.survey(tx, ticket, updated, relayed, now) if below else ("", [])
+                if survey:
+                    text = f"{text.rstrip()}\n\n{survey}"
+                self._send_relay(tx, mailbox, row.raw_id, sender, message_id, updated, agent, text, now)
+                # the survey as a mail of its own goes after the reply
+                events += survey_events if below else self.survey(tx, ticket, updated, relayed, now)[1]
+            else:
+                events += held  # no survey for a held reply: the customer has not had the answer
+            relayed = held is None
         else:
-            if relayed:
-                self._relay_to_customer(tx, mailbox, row, message_id, updated, agent, reply.body, now)
-            events = self.survey(tx, ticket, updated, relayed, now)[1]  # a mail of its own, after the reply
+            if row.role == "observed_reply":
+                events += self.observed_crossed(tx, row, updated)
+            events += self.survey(tx, ticket, updated, relayed, now)[1]  # a mail of its own
+        if reply.send_held:
+            updated, sent, sent_events = self.release(tx, mailbox, row, updated, agent, now)
+            changes += sent
+            events += sent_events
         if relayed or row.role == "observed_reply":
             updated, answered = agent_replied(updated, row.sent_at)
             changes = answered + changes
             contact_id = updated.contact_id
-            if row.role == "agent_reply" and contact_id is not None:
+            if relayed and contact_id is not None:
                 events.append(
                     NewEvent(
                         contact_id,

@@ -105,7 +105,7 @@ class Relay(DeskMail):
             role = "command_problem"
         elif target.note or reply.is_note:
             role = "note"
-        elif not reply.body.strip():
+        elif not reply.body.strip() and reply.saved_reply is None:
             role = "commands"
         else:
             role = "agent_reply"
@@ -163,21 +163,26 @@ class Relay(DeskMail):
         self._queue(tx, desk_mailbox, draft, now, automatic=True, cause=sender)
 
     # -- after they are stored ----------------------------------------------------------------------------
-    def _relay_to_customer(
+    def _customer_text(self, mailbox: MailboxProfile, row: NewMessage, agent: Agent | None, body: str) -> str:
+        """What the customer receives of the agent's reply (see `customer_copy`)."""
+        signature = row.analysis.body.signature if row.analysis else ""
+        desk_mailbox = self.desk.mailboxes.get(mailbox.name) or DeskMailbox(mailbox.name, sorted(mailbox.addresses)[0])
+        return customer_copy(body, signature, agent.addresses if agent else (), desk_mailbox.address)
+
+    def _send_relay(
         self,
         tx: SupportTransaction,
         mailbox: MailboxProfile,
-        row: NewMessage,
+        raw_id: int,
+        agent_email: str | None,
         message_id: int,
         ticket: Ticket,
         agent: Agent | None,
-        body: str,
+        text: str,
         now: datetime,
-        survey: str = "",
     ) -> None:
-        """The agent's reply (commands left out, sign-off and signature kept) to the ticket's customer, with
-        `survey` ("How did we do?") below it when the reply solves the ticket."""
-        signature = row.analysis.body.signature if row.analysis else ""
+        """Queue the customer's copy `text` of the agent's message `message_id`, threaded under the customer's
+        last message (quoted below it), with the agent's attachments from `raw_id`."""
         desk_mailbox = self.desk.mailboxes.get(mailbox.name) or DeskMailbox(mailbox.name, sorted(mailbox.addresses)[0])
         last = tx.last_customer_message(ticket.thread_id)
         if last is not None and self.desk.is_ours(last.author.email):
@@ -194,9 +199,6 @@ class Relay(DeskMail):
         shown = (
             f"{name} ({desk_mailbox.from_name})" if name and desk_mailbox.from_name else name or desk_mailbox.from_name
         )
-        text = customer_copy(body, signature, agent.addresses if agent else (), desk_mailbox.address)
-        if survey:
-            text = f"{text.rstrip()}\n\n{survey}"
         if last is not None and last.new_text.strip():
             when = last.sent_at.astimezone(ZoneInfo(self.desk.timezone)).strftime("%a, %d %b %Y %H:%M")
             author = last.author.name or last.author.email
@@ -211,7 +213,7 @@ class Relay(DeskMail):
             reply_to=self._customer_reply_to(desk_mailbox, ticket),
             in_reply_to=last.message_id if last else None,
             references=references_after(last.message_id, last.references) if last else (),
-            attachments=attachments_of(tx.raw_message(row.raw_id) or b""),
+            attachments=attachments_of(tx.raw_message(raw_id) or b""),
         )
         mail = self._queue(
             tx,
@@ -220,7 +222,7 @@ class Relay(DeskMail):
             now,
             automatic=False,
             ticket=ticket,
-            author=sender_of(row.message),
+            author=agent_email,
             source=message_id,
         )
         if mail is not None:

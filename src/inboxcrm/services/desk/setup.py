@@ -4,10 +4,11 @@ targets and loop protection. Pure data; every module of the desk reads it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from inboxcrm.core.agent_mail import AgentMailPolicy, DkimResult
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Message, Team
 from inboxcrm.core.ports import Renderer
@@ -53,6 +54,7 @@ class Desk:
     templates: Renderer | None = None
     relay_valid_for: timedelta = timedelta(days=90)
     close_after: timedelta = timedelta(days=4)
+    drop_held_after: timedelta = timedelta(days=1)  # a held reply nobody sends (#send) is dropped then
     fuse: Fuse = field(default_factory=Fuse)
     targets: Mapping[str, Target] = field(default_factory=dict)
     business_hours: BusinessHours | None = None
@@ -62,6 +64,9 @@ class Desk:
     team: Team = field(default_factory=Team)
     # where the survey's links point (the API's public address)
     public_url: str = "http://127.0.0.1:8000"
+    # what makes mail from an agent's address theirs (services/desk/trust.py), and the DKIM check it may use
+    agent_mail: AgentMailPolicy = field(default_factory=AgentMailPolicy)
+    verify_dkim: Callable[[bytes], Sequence[DkimResult]] | None = None
 
     def is_ours(self, email: str) -> bool:
         """A shared address (plus addresses too), an agent or a team member: never a customer to mail."""
