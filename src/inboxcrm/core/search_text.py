@@ -85,8 +85,20 @@ class Analyzer:
                     start += len(piece)
 
     def terms(self, text: str) -> list[str]:
-        """The index terms of `text`, in order."""
-        return [w.term for w in self.words(unicodedata.normalize("NFC", text[:MAX_PART]))]
+        """The index terms of `text`, in order: what `words` gives, without the positions (this runs on every
+        stored message, so it skips building a `Word` per word and the CJK split for plain ASCII words)."""
+        memo, term = self._memo, self.term
+        found: list[str] = []
+        for word in _WORD.findall(unicodedata.normalize("NFC", text[:MAX_PART])):
+            pieces = _UNSPACED.split(word) if not word.isascii() and _UNSPACED.search(word) else (word,)
+            for piece in pieces:
+                if piece:
+                    made = memo.get(piece)
+                    if made is None:
+                        made = term(piece)
+                    if made:
+                        found.append(made)
+        return found
 
     def indexed(self, text: str) -> str:
         """`text` as the index stores it: its terms separated by spaces."""

@@ -138,6 +138,10 @@ class Outreach:
             else:
                 log.info("rule enrolment of contact %d in %s skipped: %s", contact_id, name, why)
         repliers: dict[int, datetime] = {}
+        # one query for the batch: which named messages are campaign mail at all (most replies name none)
+        ours = tx.campaign_message_ids(
+            i for row in rows if not row.ignored for i in [row.message.in_reply_to or "", *row.message.references]
+        )
         for row in rows:
             if row.ignored:
                 continue
@@ -157,6 +161,8 @@ class Outreach:
             # when we got it: the message that enrolled a contact (same batch, same moment) is not a reply
             repliers[row.contact_id] = row.sent_at if history else row.received_at
             named = [row.message.in_reply_to or "", *row.message.references]
+            if not ours.intersection(i if i.startswith("<") else f"<{i}>" for i in named if i):
+                continue
             for mail in tx.campaign_mail(named):
                 if mail.contact_id == row.contact_id:
                     events.append(

@@ -10,8 +10,8 @@ from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
 from inboxcrm.core.reading import read_raw
 from inboxcrm.services.desk import Support
-from inboxcrm.services.ingest import record_messages
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.recording import record_messages
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.scoring import Scoring
 

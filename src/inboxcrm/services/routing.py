@@ -16,6 +16,7 @@ from inboxcrm.core.fields import FieldDef, typed
 from inboxcrm.core.model import MailboxProfile
 from inboxcrm.core.ports import ContactState, IngestTransaction, NewEvent, NewMessage
 from inboxcrm.core.rules import ContactFacts, Decision, Facts, RuleSet, evaluate
+from inboxcrm.services.scoring import ScoreLedger
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,18 @@ def contact_effects(
     rows: Sequence[NewMessage],
     message_ids: Sequence[int],
     decisions: Sequence[Decision | None],
+    ledger: ScoreLedger,
     first_deal_stage: str = "qualified",
-    half_life: timedelta | None = None,
 ) -> list[NewEvent]:
-    """Apply tags, score points, stage and deals to contacts; return the timeline events that say so."""
+    """Apply tags, score points, stage and deals to contacts (scores and stages through `ledger`, which the
+    caller flushes); return the timeline events that say so."""
     events: list[NewEvent] = []
     for row, message_id, decision in zip(rows, message_ids, decisions, strict=True):
         if decision is None or row.contact_id is None or decision.ignore:
             continue
-        events += effects_on_contact(tx, row.contact_id, row.sent_at, decision, message_id, first_deal_stage, half_life)
+        events += effects_on_contact(
+            tx, row.contact_id, row.sent_at, decision, message_id, first_deal_stage, ledger=ledger
+        )
     return events
 
 
@@ -153,15 +157,19 @@ def effects_on_contact(
     message_id: int | None = None,
     first_deal_stage: str = "qualified",
     half_life: timedelta | None = None,
+    ledger: ScoreLedger | None = None,
 ) -> list[NewEvent]:
-    """Apply one decision's tags, score points, deals and stage to a contact; the timeline events that say so."""
+    """Apply one decision's tags, score points, deals and stage to a contact; the timeline events that say so.
+    Scores and stages go through `ledger` (the caller flushes it), or are written before this returns."""
+    own = ledger is None
+    scores = ledger if ledger is not None else ScoreLedger(tx, half_life, [contact])
     events: list[NewEvent] = []
     if decision.tags_added or decision.tags_removed:
         tx.change_tags(contact, decision.tags_added, decision.tags_removed)
         changes = [f"+{t}" for t in sorted(decision.tags_added)] + [f"-{t}" for t in sorted(decision.tags_removed)]
         events.append(NewEvent(contact, at, "tags_changed", "Tags " + " ".join(changes), message_id))
     if decision.score_changes:
-        tx.add_score_changes(contact, at, decision.score_changes, message_id, half_life)
+        scores.add(contact, at, decision.score_changes, message_id)
         total = sum(points for points, _ in decision.score_changes)
         reasons = "; ".join(f"{points:+g} {reason}" for points, reason in decision.score_changes)
         events.append(NewEvent(contact, at, "score_changed", f"Score {total:+g}: {reasons}", message_id))
@@ -178,8 +186,10 @@ def effects_on_contact(
                 NewEvent(contact, at, "deal_moved", f"Deal '{deal.name}' {before} → {stage}{value}", message_id)
             )
     if decision.stage:
-        previous = tx.set_stage(contact, decision.stage)
+        previous = scores.set_stage(contact, decision.stage)
         if previous != decision.stage:
             summary = f"Stage {previous or '(none)'} → {decision.stage}"
             events.append(NewEvent(contact, at, "stage_changed", summary, message_id))
+    if own:
+        scores.flush()
     return events

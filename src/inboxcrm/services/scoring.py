@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inboxcrm.core.addresses import company_domain
 from inboxcrm.core.model import Direction
 from inboxcrm.core.ports import IngestTransaction, NewEvent, NewMessage, Store
-from inboxcrm.core.scoring import MessageSignals, Weights, earned_stage, signal_points
+from inboxcrm.core.scoring import MessageSignals, Weights, decayed, earned_stage, signal_points
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,59 @@ class Scoring:
     stages: tuple[str, ...]
 
 
+class ScoreLedger:
+    """The score and stage changes of one batch, worked out in memory from one read of the batch's contacts
+    and written with one statement per table (`flush`), with the same results as writing them one by one."""
+
+    def __init__(self, tx: IngestTransaction, half_life: timedelta | None, contact_ids: Iterable[int]) -> None:
+        self._tx = tx
+        self._half_life = half_life
+        self._state = tx.contact_scores(contact_ids)
+        self._changes: list[tuple[int, datetime, float, str, int | None]] = []
+        self._scores: dict[int, tuple[float, datetime]] = {}
+        self._stages: dict[int, str] = {}
+
+    def _of(self, contact: int) -> tuple[float, datetime | None, str | None] | None:
+        if contact not in self._state:
+            self._state.update(self._tx.contact_scores([contact]))
+        return self._state.get(contact)
+
+    def add(self, contact: int, at: datetime, changes: Sequence[tuple[float, str]], message_id: int | None) -> float:
+        """Record the points (kept as history); the contact's new score, decayed up to `at`."""
+        self._changes.extend((contact, at, points, reason, message_id) for points, reason in changes)
+        score, score_at, stage = self._of(contact) or (0.0, None, None)
+        since = score_at if score_at is not None else at
+        new_at = max(at, since)
+        new = decayed(score, since, new_at, self._half_life) + sum(p for p, _ in changes)
+        self._state[contact] = (new, new_at, stage)
+        self._scores[contact] = (new, new_at)
+        return new
+
+    def stage(self, contact: int) -> str | None:
+        state = self._of(contact)
+        return state[2] if state else None
+
+    def exists(self, contact: int) -> bool:
+        return self._of(contact) is not None
+
+    def set_stage(self, contact: int, stage: str) -> str | None:
+        """Move the contact to `stage`; its stage before."""
+        state = self._of(contact)
+        if state is None:
+            return None
+        previous = state[2]
+        if previous != stage:
+            self._state[contact] = (state[0], state[1], stage)
+            self._stages[contact] = stage
+        return previous
+
+    def flush(self) -> None:
+        self._tx.write_scores(self._changes, self._scores, self._stages)
+        self._changes, self._scores, self._stages = [], {}, {}
+
+
 def score_messages(
-    tx: IngestTransaction,
+    ledger: ScoreLedger,
     scoring: Scoring,
     rows: Sequence[NewMessage],
     message_ids: Sequence[int],
@@ -57,18 +108,16 @@ def score_messages(
         )
         points = signal_points(signals, scoring.weights)
         if points:
-            scores[contact] = tx.add_score_changes(contact, row.sent_at, points, message_id, scoring.half_life)
+            scores[contact] = ledger.add(contact, row.sent_at, points, message_id)
             total = sum(p for p, _ in points)
             reasons = "; ".join(f"{p:+g} {reason}" for p, reason in points)
             events.append(NewEvent(contact, row.sent_at, "score_changed", f"Score {total:+g}: {reasons}", message_id))
     if scoring.thresholds and scores:
-        states = tx.contact_states(scores)
         last_at = {row.contact_id: row.sent_at for row in rows if row.contact_id is not None}
         for contact, score in scores.items():
-            state = states.get(contact)
-            stage = earned_stage(score, state.stage if state else None, scoring.thresholds, scoring.stages)
+            stage = earned_stage(score, ledger.stage(contact), scoring.thresholds, scoring.stages)
             if stage is not None:
-                previous = tx.set_stage(contact, stage)
+                previous = ledger.set_stage(contact, stage)
                 summary = (
                     f"Stage {previous or '(none)'} → {stage}: score {score:g} reached {scoring.thresholds[stage]:g}"
                 )

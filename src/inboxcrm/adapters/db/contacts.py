@@ -5,7 +5,7 @@ A mixin of `SqlTransaction`; a merged contact keeps every address it was known b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -154,6 +154,45 @@ class ContactStatements(Statements):
             update(t.contacts).where(t.contacts.c.id == contact_id).values(score=score, score_at=max(at, since))
         )
         return score
+
+    def contact_scores(self, contact_ids: Iterable[int]) -> dict[int, tuple[float, datetime | None, str | None]]:
+        """Score, when it was last brought up to date, and stage of each contact (one query per 500)."""
+        c = t.contacts
+        found: dict[int, tuple[float, datetime | None, str | None]] = {}
+        for chunk in chunks(sorted(set(contact_ids))):
+            query = select(c.c.id, c.c.score, c.c.score_at, c.c.stage).where(c.c.id.in_(chunk))
+            for row in self.connection.execute(query):
+                at = aware(row.score_at) if row.score_at is not None else None
+                found[row.id] = (float(row.score), at, row.stage)
+        return found
+
+    def write_scores(
+        self,
+        changes: Sequence[tuple[int, datetime, float, str, int | None]],
+        scores: Mapping[int, tuple[float, datetime]],
+        stages: Mapping[int, str],
+    ) -> None:
+        """Score history rows, new scores and new stages, one statement each."""
+        if changes:
+            self.connection.execute(
+                insert(t.score_changes),
+                [
+                    {"contact_id": contact, "at": at, "points": points, "reason": reason, "message_id": message}
+                    for contact, at, points, reason, message in changes
+                ],
+            )
+        if scores:
+            self.connection.execute(
+                update(t.contacts)
+                .where(t.contacts.c.id == bindparam("cid"))
+                .values(score=bindparam("new_score"), score_at=bindparam("new_at")),
+                [{"cid": cid, "new_score": score, "new_at": at} for cid, (score, at) in sorted(scores.items())],
+            )
+        if stages:
+            self.connection.execute(
+                update(t.contacts).where(t.contacts.c.id == bindparam("cid")).values(stage=bindparam("new_stage")),
+                [{"cid": cid, "new_stage": stage} for cid, stage in sorted(stages.items())],
+            )
 
     def decay_scores(self, now: datetime, half_life: timedelta) -> int:
         """Bring every non-zero score up to `now`; returns how many contacts changed."""

@@ -13,7 +13,7 @@ from sqlalchemy import and_, func, insert, not_, select, update
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
-from inboxcrm.adapters.db.statements import Statements, aware
+from inboxcrm.adapters.db.statements import Statements, aware, chunks
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.ports import CampaignMail, Enrolment, Recipient
@@ -228,6 +228,16 @@ class OutreachStatements(Statements):
             .limit(limit)
         )
         return list(self.connection.execute(query).scalars())
+
+    def campaign_message_ids(self, message_ids: Iterable[str]) -> set[str]:
+        """Which of `message_ids` (with or without <>) are campaign mail we sent, as `<id>`."""
+        wanted = sorted({i if i.startswith("<") else f"<{i}>" for i in message_ids if i})
+        o = t.outbox
+        found: set[str] = set()
+        for chunk in chunks(wanted):
+            query = select(o.c.message_id).where(o.c.message_id.in_(chunk), o.c.campaign.is_not(None))
+            found.update(str(i) for i in self.connection.execute(query).scalars())
+        return found
 
     def campaign_mail(self, message_ids: Iterable[str]) -> list[CampaignMail]:
         wanted = sorted({i if i.startswith("<") else f"<{i}>" for i in message_ids if i})

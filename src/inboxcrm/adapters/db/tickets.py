@@ -110,6 +110,10 @@ class TicketStatements(Statements):
         found = self._tickets(t.tickets.c.id == ticket_id)
         return found[0] if found else None
 
+    def tickets_by_id(self, ticket_ids: Iterable[int]) -> dict[int, Ticket]:
+        wanted = sorted(set(ticket_ids))
+        return {ticket.id: ticket for chunk in chunks(wanted) for ticket in self._tickets(t.tickets.c.id.in_(chunk))}
+
     def tickets_needing_attention(self, now: datetime, solved_before: datetime, limit: int) -> list[Ticket]:
         tk = t.tickets
         live = tk.c.status != TicketStatus.CLOSED.value

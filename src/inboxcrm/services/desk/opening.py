@@ -5,7 +5,7 @@ mail is sent only under the loop rules of core/loops.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,10 +32,11 @@ class Opening(Notifications):
         message_id: int,
         ticket_id: int,
         now: datetime,
+        known: Mapping[int, Ticket] | None = None,
     ) -> list[NewEvent]:
         """A customer's message opened a ticket: acknowledge it (when the mailbox has a template) and tell the
-        agents who work it."""
-        ticket = tx.ticket(ticket_id)
+        agents who work it. `known`: tickets as they are now, read by the caller already."""
+        ticket = (known or {}).get(ticket_id) or tx.ticket(ticket_id)
         if ticket is None:
             return []
         events: list[NewEvent] = []
@@ -46,15 +47,24 @@ class Opening(Notifications):
         return events
 
     def customer_wrote(
-        self, tx: SupportTransaction, row: NewMessage, message_id: int, ticket_id: int, now: datetime
+        self,
+        tx: SupportTransaction,
+        row: NewMessage,
+        message_id: int,
+        ticket_id: int,
+        now: datetime,
+        known: MutableMapping[int, Ticket] | None = None,
     ) -> list[NewEvent]:
-        """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it."""
-        ticket = tx.ticket(ticket_id)
+        """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it.
+        `known`: tickets as they are now, read by the caller already; kept up to date here."""
+        ticket = (known or {}).get(ticket_id) or tx.ticket(ticket_id)
         if ticket is None:
             return []
         updated, changes = customer_replied(ticket, row.sent_at)
         if updated != ticket:
             tx.save_ticket(updated, now)
+        if known is not None:
+            known[ticket_id] = updated
         if updated.status is not TicketStatus.CLOSED:
             self._notify(tx, updated, row, message_id, "Customer replied", now)
         return self._events(updated, changes, row.sent_at)

@@ -1,0 +1,94 @@
+"""The simple writer (core/mime_writer.py) makes the message the stdlib composer makes, as any reader sees it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inboxcrm.core.model import Address
+from inboxcrm.core.outgoing import Draft, compose, compose_simple, compose_with_stdlib
+
+WHEN = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
+_BOUNDARY = re.compile(rb"={15}\d+==")
+
+names = st.sampled_from(["", "Ana", "Jöhn Dœ", "O'Brien, Pat", 'Say "hi"', "Support via Acme", "東京 サポート", "a.b"])
+texts = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=300) | st.sampled_from(
+    ["Hello,\n\nthanks.\n", "x" * 2000, "ünïcödé € \n" * 40, "tab\there =3D ?= .\n.\n"]
+)
+subjects = st.sampled_from(["Your invoice", "Réponse: über 300 €", "[#12] Customer replied: x", "", "a " * 500])
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def _reading(raw: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Every header as decoded, in order, and every part as (type, decoded text)."""
+    message = _parsed(raw)
+    headers = [(k, str(v)) for k, v in message.items() if k != "Content-Type" or "boundary" not in str(v)]
+    parts = [(p.get_content_type(), p.get_content()) for p in message.walk() if not p.is_multipart()]
+    return headers, parts
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sender=names,
+    to=st.lists(names, min_size=1, max_size=3),
+    subject=subjects,
+    text=texts,
+    html=st.none() | texts,
+    automatic=st.sampled_from([None, "auto-replied"]),
+    references=st.lists(st.sampled_from(["<a@x.example>", "b@y.example", f"<{'r' * 60}@z.example>"]), max_size=20),
+)
+def test_the_simple_writer_reads_like_the_stdlib(
+    sender: str, to: list[str], subject: str, text: str, html: str | None, automatic: str | None, references: list[str]
+) -> None:
+    draft = Draft(
+        key="notify:1:2:ana",
+        kind="notification",
+        sender=Address("support@acme.example", sender),
+        to=tuple(Address(f"agent{i}@acme.example", n) for i, n in enumerate(to)),
+        subject=subject,
+        text=text,
+        html=html,
+        reply_to=("support+r.abc@acme.example",),
+        in_reply_to="parent@customer.example" if references else None,
+        references=tuple(references),
+        automatic=automatic,
+        headers=(("List-Unsubscribe", "<https://crm.example/u/abc>"),),
+    )
+    fast, slow = compose(draft, "<out-1@acme.example>", WHEN), compose_with_stdlib(draft, "<out-1@acme.example>", WHEN)
+    simple = compose_simple(draft, "<out-1@acme.example>", WHEN)  # the simple writer wrote it
+    assert simple is not None and _BOUNDARY.sub(b"B", simple) == _BOUNDARY.sub(b"B", fast)
+    assert _reading(fast) == _reading(slow)
+    assert raw_lines_ok(fast)
+
+
+def raw_lines_ok(raw: bytes) -> bool:
+    return raw.isascii() and b"\n" not in raw.replace(b"\r\n", b"") and max(map(len, raw.split(b"\r\n"))) <= 998
+
+
+def test_plain_ascii_mail_is_written_byte_for_byte_like_the_stdlib() -> None:
+    draft = Draft(
+        key="ack:7",
+        kind="ack",
+        sender=Address("support@acme.example", "Acme Support"),
+        to=(Address("jane@customer.example", "Jane Doe"),),
+        subject="Re: Your invoice [#7]",
+        text="Hello Jane,\n\nWe got your message.\n",
+        html="<p>Hello Jane,</p>\n",
+        in_reply_to="<parent@customer.example>",
+        references=("<parent@customer.example>",),
+        automatic="auto-replied",
+    )
+    fast, slow = compose(draft, "<out-1@acme.example>", WHEN), compose_with_stdlib(draft, "<out-1@acme.example>", WHEN)
+    assert compose_simple(draft, "<out-1@acme.example>", WHEN) is not None
+    assert _BOUNDARY.sub(b"B", fast) == _BOUNDARY.sub(b"B", slow)
