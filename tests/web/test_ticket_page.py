@@ -167,7 +167,9 @@ def test_a_write_token_changes_status_assignee_and_priority_from_the_page(
     token = _form_fields(page.text)["csrf"]
     assert len(token) == 64
 
-    done = client.post("/tickets/1/page", data={"csrf": token, "status": "pending", "assignee": "ben", "priority": "high"})
+    done = client.post(
+        "/tickets/1/page", data={"csrf": token, "status": "pending", "assignee": "ben", "priority": "high"}
+    )
     assert done.status_code == 303 and done.headers["location"] == "/tickets/1/page?saved=1"
     ticket = desk.reads.tickets().items[0]
     assert (ticket.status, ticket.assignee, ticket.priority) == ("pending", "ben", "high")
