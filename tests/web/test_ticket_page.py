@@ -28,6 +28,7 @@ from inboxcrm.web.auth import Scope, authenticate
 from inboxcrm.web.pages import page_routes
 from tests.conftest import make_settings
 from tests.support.desk import ANA, BEN, desk_config
+from tests.web import test_pages
 from tests.web.test_pages import SECRET, Clock, Document, message_html_of, work_a_ticket
 
 READER, WRITER = "reader-token", "writer-token"
@@ -196,7 +197,7 @@ def test_the_form_refuses_a_missing_or_wrong_token_and_cross_site_posts(
         client.post("/tickets/1/page", data=change | {"csrf": "0" * 64}),
         client.post("/tickets/1/page", data=change | {"csrf": token}, headers={"Sec-Fetch-Site": "cross-site"}),
         client.post("/tickets/1/page", data=change | {"csrf": token}, headers={"Origin": "https://evil.example"}),
-        client.post("/tickets/1/page", data=change | {"csrf": token}, headers={"Origin": "null"}),
+        client.post("/tickets/1/page", data=change | {"csrf": token}, headers={"Sec-Fetch-Site": "same-site"}),
         client.post("/tickets/1/page", json=change | {"csrf": token}),
     ]
     assert [r.status_code for r in attempts] == [403, 403, 403, 403, 403, 400]
@@ -206,7 +207,8 @@ def test_the_form_refuses_a_missing_or_wrong_token_and_cross_site_posts(
     assert client.post("/tickets/1/page", data=change | {"csrf": token}).status_code == 403
     fresh = _form_fields(client.get("/tickets/1/page").text)["csrf"]
     assert fresh != token
-    same_site = {"Origin": "https://crm.example", "Sec-Fetch-Site": "same-origin"}
+    # what Chromium sends for our own form: Origin "null" (the pages' no-referrer policy), Sec-Fetch-Site
+    same_site = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
     assert client.post("/tickets/1/page", data=change | {"csrf": fresh}, headers=same_site).status_code == 303
     assert desk.reads.tickets().items[0].status == "solved"
 
@@ -222,3 +224,64 @@ def test_a_read_token_sees_no_form_and_may_not_post(client: TestClient, desk: bo
     assert posted.status_code == 403 and posted.headers["content-type"].startswith("text/html")
     assert "write scope" in posted.text
     assert desk.reads.tickets().items[0].status == "open"
+
+
+# --- in a real browser: Debian's chromium, a real uvicorn; screenshots in test-artifacts/pages/ ----------
+
+chromium = test_pages.chromium  # the session fixture that installs chromium (never skipped)
+
+
+def test_the_contact_and_ticket_pages_in_headless_chromium(
+    tmp_path: Path, clock: Clock, desk: bootstrap.App, request: pytest.FixtureRequest
+) -> None:
+    if desk.engine.dialect.name != "sqlite":
+        return  # the browser part needs one database; the pages' queries run on both above
+    browser, driver_path = request.getfixturevalue("chromium")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    work_a_ticket(desk, clock)
+    options = Options()
+    options.binary_location = browser
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--window-size=1280,900"):  # fmt: skip
+        options.add_argument(argument)
+    test_pages.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with test_pages.serving(web(desk)) as base:
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+        try:
+            driver.get(f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage")
+            driver.find_element(By.ID, "token").send_keys(WRITER)
+            driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+            assert driver.current_url == f"{base}/contacts/1/page"
+            refs = driver.find_elements(By.CSS_SELECTOR, "p.ref a")
+            assert refs
+            for ref in refs:  # each line points at the mail, shown once on the page
+                target = ref.get_attribute("href").split("#")[1]
+                assert len(driver.find_elements(By.ID, target)) == 1
+            test_pages._screenshot(driver, "contact-one-per-thing", phone=False)
+            test_pages._screenshot(driver, "contact-one-per-thing", phone=True)
+
+            driver.get(f"{base}/tickets/1/page")
+            events = [e.get_attribute("data-kind") for e in driver.find_elements(By.CSS_SELECTOR, "p.event")]
+            assert events[0] == "ticket_opened" and "ticket_sla_breached" in events
+            received = driver.find_element(By.CSS_SELECTOR, "[data-field=received]").text
+            assert "please unplug it first" in received and "#assign" not in received
+            Select(driver.find_element(By.NAME, "status")).select_by_visible_text("pending")
+            Select(driver.find_element(By.NAME, "assignee")).select_by_visible_text("ben")
+            driver.find_element(By.CSS_SELECTOR, "form.change button").click()
+            WebDriverWait(driver, 20).until(lambda d: "saved=1" in d.current_url or "<h1>" in d.page_source)
+            assert driver.current_url == f"{base}/tickets/1/page?saved=1", driver.page_source[-1500:]
+            assert driver.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "pending"
+            assert driver.find_element(By.CSS_SELECTOR, "[data-field=assignee]").text == "ben"
+            test_pages._screenshot(driver, "ticket-activity", phone=False)
+            test_pages._screenshot(driver, "ticket-activity", phone=True)
+            problems = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+            assert problems == []
+        finally:
+            driver.quit()
+    assert desk.reads.tickets().items[0].status == "pending"

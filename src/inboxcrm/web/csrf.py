@@ -1,8 +1,8 @@
 """Forms that change things from a page, safe from cross-site requests.
 
 Three checks, each enough on its own in today's browsers, together for older ones and odd proxies:
-the sign-in cookie is `SameSite=Strict` (`sign_in.py`); a POST whose `Sec-Fetch-Site` says another site, or
-whose `Origin` names another host, is refused; and every form carries a CSRF token in a hidden field that
+the sign-in cookie is `SameSite=Strict` (`sign_in.py`); a POST whose `Sec-Fetch-Site` says another site (or,
+from a browser too old to send it, whose `Origin` names another host) is refused; and every form carries a CSRF token in a hidden field that
 the POST must send back. The token is an HMAC, under a key made when the app starts, of the session: a
 random value kept in the `inboxcrm_session` cookie (HttpOnly, SameSite=Strict, made at sign-in, or by the
 first page that needs it) and the credential the request came with. Another site can neither read the page
@@ -75,13 +75,14 @@ def token_ok(key: bytes, request: Request, sent: str | None) -> bool:
 
 
 def cross_origin(request: Request) -> bool:
-    """A POST another site made the browser send: `Sec-Fetch-Site` says so, or `Origin` names another host
-    (or is "null": a sandboxed frame or a redirect from elsewhere). Neither header: not a browser's
-    cross-site form, which always sends at least one of them today; the token decides."""
-    if request.headers.get("sec-fetch-site", "same-origin") in {"cross-site", "same-site"}:
-        return True
+    """A POST another site made the browser send. `Sec-Fetch-Site` decides when the browser sends it (all
+    current ones do); otherwise an `Origin` naming another host. `Origin: null` proves nothing either way:
+    our pages' `Referrer-Policy: no-referrer` makes browsers send it for our own forms; the token decides."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in {"cross-site", "same-site"}
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return False
     hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")} - {""}
-    return origin == "null" or urlsplit(origin).netloc.lower() not in {h.lower() for h in hosts}
+    return urlsplit(origin).netloc.lower() not in {h.lower() for h in hosts}
