@@ -1,13 +1,13 @@
 """Forms that change things from a page, safe from cross-site requests.
 
-Three checks, each enough on its own in today's browsers, together for older ones and odd proxies:
-the sign-in cookie is `SameSite=Strict` (`sign_in.py`); a POST whose `Sec-Fetch-Site` says another site (or,
-from a browser too old to send it, whose `Origin` names another host) is refused; and every form carries a CSRF token in a hidden field that
-the POST must send back. The token is an HMAC, under a key made when the app starts, of the session: a
-random value kept in the `inboxcrm_session` cookie (HttpOnly, SameSite=Strict, made at sign-in, or by the
-first page that needs it) and the credential the request came with. Another site can neither read the page
-nor compute the token; a new sign-in (a new session) or a restart makes old forms stale, and such a POST
-gets a page saying to reload, not a change.
+Three checks, each enough on its own in today's browsers, together for older ones and odd proxies: the
+sign-in cookie is `SameSite=Strict` (`sign_in.py`); a POST whose `Sec-Fetch-Site` says another site (or, from
+a browser too old to send it, whose `Origin` names another host) is refused; and every form carries a CSRF
+token in a hidden field that the POST must send back. The token is an HMAC, under a key made when the app
+starts, of the session: a random value kept in the `inboxcrm_session` cookie (HttpOnly, SameSite=Strict, made
+at sign-in, or by the first page that needs it) and the credential the request came with. Another site can
+neither read the page nor compute the token; a new sign-in (a new session) or a restart makes old forms
+stale, and such a POST gets a page saying to reload, not a change.
 """
 
 from __future__ import annotations
