@@ -20,7 +20,9 @@ from inboxcrm.adapters.db.history import folder_histories
 from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
+from inboxcrm.adapters.db.spans import mail_span
 from inboxcrm.adapters.db.store import SqlStore, make_engine
+from inboxcrm.adapters.db.ticket_history import SqlTicketHistory
 from inboxcrm.adapters.dkim import DkimVerifier, DnsLookup
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
@@ -482,4 +484,6 @@ def features(app: App) -> Features:
         satisfaction=DeskReports(app.engine, reports).satisfaction,
         contacts_csv=app.contacts_csv,
         incidents=SqlIncidents(app.engine).open_now,
+        history=SqlTicketHistory(app.engine),
+        data_span=lambda: mail_span(app.engine),
     )

@@ -674,7 +674,7 @@ def _browse(driver: Any, base: str, by: Any) -> None:
     assert driver.current_url == f"{base}/contacts/1/page"
     cookie = driver.get_cookie(COOKIE)
     assert cookie["value"] == TOKEN and cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
-    assert cookie["secure"] is False  # plain http on 127.0.0.1: see sign_in._secure_cookie
+    assert cookie["secure"] is False  # plain http on 127.0.0.1: see sign_in.secure_cookie
     assert driver.execute_script("return document.cookie") == ""  # HttpOnly: invisible to scripts
 
     # the timeline: every entry, and the quoted text opens with a click (a <details>, no script)

@@ -95,6 +95,11 @@ class Manage:
                     )
             tx.add_events(events)
 
+    def ticket_choices(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """What a ticket may be given: the agents' names and the priorities, as configured."""
+        desk = self._support.desk
+        return tuple(a.name for a in desk.agents), tuple(desk.priorities)
+
     def update_ticket(self, ticket_id: int, actor: str, change: TicketChange) -> None:
         """Status, assignee, priority and tags, with the same effects as an agent's mail commands."""
         desk = self._support.desk

@@ -94,10 +94,11 @@ class ReadService:
     def score_history(self, contact_id: int, limit: int = 200) -> list[tuple[datetime, float, str]]:
         return self._reads.score_history(contact_id, max(1, min(limit, 1000)))
 
-    def campaigns(self) -> dict[str, dict[str, object]]:
+    def campaigns(self, since: datetime | None = None, until: datetime | None = None) -> dict[str, dict[str, object]]:
         """Per campaign: enrolments by status (enrolled, active, completed, left) and, per step, sent /
-        replied / bounced / unsubscribed."""
-        counts, figures = self._reads.enrolment_counts(), self._reads.campaign_figures()
+        replied / bounced / unsubscribed. With `since`/`until`: the enrolments begun in `[since, until)` (by
+        their status now), the mail sent and the exits in it; without, since each campaign began."""
+        counts, figures = self._reads.enrolment_counts(since, until), self._reads.campaign_figures(since, until)
         out: dict[str, dict[str, object]] = {}
         for name in sorted(set(counts) | set(figures)):
             by_status = counts.get(name, {})

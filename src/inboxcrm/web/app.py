@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
+from inboxcrm.core.activity import TicketHistory
 from inboxcrm.core.alerts import Incident
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.desk_reports import Satisfaction
@@ -27,6 +28,7 @@ from inboxcrm.services.record import CustomerRecord, amount_text, field_filter
 from inboxcrm.services.reports import BadCursor, ReadService
 from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.search import SearchService
+from inboxcrm.web.api_docs import install_api_docs
 from inboxcrm.web.auth import actor, authenticate
 from inboxcrm.web.data import data_routes
 from inboxcrm.web.desk import desk_routes
@@ -34,7 +36,8 @@ from inboxcrm.web.manage import manage_routes
 from inboxcrm.web.metrics import metrics_routes
 from inboxcrm.web.pages import page_routes
 from inboxcrm.web.record import record_routes
-from inboxcrm.web.reports import report_routes
+from inboxcrm.web.report_window import DataSpan
+from inboxcrm.web.reports import Since, Until, parse_range, report_routes
 from inboxcrm.web.satisfaction import satisfaction_routes
 from inboxcrm.web.satisfaction_reports import satisfaction_report_routes
 from inboxcrm.web.schemas import (
@@ -100,6 +103,9 @@ class Features:
     satisfaction: Callable[[datetime, datetime], Satisfaction] | None = None
     # the desk's saved replies and collision figures
     desk: DeskViews | None = None
+    # the ticket page's events and relayed replies; the span of the stored mail (the reports' fallback window)
+    history: TicketHistory | None = None
+    data_span: DataSpan | None = None
 
 
 def create_app(
@@ -125,12 +131,15 @@ def create_app(
         title="inboxcrm",
         version="0.1.0",
         description="Contacts, timelines, threads and tickets from your shared mailboxes.",
+        docs_url=None,  # served by `api_docs` from files of our own: /docs works without internet
+        redoc_url=None,
     )
     if access is None:
         access = Access([ConfiguredToken(value, name, Scope.ADMIN) for value, name in (tokens or {}).items()])
     require = authenticate(access)
     app.state.require = require
 
+    install_api_docs(app)
     reader = require(Scope.READ)  # routes take it as a default value: see `inboxcrm.web.auth`
     api = APIRouter(dependencies=[reader])
     if unsubscribes is not None:
@@ -148,6 +157,9 @@ def create_app(
                 extra.report_data,
                 pipeline_stages=pipeline_stages,
                 clock=extra.clock,
+                history=extra.history,
+                manage=extra.manage,
+                data_span=extra.data_span,
             )
         )
     if extra.message_html is not None and extra.search is not None:
@@ -368,9 +380,13 @@ def create_app(
         ]
 
     @api.get("/reports/campaigns", response_model=dict[str, CampaignFiguresOut])
-    def campaigns_report() -> dict[str, CampaignFiguresOut]:
-        """Per campaign: enrolled, active, completed and left; per step: sent, replied, bounced, unsubscribed."""
-        return {name: CampaignFiguresOut.model_validate(row) for name, row in reads.campaigns().items()}
+    def campaigns_report(since: Since = None, until: Until = None) -> dict[str, CampaignFiguresOut]:
+        """Per campaign: enrolled, active, completed and left; per step: sent, replied, bounced, unsubscribed.
+        With `since` and/or `until` (read as by the other reports: `until` defaults to now, `since` to 30 days
+        before it): the enrolments begun in the range (active, completed, left: what they are now), the mail
+        sent and the replies, bounces and unsubscribes in it. Without either: since each campaign began."""
+        start, end = parse_range(since, until, extra.clock()) if since or until else (None, None)
+        return {name: CampaignFiguresOut.model_validate(row) for name, row in reads.campaigns(start, end).items()}
 
     app.include_router(api)
     return app

@@ -9,42 +9,24 @@ refused token becomes pages, is `sign_in.py`. Every response here carries `rende
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
+from inboxcrm.core.activity import TicketHistory, one_per_thing
 from inboxcrm.core.model import TicketStatus
-from inboxcrm.core.views import MessageView, TicketView
+from inboxcrm.services.manage import Manage
 from inboxcrm.services.reports import MAX_PAGE, BadCursor, ReadService
+from inboxcrm.web import csrf
 from inboxcrm.web.auth import Require, Scope
-from inboxcrm.web.mail_html import FRAME_SANDBOX, frame_document
 from inboxcrm.web.render import aware, page, problem
 from inboxcrm.web.report_page import ReportData, report_context
+from inboxcrm.web.report_window import DataSpan, report_window
 from inboxcrm.web.sign_in import SignedInPage, sign_in_routes
+from inboxcrm.web.ticket_page import sla_state, ticket_page_routes
 
 _PAGE_SIZE = 50
-
-
-@dataclass(frozen=True, slots=True)
-class SlaClock:
-    """One of a ticket's SLA clocks, for the ticket header: due, met (`done`) or missed (`breached`)."""
-
-    name: str
-    due: datetime | None
-    done: datetime | None
-    breached: datetime | None
-
-
-def _sla(ticket: TicketView) -> tuple[str, list[SlaClock]]:
-    state = "breached" if ticket.first_response_breached_at or ticket.resolution_breached_at else "on track"
-    return state, [
-        SlaClock(
-            "First response", ticket.first_response_due, ticket.first_response_at, ticket.first_response_breached_at
-        ),
-        SlaClock("Resolution", ticket.resolution_due, ticket.solved_at, ticket.resolution_breached_at),
-    ]
 
 
 def _bounded(value: str | None, default: int, low: int, high: int) -> int:
@@ -64,11 +46,17 @@ def page_routes(
     *,
     pipeline_stages: Sequence[str] = (),
     clock: Callable[[], datetime] = _utc_now,
+    history: TicketHistory | None = None,
+    manage: Manage | None = None,
+    data_span: DataSpan | None = None,
+    csrf_key: bytes | None = None,
 ) -> APIRouter:
     """The pages. `require(Scope.READ)` guards all but `/`, `/sign-in` and `/sign-out`; `message_html(id)` is
     a message's stored HTML body (None for text-only mail); `report_data(since, until)` gives the report
     charts' figures (keys `tickets_by_day`, `funnel`, `scores`, `pipeline`), and without it the reports page
-    shows the pipeline (in `pipeline_stages` order) and campaign figures from `reads` only.
+    shows the pipeline (in `pipeline_stages` order) and campaign figures from `reads` only. `history` adds
+    a ticket's events and relayed replies to its page, `manage` the form that changes a ticket (write scope),
+    `data_span()` the window the reports fall back to when the default one has no mail (see `report_window`).
 
     Page paths use `{id:int}`; include this router before the JSON API's all the same, so that a future
     `GET /tickets/{ticket_id}` there (a str convertor) cannot take `/tickets/page`."""
@@ -89,12 +77,15 @@ def page_routes(
             return problem(request, 400, "Bad link", "This page link is not one of ours; start from the newest.")
         keep = {"limit": str(size)} if size != _PAGE_SIZE else {}
         older = urlencode(keep | {"cursor": timeline.next_cursor}) if timeline.next_cursor else None
+        shown = one_per_thing(timeline.items)
+        replies = [s.message.id for s in shown if s.message is not None and s.message.role == "agent_reply"]
         return page(
             request,
             "contact.html",
             title=contact.name or contact.email,
             contact=contact,
-            entries=timeline.items,
+            entries=shown,
+            relayed=history.relayed(replies) if history else {},
             next_url=f"{request.url.path}?{older}" if older else None,
             first_url=f"{request.url.path}?{urlencode(keep)}".rstrip("?") if cursor else None,
         )
@@ -114,54 +105,28 @@ def page_routes(
             request,
             "tickets.html",
             title="Tickets",
-            tickets=[(t, _sla(t)[0]) for t in listing.items],
+            tickets=[(t, sla_state(t)[0]) for t in listing.items],
             statuses=statuses,
             status=status or "",
             next_url=f"/tickets/page?{urlencode(more | later)}" if later else None,
             first_url=f"/tickets/page?{urlencode(more)}" if cursor else None,
         )
 
-    @pages.get("/tickets/{ticket_id:int}/page")
-    def ticket_page(request: Request, ticket_id: int) -> Response:
-        found = reads.source.tickets(None, ticket_id - 1, 1)  # ReadService has no ticket-by-id: the first after
-        if not found or found[0].id != ticket_id:
-            return problem(request, 404, "Not found", f"There is no ticket {ticket_id}.")
-        ticket = found[0]
-        thread = reads.thread(ticket.thread_id)
-        contact = reads.contact(ticket.contact_id) if ticket.contact_id is not None else None
-        messages: list[tuple[MessageView, str | None]] = []
-        for message in thread.messages if thread else ():
-            html = message_html(message.id)
-            messages.append((message, frame_document(html) if html and html.strip() else None))
-        state, clocks = _sla(ticket)
-        return page(
-            request,
-            "ticket.html",
-            title=f"#{ticket.id} {ticket.subject}",
-            ticket=ticket,
-            contact=contact,
-            sla_state=state,
-            clocks=clocks,
-            messages=messages,
-            sandbox=FRAME_SANDBOX,
-        )
-
     @pages.get("/reports/page")
     def reports_page(request: Request, days: str | None = None) -> Response:
-        span = _bounded(days, 90, 1, 366)  # 90: a quarter, and never empty on the demo
-        until = aware(clock())
-        # `span` whole UTC days, today's (so far) the last: as many bars as the period says
-        since = datetime.combine(until.astimezone(UTC).date() - timedelta(days=span - 1), time(0), UTC)
+        window = report_window(_bounded(days, 0, 1, 366) or None, aware(clock()), data_span)
         return page(
             request,
             "reports.html",
             title="Reports",
-            days=span,
+            days=window.days,
             spans=(7, 30, 90, 365),
-            since=since,
-            until=until,
-            **report_context(reads, report_data, pipeline_stages, since, until, span),
+            since=window.since,
+            until=window.until,
+            fallback=window.fallback,
+            **report_context(reads, report_data, pipeline_stages, window.since, window.until, window.days),
         )
 
     router.include_router(pages)
+    router.include_router(ticket_page_routes(reads, require, message_html, history, manage, csrf_key or csrf.new_key()))
     return router

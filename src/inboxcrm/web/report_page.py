@@ -96,7 +96,7 @@ def report_context(
         "figures": figures,
         "tables": tables,
         "pipeline": pipeline,
-        "campaigns": _campaign_rows(reads.campaigns()),
+        "campaigns": _campaign_rows(reads.campaigns(since, until)),
         "satisfaction": data.get("satisfaction"),
     }
 

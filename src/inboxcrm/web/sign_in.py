@@ -2,7 +2,7 @@
 refused token into pages for a person with a browser.
 
 The person pastes an API token; it is kept in the cookie `inboxcrm_token` (HttpOnly, SameSite=Strict, Path=/,
-Secure unless the request is plain http to a loopback host; see `_secure_cookie`). Signed-in pages declare
+Secure unless the request is plain http to a loopback host; see `secure_cookie`). Signed-in pages declare
 `require(Scope.READ)` like any router, and `require` (`inboxcrm.web.auth`) reads the token from the bearer
 header or that cookie. A refusal by `require` (an `HTTPException`) is turned into pages by `SignedInPage`, not
 by an app-wide exception handler (which would change the JSON API too): 401 → a redirect to
@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from inboxcrm.web.auth import COOKIE
+from inboxcrm.web.csrf import end_session, start_session
 from inboxcrm.web.render import page, problem, redirect
 
 HOME = "/tickets/page"
@@ -34,7 +35,7 @@ def _proxied(request: Request) -> bool:
     return "x-forwarded-proto" in request.headers or "forwarded" in request.headers
 
 
-def _secure_cookie(request: Request) -> bool:
+def secure_cookie(request: Request) -> bool:
     """Whether the sign-in cookie gets the Secure flag: always, except for plain http to a loopback host
     name (the demo at http://127.0.0.1:8000), where browsers and http clients that refuse Secure cookies over
     http would otherwise never keep the sign-in. Plain http to any other host still gets Secure, so the
@@ -62,13 +63,13 @@ def _safe_next(value: str | None) -> str:
     return HOME
 
 
-def _cross_site(request: Request) -> bool:
+def cross_site(request: Request) -> bool:
     """A form posted from another site (login CSRF, forced sign-out). Browsers say so in Sec-Fetch-Site;
     unlike Origin/Host it does not depend on what a proxy does to the Host header."""
     return request.headers.get("sec-fetch-site", "same-origin") in {"cross-site", "same-site"}
 
 
-async def _form(request: Request) -> dict[str, str] | None:
+async def small_form(request: Request) -> dict[str, str] | None:
     """The fields of a small urlencoded form, or None when the body is not one (or is too big)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
@@ -105,7 +106,11 @@ class SignedInPage(APIRoute):
                         _forget_cookie(response, request)
                     return response
                 if exc.status_code == 403:
-                    detail = "This token may not read contacts and tickets: sign out and sign in with another."
+                    detail = (
+                        "This token may not read contacts and tickets: sign out and sign in with another."
+                        if request.method == "GET"
+                        else "This token may only read: changes need a token with the write scope."
+                    )
                     return problem(request, 403, "Not allowed", detail)
                 if exc.status_code == 429:
                     response = problem(request, 429, "Too many requests", "Wait a moment, then reload the page.")
@@ -117,12 +122,13 @@ class SignedInPage(APIRoute):
 
 
 def _forget_cookie(response: Response, request: Request) -> None:
-    response.delete_cookie(COOKIE, path="/", secure=_secure_cookie(request), httponly=True, samesite="strict")
+    response.delete_cookie(COOKIE, path="/", secure=secure_cookie(request), httponly=True, samesite="strict")
+    end_session(response, secure_cookie(request))
 
 
 def _sign_in_page(request: Request, next_url: str, error: str, code: int = 200) -> HTMLResponse:
     # plain http to a host that is not this machine: the Secure cookie would be dropped, so say why
-    insecure = request.url.scheme == "http" and not _proxied(request) and _secure_cookie(request)
+    insecure = request.url.scheme == "http" and not _proxied(request) and secure_cookie(request)
     return page(request, "sign_in.html", code, title="Sign in", next_url=next_url, error=error, insecure=insecure)
 
 
@@ -144,9 +150,9 @@ def sign_in_routes() -> APIRouter:
 
     @router.post("/sign-in")
     async def sign_in(request: Request) -> Response:
-        if _cross_site(request):
+        if cross_site(request):
             return problem(request, 403, "Not allowed", "Sign in from this site's own sign-in page.")
-        form = await _form(request)
+        form = await small_form(request)
         if form is None:
             return problem(request, 400, "Bad request", "Send the sign-in form.")
         token = form.get("token", "").strip()
@@ -155,12 +161,13 @@ def sign_in_routes() -> APIRouter:
             return _sign_in_page(request, next_url, "Paste an API token (printable characters, no spaces).", 400)
         # Not checked here: the page it leads to checks it, and a refused token comes back with a message.
         response = redirect(next_url)
-        response.set_cookie(COOKIE, token, path="/", secure=_secure_cookie(request), httponly=True, samesite="strict")
+        response.set_cookie(COOKIE, token, path="/", secure=secure_cookie(request), httponly=True, samesite="strict")
+        start_session(request, response, secure_cookie(request))  # the forms' CSRF tokens: see csrf.py
         return response
 
     @router.post("/sign-out")
     def sign_out(request: Request) -> Response:
-        if _cross_site(request):
+        if cross_site(request):
             return problem(request, 403, "Not allowed", "Sign out from this site's own pages.")
         response = redirect("/sign-in")
         _forget_cookie(response, request)

@@ -373,15 +373,17 @@ class SqlReads:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(stmt)]
 
-    def campaign_figures(self) -> dict[str, list[dict[str, int]]]:
+    def campaign_figures(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, list[dict[str, int]]]:
         """Per campaign and step: sent, replied, bounced, unsubscribed (a reply, bounce or unsubscribe counts
-        against the last step sent before it)."""
+        against the last step sent before it); with `since`/`until`, mail sent and exits in `[since, until)`."""
         o, e = t.outbox, t.enrolments
         out: dict[str, dict[int, dict[str, int]]] = {}
         with self.engine.connect() as connection:
             sent = connection.execute(
                 select(o.c.campaign, o.c.step, func.count())
-                .where(o.c.campaign.is_not(None), o.c.status == "sent")
+                .where(o.c.campaign.is_not(None), o.c.status == "sent", *_within(o.c.sent_at, since, until))
                 .group_by(o.c.campaign, o.c.step)
             )
             for campaign, step, count in sent:
@@ -389,6 +391,7 @@ class SqlReads:
             ended = connection.execute(
                 select(e.c.campaign, e.c.step, e.c.exit_reason, func.count())
                 .where(e.c.status == "exited", e.c.exit_reason.in_(["replied", "bounced", "unsubscribed"]))
+                .where(*_within(e.c.exited_at, since, until))
                 .group_by(e.c.campaign, e.c.step, e.c.exit_reason)
             )
             for campaign, step, reason, count in ended:
@@ -397,12 +400,15 @@ class SqlReads:
                 row[str(reason)] += int(count)
         return {name: [steps[n] for n in sorted(steps)] for name, steps in out.items()}
 
-    def enrolment_counts(self) -> dict[str, dict[str, int]]:
-        """Per campaign: enrolments by status (active, finished, exited)."""
+    def enrolment_counts(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> dict[str, dict[str, int]]:
+        """Per campaign: enrolments by status (active, finished, exited); with `since`/`until`, those begun then."""
         e = t.enrolments
         out: dict[str, dict[str, int]] = {}
+        stmt = select(e.c.campaign, e.c.status, func.count()).where(*_within(e.c.enrolled_at, since, until))
         with self.engine.connect() as connection:
-            rows = connection.execute(select(e.c.campaign, e.c.status, func.count()).group_by(e.c.campaign, e.c.status))
+            rows = connection.execute(stmt.group_by(e.c.campaign, e.c.status))
             for campaign, status, count in rows:
                 out.setdefault(campaign, {})[status] = int(count)
         return out
@@ -461,6 +467,11 @@ class SqlReads:
         )
         with self.engine.connect() as connection:
             return [self._contact(row) for row in connection.execute(stmt)]
+
+
+def _within(column: Any, since: datetime | None, until: datetime | None) -> list[Any]:
+    """`since <= column < until`, each bound only when given."""
+    return [c for c in (column >= since if since else None, column < until if until else None) if c is not None]
 
 
 def _zero(step: int) -> dict[str, int]:
