@@ -312,7 +312,7 @@ def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size
         with click.progressbar(
             length=source.count(), label=f"importing {source.folder_name()}", file=sys.stderr, show_pos=True
         ) as bar:
-            # File sources number messages by position, so the last UID done is how far we are.
+            # For file sources, progress is the number of messages stored so far.
             total.add(
                 app.ingest.sync_folder(
                     source, profile, source.folder_name(), batch_size, progress=lambda uid: bar.update(uid - bar.pos)

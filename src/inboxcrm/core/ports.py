@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
@@ -22,10 +22,13 @@ from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEnt
 
 @dataclass(frozen=True, slots=True)
 class FetchedMessage:
-    """One message as a source hands it over: its UID in the folder and its exact bytes."""
+    """One message as a source hands it over: its UID in the folder and its exact bytes. File sources
+    name it instead (`name`: a Maildir unique name, an mbox offset and hash, a file name); the ingest then
+    numbers it."""
 
     uid: int
     raw: bytes
+    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +357,10 @@ class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransacti
     def link_locations(
         self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, int]], now: datetime
     ) -> None: ...
+    def names_stored(self, mailbox: str, folder: str, names: Sequence[str]) -> set[str]: ...
+    def link_named(
+        self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, str, int]], now: datetime
+    ) -> None: ...
     def raws_with_messages(self, raw_ids: Iterable[int]) -> set[int]: ...
     def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]: ...
     def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]: ...
@@ -406,6 +413,20 @@ class MailSource(Protocol):
 
     def uidvalidity(self, folder: str) -> int: ...
     def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]: ...
+    def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
+
+
+@runtime_checkable
+class NamedMailSource(Protocol):
+    """A folder whose messages have stable names instead of increasing UIDs (Maildir, mbox, .eml files).
+
+    Every message whose name is not stored yet is read, whatever order the names sort in: a file that
+    sorts before others, a deleted one or two delivered in the same second never shift anything.
+    """
+
+    def uidvalidity(self, folder: str) -> int: ...
+    def names(self, folder: str) -> list[str]: ...
+    def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]: ...
     def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
 
 

@@ -22,6 +22,7 @@ from inboxcrm.core.ports import (
     FetchedMessage,
     IngestTransaction,
     MailSource,
+    NamedMailSource,
     NewEvent,
     NewMessage,
     NewThread,
@@ -35,6 +36,7 @@ from inboxcrm.core.rules import Decision
 from inboxcrm.core.subjects import has_reply_prefix, normalise_subject
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
+from inboxcrm.services import places
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
@@ -104,7 +106,7 @@ class IngestService:
 
     def sync_folder(
         self,
-        source: MailSource,
+        source: MailSource | NamedMailSource,
         mailbox: MailboxProfile,
         folder: str,
         batch_size: int,
@@ -112,36 +114,26 @@ class IngestService:
     ) -> IngestResult:
         """Fetch everything new in `folder` since the stored cursor and ingest it batch by batch.
 
-        `progress` is called with the last UID done: first the stored cursor, then after each batch.
+        `progress` is called with how far it got (the last UID done, or for file sources how many messages
+        are stored): first before anything is read, then after each batch.
         """
         total = IngestResult()
         uidvalidity = source.uidvalidity(folder)
-        with self._store.transaction() as tx:
-            cursor = tx.lock_cursor(mailbox.name, folder)
-        last_uid = 0
-        if cursor is not None and cursor.uidvalidity == uidvalidity:
-            last_uid = cursor.last_uid
-        elif cursor is not None:
-            # The server renumbered the folder: re-read all of it; content hashes stop duplicates.
-            log.warning(
-                "mailbox %s folder %s: UIDVALIDITY changed %s → %s; re-scanning the folder",
-                mailbox.name,
-                folder,
-                cursor.uidvalidity,
-                uidvalidity,
-            )
+        done, batches = places.start(self._store, source, mailbox, folder, batch_size)
         if progress:
-            progress(last_uid)
+            progress(done)
 
         def store(batch: list[FetchedMessage], readings: Pending) -> None:
+            nonlocal done
             total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings())))
             source.after_commit(folder, [item.uid for item in batch])
             if progress:
-                progress(max(item.uid for item in batch))
+                done = done + len(batch) if batch[0].name else max(item.uid for item in batch)
+                progress(done)
 
         # A pipeline: batch k is parsed (in worker processes when configured) while batch k+1 is fetched.
         waiting: tuple[list[FetchedMessage], Pending] | None = None
-        for batch in source.fetch_after(folder, last_uid, batch_size):
+        for batch in batches:
             if not batch:
                 continue
             submitted = (batch, self._reader.submit([item.raw for item in batch]))
@@ -179,7 +171,8 @@ class IngestService:
                 total.add(self._ingest(mailbox, folder, uidvalidity, [one]))
             except Exception as exc:
                 reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
-                log.error("mailbox %s folder %s uid %d: %s", mailbox.name, folder, one.fetched.uid, reason)
+                where = one.fetched.name or one.fetched.uid
+                log.error("mailbox %s folder %s: %s: %s", mailbox.name, folder, where, reason)
                 quarantined = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
                 total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined]))
         return total
@@ -191,19 +184,17 @@ class IngestService:
         result = IngestResult()
         with self._store.transaction() as tx:
             cursor = tx.lock_cursor(mailbox.name, folder)
-            if cursor is not None and cursor.uidvalidity == uidvalidity:
-                # Another daemon sharing this database may have taken part of the batch already.
-                parsed = [p for p in parsed if p.fetched.uid > cursor.last_uid]
-                if not parsed:
-                    return result
+            new = places.new_in_batch(tx, mailbox.name, folder, cursor, uidvalidity, [p.fetched for p in parsed])
+            parsed = [replace(p, fetched=fetched) for p, fetched in zip(parsed, new, strict=True) if fetched]
+            if not parsed:
+                return result
             items = {
                 p.content_hash: RawItem(p.content_hash, p.message.message_id if p.message else None, p.fetched.raw)
                 for p in parsed
             }
             raw_ids = tx.store_raw(list(items.values()), now)
-            tx.link_locations(
-                mailbox.name, folder, uidvalidity, [(p.fetched.uid, raw_ids[p.content_hash]) for p in parsed], now
-            )
+            seen = [(p.fetched, raw_ids[p.content_hash]) for p in parsed]
+            places.link(tx, mailbox.name, folder, uidvalidity, seen, now)
             done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
             understood: list[tuple[int, Message, Analysis | None]] = []
             for p in parsed:
@@ -216,7 +207,7 @@ class IngestService:
                 if p.message is None or p.problem is not None:
                     tx.quarantine(raw_id, mailbox.name, p.problem or "unreadable", now)
                     result.quarantined += 1
-                    result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
+                    result.errors.append(f"{p.fetched.name or f'uid {p.fetched.uid}'}: {p.problem}")
                     continue
                 understood.append((raw_id, p.message, p.analysis))
             record_messages(

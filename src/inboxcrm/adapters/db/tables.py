@@ -56,8 +56,11 @@ message_locations = Table(
     Column("folder", String(1000), nullable=False),
     Column("uidvalidity", BigInteger, nullable=False),
     Column("uid", BigInteger, nullable=False),
+    # a file source's stable name for the message (Maildir unique name, mbox offset.hash, .eml file name)
+    Column("name", String(500), nullable=True),
     Column("seen_at", TS, nullable=False),
     UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_message_locations_place"),
+    Index("uq_message_locations_name", "mailbox", "folder", "name", unique=True),
 )
 
 folder_cursors = Table(
