@@ -88,7 +88,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     store = SqlStore(engine)
     team = settings.team_profile()
     profiles = {m.name: m.profile() for m in settings.mailboxes}
-    reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from)
+    reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from, settings.ingest.max_message_bytes)
     rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
     secret = settings.reply_secret(os.environ)
     mail_templates = templates(settings)
@@ -121,6 +121,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             support,
             reply_secret=secret,
             outreach=outreach,
+            max_bytes=settings.ingest.max_message_bytes,
         ),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),

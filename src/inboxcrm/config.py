@@ -373,6 +373,8 @@ class SecuritySettings(_Strict):
 class IngestSettings(_Strict):
     parse_workers: int = Field(default=2, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
+    # issue 17 (hostile mail): a larger message is kept raw and quarantined unread; new contacts per message
+    max_message_bytes: int = Field(default=50_000_000, ge=100_000)
 
 
 class LoggingSettings(_Strict):

@@ -150,7 +150,8 @@ class IngestService:
         """Store and understand `batch` in one transaction; on a database error, one message at a time."""
         if not batch:
             return IngestResult()
-        return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, read_many([m.raw for m in batch])))
+        readings = read_many([m.raw for m in batch], self._reader.max_bytes)
+        return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings))
 
     def _store_batch(
         self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
 from inboxcrm.core.reading import read_raw
@@ -36,7 +37,9 @@ class QuarantineService:
         support: Support | None = None,
         reply_secret: bytes | None = None,
         outreach: Outreach | None = None,
+        max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
+        self._max_bytes = max_bytes  # a message still over the limit stays in quarantine
         self._outreach = outreach
         self._store = store
         self._support = support
@@ -55,7 +58,7 @@ class QuarantineService:
         recovered = failing = 0
         for held in self.list(limit):
             mailbox = self._mailboxes.get(held.mailbox) or MailboxProfile(held.mailbox, MailboxKind.OTHER)
-            reading = read_raw(held.raw)
+            reading = read_raw(held.raw, self._max_bytes)
             problem = reading.problem
             if problem is None and reading.message is not None:
                 try:
