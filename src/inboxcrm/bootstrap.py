@@ -110,7 +110,18 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock, reader, secret, rules.current, scoring(settings), support, outreach),
+        ingest=IngestService(
+            store,
+            team,
+            clock,
+            reader,
+            secret,
+            rules.current,
+            scoring(settings),
+            support,
+            outreach,
+            settings.ingest.new_contacts_per_message,
+        ),
         quarantine=QuarantineService(
             store,
             team,
@@ -122,6 +133,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             reply_secret=secret,
             outreach=outreach,
             max_bytes=settings.ingest.max_message_bytes,
+            new_contacts_per_message=settings.ingest.new_contacts_per_message,
         ),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),

@@ -375,6 +375,7 @@ class IngestSettings(_Strict):
     parallel_from: int = Field(default=64, ge=1)
     # issue 17 (hostile mail): a larger message is kept raw and quarantined unread; new contacts per message
     max_message_bytes: int = Field(default=50_000_000, ge=100_000)
+    new_contacts_per_message: int = Field(default=20, ge=1)
 
 
 class LoggingSettings(_Strict):

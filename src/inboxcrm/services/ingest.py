@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from inboxcrm.core.admission import DEFAULT_NEW_CONTACTS_PER_MESSAGE
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.classify import Kind
 from inboxcrm.core.conversations import ThreadLinker, thread_keys, ticket_token
@@ -38,6 +39,7 @@ from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services import places
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.people import admitted
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import Scoring, score_messages
@@ -93,8 +95,10 @@ class IngestService:
         scoring: Scoring | None = None,
         support: Support | None = None,
         outreach: Outreach | None = None,
+        new_contacts_per_message: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
     ) -> None:
         self._store = store
+        self._contacts_cap = new_contacts_per_message
         self._support = support
         self._outreach = outreach
         self._team = team
@@ -222,6 +226,7 @@ class IngestService:
                 self._scoring,
                 self._support,
                 self._outreach,
+                self._contacts_cap,
             )
             result.stored += len(understood)
             last_uid = max(p.fetched.uid for p in parsed)
@@ -241,6 +246,7 @@ def record_messages(
     scoring: Scoring | None = None,
     support: Support | None = None,
     outreach: Outreach | None = None,
+    contacts_cap: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
@@ -249,6 +255,7 @@ def record_messages(
         return []
     desk = support or Support(Desk(agents=(), mailboxes={}, secret=None))
     meanings = [understand(message, mailbox, team, now, analysis) for _, message, analysis in items]
+    meanings = admitted(tx, mailbox, team, [m for _, m, _ in items], meanings, reply_secret, contacts_cap)
     prepared = desk.prepare(tx, mailbox, [(message, analysis) for _, message, analysis in items], now)
     people: dict[str, Address] = {}
     for meaning in meanings:

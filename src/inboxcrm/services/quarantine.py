@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from inboxcrm.core.admission import DEFAULT_NEW_CONTACTS_PER_MESSAGE
 from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
@@ -38,7 +39,9 @@ class QuarantineService:
         reply_secret: bytes | None = None,
         outreach: Outreach | None = None,
         max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        new_contacts_per_message: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
     ) -> None:
+        self._contacts_cap = new_contacts_per_message
         self._max_bytes = max_bytes  # a message still over the limit stays in quarantine
         self._outreach = outreach
         self._store = store
@@ -74,6 +77,7 @@ class QuarantineService:
                             scoring=self._scoring,
                             support=self._support,
                             outreach=self._outreach,
+                            contacts_cap=self._contacts_cap,
                         )
                         tx.resolve_quarantine(held.quarantine_id, self._clock())
                     recovered += 1

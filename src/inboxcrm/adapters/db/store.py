@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.access import AccessStatements
 from inboxcrm.adapters.db.outreach import OutreachStatements
+from inboxcrm.adapters.db.people import PeopleStatements
 from inboxcrm.adapters.db.places import PlaceStatements
 from inboxcrm.adapters.db.privacy import PrivacyStatements
 from inboxcrm.core.addresses import company_domain, company_name
@@ -102,7 +103,7 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     }
 
 
-class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements, PlaceStatements):
+class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements, PlaceStatements, PeopleStatements):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
     def __init__(self, connection: Connection) -> None:
