@@ -28,7 +28,7 @@ from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Address
-from inboxcrm.core.ports import MailSource, Renderer, Sender
+from inboxcrm.core.ports import MailSource, NamedMailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
@@ -287,7 +287,7 @@ def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings:
 
 def source_opener(
     settings: Settings, mailbox: MailboxSettings, environ: Mapping[str, str] | None = None
-) -> Callable[[], AbstractContextManager[MailSource]]:
+) -> Callable[[], AbstractContextManager[MailSource | NamedMailSource]]:
     """A function that opens a fresh connection (or Maildir) for `mailbox`."""
     env = os.environ if environ is None else environ
     if mailbox.source == "maildir":
@@ -295,7 +295,7 @@ def source_opener(
         path = settings.resolve(mailbox.path)
 
         @contextmanager
-        def open_maildir() -> Iterator[MailSource]:
+        def open_maildir() -> Iterator[MailSource | NamedMailSource]:
             yield MaildirSource(path)
 
         return open_maildir
@@ -303,7 +303,7 @@ def source_opener(
     account = imap_account(mailbox, env, settings)
 
     @contextmanager
-    def open_imap() -> Iterator[MailSource]:
+    def open_imap() -> Iterator[MailSource | NamedMailSource]:
         with ImapSource(account) as source:
             yield source
 

@@ -61,9 +61,9 @@ def content_hash(raw: bytes) -> str:
     view = memoryview(raw)
     start = body_start
     while start < len(raw):
-        end = min(start + _CHUNK, len(raw))
-        while end < len(raw) and raw[end - 1] == 0x0D:  # keep every CRLF in one chunk
-            end += 1
-        digest.update(bytes(view[start:end]).replace(b"\r\n", b"\n"))
-        start = end
+        stop = min(start + _CHUNK, len(raw))
+        while stop < len(raw) and raw[stop - 1] == 0x0D:  # keep every CRLF in one chunk
+            stop += 1
+        digest.update(bytes(view[start:stop]).replace(b"\r\n", b"\n"))
+        start = stop
     return digest.hexdigest()

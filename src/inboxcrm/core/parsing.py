@@ -326,12 +326,12 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
             raw_name = part.get_filename()
             name = decode_header_value(raw_name) if raw_name else ""
             if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
-                inner = [
+                files = [
                     Attachment(clean_text(file), mimetypes.guess_type(file)[0] or "application/octet-stream", size)
                     for file, size in tnef_files(_part_payload(part, defects), defects)
                 ]
-                if inner:
-                    attachments.extend(inner)
+                if files:
+                    attachments.extend(files)
                     continue
             size = _payload_size(part, not_read)
             attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=size))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inboxcrm.core.model import MailboxProfile
-from inboxcrm.core.ports import MailSource
+from inboxcrm.core.ports import MailSource, NamedMailSource
 from inboxcrm.services.ingest import IngestResult, IngestService
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class MailboxPoller:
         ingest: IngestService,
         mailbox: MailboxProfile,
         folders: Sequence[str],
-        open_source: Callable[[], AbstractContextManager[MailSource]],
+        open_source: Callable[[], AbstractContextManager[MailSource | NamedMailSource]],
         batch_size: int,
         interval: float,
         clock: Callable[[], datetime],
@@ -60,7 +60,7 @@ class MailboxPoller:
         self.health = MailboxHealth(mailbox.name)
         self._rng = random.Random(seed)
 
-    def poll_once(self, source: MailSource) -> IngestResult:
+    def poll_once(self, source: MailSource | NamedMailSource) -> IngestResult:
         total = IngestResult()
         for folder in self.folders:
             result = self.ingest.sync_folder(source, self.mailbox, folder, self.batch_size)
