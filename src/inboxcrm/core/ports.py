@@ -20,6 +20,11 @@ from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
 
 
+class StoreUnavailable(Exception):
+    """The database cannot do the work right now (locked, disk full, connection lost), though nothing is
+    wrong with the work itself: do the same again later. The transaction was rolled back."""
+
+
 @dataclass(frozen=True, slots=True)
 class FetchedMessage:
     """One message as a source hands it over: its UID in the folder and its exact bytes. File sources

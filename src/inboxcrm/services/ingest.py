@@ -10,6 +10,7 @@ The contract (see README "Never lose mail"):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from inboxcrm.core.ports import (
     NewTicket,
     RawItem,
     Store,
+    StoreUnavailable,
 )
 from inboxcrm.core.reading import Reading, read_many
 from inboxcrm.core.reply_tokens import thread_in_recipients
@@ -39,6 +41,7 @@ from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import Understanding, understand
 from inboxcrm.services import places
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.patience import Sleep, patiently
 from inboxcrm.services.people import admitted
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
@@ -96,8 +99,10 @@ class IngestService:
         support: Support | None = None,
         outreach: Outreach | None = None,
         new_contacts_per_message: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self._store = store
+        self._sleep = sleep  # while the database is unavailable (see services/patience.py)
         self._contacts_cap = new_contacts_per_message
         self._support = support
         self._outreach = outreach
@@ -160,26 +165,31 @@ class IngestService:
     def _store_batch(
         self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed]
     ) -> IngestResult:
+        """The batch in one transaction; when the database refuses it, one message at a time, quarantining
+        what it refuses. A database that is unavailable (locked, full, gone) refuses nothing: the same work
+        is done again after a wait, and after a minute the error goes up (nothing was committed)."""
+        where = f"mailbox {mailbox.name} folder {folder}"
+
+        def store(some: Sequence[_Parsed]) -> IngestResult:
+            return patiently(lambda: self._ingest(mailbox, folder, uidvalidity, some), self._sleep, where)
+
         try:
-            return self._ingest(mailbox, folder, uidvalidity, parsed)
+            return store(parsed)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
-            log.warning(
-                "mailbox %s folder %s: batch of %d failed (%s); retrying one message at a time",
-                mailbox.name,
-                folder,
-                len(parsed),
-                exc,
-            )
+            log.warning("%s: batch of %d failed (%s); retrying one message at a time", where, len(parsed), exc)
         total = IngestResult()
         for one in parsed:
             try:
-                total.add(self._ingest(mailbox, folder, uidvalidity, [one]))
+                total.add(store([one]))
+            except StoreUnavailable:
+                raise
             except Exception as exc:
                 reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
-                where = one.fetched.name or one.fetched.uid
-                log.error("mailbox %s folder %s: %s: %s", mailbox.name, folder, where, reason)
-                quarantined = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
-                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined]))
+                log.error("%s: %s: %s", where, one.fetched.name or one.fetched.uid, reason)
+                held = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
+                total.add(store([held]))
         return total
 
     def _ingest(

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, Store
+from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, SendResult, Store
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.patience import Sleep, patiently
 from inboxcrm.services.support import CUSTOMER_MAIL, Support
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,12 @@ class Dispatcher:
         outreach: Outreach | None = None,
         campaign_rate_limit: int | None = None,
         interval: timedelta = timedelta(seconds=5),
+        sleep: Sleep = time.sleep,
+        record_patience: float = 600.0,
     ) -> None:
         self._store = store
+        self._sleep = sleep
+        self._record_patience = record_patience  # how long to keep trying to record what was sent
         self._sender = sender
         self._clock = clock
         self._support = support
@@ -109,6 +115,17 @@ class Dispatcher:
         envelopes = [Envelope(m.key, m.sender, m.recipients, m.raw) for m in claimed]
         results = asyncio.run(self._sender.send_many(envelopes))
         finished = self._clock()
+        # What was sent must be recorded, or it is sent again once the claim runs out: a database that is
+        # locked or full right now is waited for (the write is done again), the mail is not sent again.
+        recorded = patiently(
+            lambda: self._record_round(claimed, results, finished), self._sleep, "outbox", self._record_patience
+        )
+        done.sent, done.retried, done.failed = recorded.sent, recorded.retried, recorded.failed
+        return done
+
+    def _record_round(self, claimed: list[QueuedMail], results: list[SendResult], finished: datetime) -> DispatchResult:
+        """Record one round's results in one transaction."""
+        done = DispatchResult()
         with self._store.transaction() as tx:
             events: list[NewEvent] = []
             sent = [mail for mail, result in zip(claimed, results, strict=True) if result.outcome is Outcome.SENT]

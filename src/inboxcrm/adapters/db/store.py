@@ -26,9 +26,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.access import AccessStatements
+from inboxcrm.adapters.db.errors import is_transient
 from inboxcrm.adapters.db.outreach import OutreachStatements
 from inboxcrm.adapters.db.people import PeopleStatements
 from inboxcrm.adapters.db.places import PlaceStatements
@@ -47,6 +49,7 @@ from inboxcrm.core.ports import (
     QuarantinedRaw,
     QueuedMail,
     RawItem,
+    StoreUnavailable,
 )
 from inboxcrm.core.scoring import decayed
 from inboxcrm.core.tickets import Ticket
@@ -54,10 +57,10 @@ from inboxcrm.core.tickets import Ticket
 _CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, busy_timeout: float = 30) -> Engine:
     """An engine with the settings we rely on (SQLite: WAL, foreign keys, a busy timeout)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -931,5 +934,11 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
-        with self.engine.begin() as connection:
-            yield SqlTransaction(connection)
+        """One transaction; a lock, a full disk or a lost connection is raised as `StoreUnavailable`."""
+        try:
+            with self.engine.begin() as connection:
+                yield SqlTransaction(connection)
+        except DBAPIError as exc:
+            if is_transient(exc):
+                raise StoreUnavailable(f"{type(exc.orig).__name__}: {exc.orig}") from exc
+            raise
