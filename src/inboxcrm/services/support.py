@@ -467,7 +467,8 @@ class Support:
         now: datetime,
     ) -> list[NewEvent]:
         message = row.message
-        reply_to = message.reply_to[0] if message.reply_to else message.from_
+        # To the sender only, never to a Reply-To: anyone can name a victim there (issue 17).
+        reply_to = message.from_
         recipient = reply_to.email if reply_to else None
         sent = tx.automatic_mail_count(recipient, now - self.desk.fuse.window) if recipient else 0
         allowed, why = may_send_automatic(message, row.meaning.kind, recipient, sent, self.desk.fuse)
