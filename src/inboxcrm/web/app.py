@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
@@ -99,6 +100,9 @@ def create_app(
         title="inboxcrm",
         version="0.1.0",
         description="Contacts, timelines, threads and tickets from your shared mailboxes.",
+        openapi_url=None,  # served below, behind a token like every other route
+        docs_url=None,
+        redoc_url=None,
     )
     if access is None:
         access = Access([ConfiguredToken(value, name, Scope.ADMIN) for value, name in (tokens or {}).items()])
@@ -107,6 +111,16 @@ def create_app(
 
     reader = require(Scope.READ)  # routes take it as a default value: see `inboxcrm.web.auth`
     api = APIRouter(dependencies=[reader])
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[reader])
+    def openapi_document() -> JSONResponse:
+        """The OpenAPI description, to read tokens (a browser signed in to the pages may read it too)."""
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[reader])
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="inboxcrm API")
+
     if unsubscribes is not None:
         app.include_router(unsubscribe_routes(unsubscribes))
     extra = features or Features()
