@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -49,7 +49,7 @@ PAGE_CSP = (
 SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": PAGE_CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # never to other sites; our own forms then carry a real Origin
     # customer data: never kept in shared caches, nor shown from the back/forward cache after signing out
     "Cache-Control": "no-store",
 }
@@ -175,10 +175,28 @@ def _safe_next(value: str | None) -> str:
     return HOME
 
 
+def _our_hosts(request: Request) -> set[str]:
+    """The host[:port] names this site answers as: the Host header, and what a proxy says it forwarded."""
+    hosts = {request.headers.get("host", "")}
+    hosts.update(h.strip() for h in request.headers.get("x-forwarded-host", "").split(","))
+    for element in request.headers.get("forwarded", "").replace(",", ";").split(";"):
+        name, _, value = element.strip().partition("=")
+        if name.lower() == "host":
+            hosts.add(value.strip('"'))
+    return {h.lower() for h in hosts if h}
+
+
 def _cross_site(request: Request) -> bool:
-    """A form posted from another site (login CSRF, forced sign-out). Browsers say so in Sec-Fetch-Site;
-    unlike Origin/Host it does not depend on what a proxy does to the Host header."""
-    return request.headers.get("sec-fetch-site", "same-origin") in {"cross-site", "same-site"}
+    """A form posted from another site (login CSRF, forced sign-out). Browsers say so in Sec-Fetch-Site; the
+    Origin header (sent with every cross-origin POST, also by browsers that do not send Sec-Fetch-Site) must
+    then name this site: the Host the browser asked for, or the one a proxy says it forwarded. Requests
+    with neither header (curl, old clients) carry no cookie a browser was tricked into sending."""
+    if request.headers.get("sec-fetch-site", "same-origin") in {"cross-site", "same-site"}:
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin == "null" or urlsplit(origin).netloc.lower() not in _our_hosts(request)
 
 
 async def _form(request: Request) -> dict[str, str] | None:
