@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.access import AccessStatements
+from inboxcrm.adapters.db.claims import ClaimStatements
 from inboxcrm.adapters.db.errors import is_transient
 from inboxcrm.adapters.db.outreach import OutreachStatements
 from inboxcrm.adapters.db.people import PeopleStatements
@@ -106,7 +107,9 @@ def _analysis_columns(row: NewMessage) -> dict[str, Any]:
     }
 
 
-class SqlTransaction(OutreachStatements, AccessStatements, PrivacyStatements, PlaceStatements, PeopleStatements):
+class SqlTransaction(
+    OutreachStatements, AccessStatements, PrivacyStatements, PlaceStatements, PeopleStatements, ClaimStatements
+):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
     def __init__(self, connection: Connection) -> None:
