@@ -13,6 +13,7 @@ import pytest
 
 from inboxcrm.core import limits, parsing, tnef
 from inboxcrm.core.fingerprint import _TRACE_HEADERS, content_hash
+from inboxcrm.core.outgoing import one_line
 from inboxcrm.core.reading import read_raw
 from tests.support import hostile
 from tests.support.mail import mail
@@ -103,6 +104,12 @@ def test_a_message_over_the_size_limit_is_not_read_and_says_why() -> None:
     assert "max_message_bytes" in reading.problem
     assert reading.content_hash == content_hash(raw)  # kept raw, stored once like any other
     assert read_raw(raw, max_bytes=200_000).problem is None
+
+
+def test_composing_with_a_hostile_subject_reads_only_what_fits_in_a_header() -> None:
+    subject = " ".join(["=?utf-8?q?=3D=3Futf-8=3Fq=3Fab=3F=3D?="] * 100_000)  # 3.9 MB, encoded twice over
+    line = one_line(subject)
+    assert len(line) <= 900 and "\n" not in line and line.startswith("ababab")
 
 
 def _reference_hash(raw: bytes) -> str:
