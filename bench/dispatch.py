@@ -42,7 +42,7 @@ from sqlalchemy import func, select  # noqa: E402
 from inboxcrm import bootstrap  # noqa: E402
 from inboxcrm.adapters.db import migrate  # noqa: E402
 from inboxcrm.adapters.db import tables as t  # noqa: E402
-from inboxcrm.adapters.db.store import aware  # noqa: E402
+from inboxcrm.adapters.db.statements import aware  # noqa: E402
 from inboxcrm.adapters.smtp import SmtpSender  # noqa: E402
 from inboxcrm.config import parse_settings  # noqa: E402
 from inboxcrm.core.campaigns import Campaign, Step, Trigger  # noqa: E402

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -45,8 +46,30 @@ def test_good_config_loads_with_defaults() -> None:
 
 def test_unknown_key_names_file_line_and_key() -> None:
     text = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nfolderz = ["INBOX"]')
+    assert problems(text) == ["inboxcrm.toml:13: mailboxes[0].folderz: unknown key (did you mean 'folders'?)"]
+
+
+def test_unknown_keys_get_did_you_mean_at_every_level() -> None:
+    text = GOOD + '\n[databse]\nurl = "sqlite:///x.db"\n\n[sla]\ntargets = { high = { first_respons = "1h" } }\n'
+    text += "\n[outbox]\nxyzzy = 1\n"
     assert problems(text) == [
-        "inboxcrm.toml:13: mailboxes[0].folderz: unknown key (check the spelling against config.example.toml)"
+        "inboxcrm.toml:21: outbox.xyzzy: unknown key (check the spelling against config.example.toml)",
+        "inboxcrm.toml:18: sla.targets.high.first_respons: unknown key (did you mean 'first_response'?)",
+        "inboxcrm.toml:14: databse: unknown key (did you mean 'database'?)",
+    ]
+
+
+def test_a_value_is_reported_once() -> None:
+    assert problems(GOOD.replace('"5m"', '"4 days"')) == [
+        'inboxcrm.toml:12: mailboxes[0].poll_interval: expected a duration such as 60, "30s", "5m" or "1h", '
+        "got '4 days'"
+    ]
+    assert problems(GOOD + '\n[sla]\ntimezone = "Mars/Olympus"\n') == [
+        "inboxcrm.toml:15: sla.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Berlin)"
+    ]
+    # a value our validators do not name is still shown, once
+    assert problems(GOOD.replace('kind = "support"', "kind = 7")) == [
+        "inboxcrm.toml:7: mailboxes[0].kind: Input should be 'support', 'sales' or 'other' (got 7)"
     ]
 
 
@@ -83,8 +106,11 @@ def test_unreadable_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "missing.toml")
 
 
-def test_shipped_configs_are_valid() -> None:
-    load_settings(ROOT / "demo" / "inboxcrm.toml", environ={})
+def test_shipped_configs_are_valid(tmp_path: Path) -> None:
+    for name in ("demo", "templates"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "demo" / "maildir", tmp_path / "var" / "demo" / "maildir")  # as ./scripts/demo does
+    load_settings(tmp_path / "demo" / "inboxcrm.toml", environ={})
     env = {"INBOXCRM_API_TOKEN": "t", "INBOXCRM_SUPPORT_PASSWORD": "p", "INBOXCRM_SALES_PASSWORD": "p",
            "INBOXCRM_SECRET": "s", "INBOXCRM_SMTP_PASSWORD": "p"}  # fmt: skip
     settings = load_settings(ROOT / "config.example.toml", environ=env)
@@ -103,3 +129,15 @@ def test_ca_file_must_exist_and_needs_tls(tmp_path: Path) -> None:
     assert len(found) == 1 and "mailboxes[0].ca_file: no CA certificate at" in found[0]
     plain = GOOD.replace('poll_interval = "5m"', 'poll_interval = "5m"\nsecurity = "none"\nca_file = "x.pem"')
     assert any('ca_file needs security = "tls" or "starttls"' in p for p in problems(plain))
+
+
+def test_a_bad_backlog_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = (
+        '[[mailboxes]]\nname = "support"\naddresses = ["support@x.example"]\nsource = "maildir"\n'
+        f'path = "{tmp_path}"\nbacklog = "lots"\n'
+    )
+    with pytest.raises(ConfigError) as raised:
+        parse_settings(text, "inboxcrm.toml", {})
+    problem = str(raised.value)
+    assert 'inboxcrm.toml:6: mailboxes[0].backlog: expected "all", "none" or a span such as "90d"' in problem
+    assert "'lots'" in problem

@@ -4,49 +4,59 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.history import folder_histories
+from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.adapters.db.reports import SqlReports
 from inboxcrm.adapters.db.store import SqlStore, make_engine
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
+from inboxcrm.adapters.oauth2 import AccessTokens
 from inboxcrm.adapters.smtp import FileSender, SmtpSender
 from inboxcrm.adapters.templates import Templates
+from inboxcrm.bootstrap_record import field_defs, record_parts, search_language, webhooks
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Address
 from inboxcrm.core.ports import MailSource, NamedMailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
+from inboxcrm.providers import access_tokens
 from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
+from inboxcrm.services.contacts_csv import ContactsCsv
+from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
 from inboxcrm.services.ingest import IngestService
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.outreach import Marketing, Outreach
-from inboxcrm.services.polling import MailboxPoller
+from inboxcrm.services.polling import MailboxHealth, MailboxPoller
 from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
+from inboxcrm.services.record import CustomerRecord
 from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
 from inboxcrm.services.scoring import Scoring
-from inboxcrm.services.support import Agent, Desk, DeskMailbox, Support
+from inboxcrm.services.search import SearchService
+from inboxcrm.services.webhooks import WebhookDispatcher, Webhooks
 from inboxcrm.web.app import Features
 
 
@@ -73,6 +83,10 @@ class App:
     templates: Templates
     dispatcher: Dispatcher
     outreach: Outreach
+    search: SearchService
+    record: CustomerRecord
+    contacts_csv: ContactsCsv
+    webhooks: WebhookDispatcher
 
     def close(self) -> None:
         self.reader.close()
@@ -85,10 +99,12 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url, echo=settings.database.echo)
-    store = SqlStore(engine)
+    hooks = webhooks(settings, os.environ)
+    store = SqlStore(engine, (Webhooks(hooks),) if hooks else ())
     team = settings.team_profile()
     profiles = {m.name: m.profile() for m in settings.mailboxes}
     reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from, settings.ingest.max_message_bytes)
+    contacts_cap = settings.ingest.new_contacts_per_message
     rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
     secret = settings.reply_secret(os.environ)
     mail_templates = templates(settings)
@@ -96,7 +112,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
     try:
         compiled = campaigns(settings, mail_templates)
     except RulesInvalid:
-        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli.py)
+        compiled = {}  # `run` and `check` refuse to start with the problems listed (see cli/app.py)
     outreach = Outreach(
         Marketing(
             compiled,
@@ -111,16 +127,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
         settings=settings,
         engine=engine,
         ingest=IngestService(
-            store,
-            team,
-            clock,
-            reader,
-            secret,
-            rules.current,
-            scoring(settings),
-            support,
-            outreach,
-            settings.ingest.new_contacts_per_message,
+            store, team, clock, reader, secret, rules.current, scoring(settings), support, outreach, contacts_cap
         ),
         quarantine=QuarantineService(
             store,
@@ -133,7 +140,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             reply_secret=secret,
             outreach=outreach,
             max_bytes=settings.ingest.max_message_bytes,
-            new_contacts_per_message=settings.ingest.new_contacts_per_message,
+            new_contacts_per_message=contacts_cap,
         ),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
@@ -160,6 +167,7 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now) -> App:
             interval=timedelta(seconds=settings.outbox.interval),
         ),
         outreach=outreach,
+        **record_parts(settings, engine, store, clock, rules.current, outreach, hooks),
     )
 
 
@@ -222,7 +230,10 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
     support = settings.support
     return Desk(
         agents=tuple(Agent(a.name, a.addresses, a.queues, a.display_name) for a in settings.agents),
-        mailboxes={m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge) for m in settings.mailboxes},
+        mailboxes={
+            m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge, m.acknowledge_echo)
+            for m in settings.mailboxes
+        },
         secret=secret,
         templates=renderer,
         relay_valid_for=timedelta(seconds=support.relay_valid_for),
@@ -231,6 +242,7 @@ def desk(settings: Settings, renderer: Renderer | None, secret: bytes | None) ->
         targets={p: Target(span(t.first_response), span(t.resolution)) for p, t in sla.targets.items()},
         business_hours=hours,
         timezone=sla.timezone,
+        team=settings.team_profile(),
     )
 
 
@@ -249,6 +261,9 @@ def sender(settings: Settings, environ: Mapping[str, str]) -> Sender:
         environ.get(outbox.password_env or "") if outbox.password_env else None,
         timeout=outbox.timeout,
         ssl_context=context,
+        tokens=access_tokens(
+            outbox.oauth2 if outbox.auth == "oauth2" else None, "outbox", outbox.user, settings, environ, smtp=True
+        ),
     )
 
 
@@ -256,18 +271,20 @@ def prepare_database(app: App) -> None:
     """SQLite is upgraded in place; PostgreSQL (shared by several daemons) must be upgraded on purpose."""
     if app.engine.dialect.name == "sqlite":
         migrate.upgrade(app.engine)
+        search_language(app.store, app.settings.search.language, app.clock())
         return
     current, head = migrate.current_revision(app.engine), migrate.head_revision(app.engine)
     if current != head:
         raise RuntimeError(
             f"database schema is at {current or 'nothing'}, this version needs {head}: run `inboxcrm db upgrade` first"
         )
+    search_language(app.store, app.settings.search.language, app.clock())
 
 
 def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings: Settings | None = None) -> ImapAccount:
     """The IMAP account of `mailbox`; its `ca_file` (resolved against the config file) replaces the
     system CAs for that server's certificate."""
-    assert mailbox.host and mailbox.user and mailbox.password_env  # guaranteed by config validation
+    assert mailbox.host and mailbox.user  # guaranteed by config validation
     context = None
     if mailbox.ca_file:
         ca_file = settings.resolve(mailbox.ca_file) if settings else Path(mailbox.ca_file)
@@ -276,13 +293,25 @@ def imap_account(mailbox: MailboxSettings, environ: Mapping[str, str], settings:
         host=mailbox.host,
         port=mailbox.imap_port,
         user=mailbox.user,
-        password=environ.get(mailbox.password_env, ""),
+        password=environ.get(mailbox.password_env or "", ""),
         security=mailbox.security,
         timeout=mailbox.timeout,
         mark_seen=mailbox.mark_seen,
         move_to=mailbox.move_to,
         ssl_context=context,
+        tokens=_mailbox_tokens(mailbox, environ, settings),
+        idle=mailbox.idle,
     )
+
+
+def _mailbox_tokens(
+    mailbox: MailboxSettings, environ: Mapping[str, str], settings: Settings | None
+) -> AccessTokens | None:
+    if mailbox.auth != "oauth2":
+        return None
+    if settings is None:
+        raise ValueError(f"mailbox {mailbox.name} signs in with OAuth2: its files are named relative to the config")
+    return access_tokens(mailbox.oauth2, mailbox.name, mailbox.user, settings, environ)
 
 
 def source_opener(
@@ -324,9 +353,20 @@ def pollers(app: App, environ: Mapping[str, str] | None = None) -> list[MailboxP
                 mailbox.batch_size,
                 mailbox.poll_interval,
                 app.clock,
+                idle_renew=mailbox.idle_renew,
+                backlog=Backlog.parse(mailbox.backlog),
             )
         )
     return out
+
+
+def health(app: App, polling: Sequence[MailboxPoller]) -> list[MailboxHealth]:
+    """What `/health` says about each mailbox: the poller's state and how far its history import has got."""
+    try:
+        history = folder_histories(app.engine)
+    except SQLAlchemyError:
+        history = []  # /health reports the database itself
+    return [replace(p.health, history=tuple(h for h in history if h.mailbox == p.mailbox.name)) for p in polling]
 
 
 def vocabulary(settings: Settings) -> Vocabulary:
@@ -340,6 +380,7 @@ def vocabulary(settings: Settings) -> Vocabulary:
         queues=frozenset(settings.rules.queues) | mailboxes,
         deal_stages=settings.pipeline.stages,
         mailboxes=mailboxes,
+        fields=field_defs(settings),
     )
 
 
@@ -370,13 +411,16 @@ def routing(settings: Settings, rules: RuleSet) -> Routing:
         {queue: tuple(names) for queue, names in by_queue.items()},
         tuple(a.name for a in settings.agents),
         settings.pipeline.stages[0] if settings.pipeline.stages else "open",
+        field_defs(settings),
     )
 
 
 def segments(settings: Settings) -> dict[str, Segment]:
     """The named segments in the config's `[segments] dir`; raises `RulesInvalid` with every problem."""
     files = read_rule_files(settings.resolve(settings.segments.dir))
-    return {segment.name: segment for segment in compile_segments(files, settings.lifecycle.stages)}
+    return {
+        segment.name: segment for segment in compile_segments(files, settings.lifecycle.stages, field_defs(settings))
+    }
 
 
 def scoring(settings: Settings) -> Scoring:
@@ -426,7 +470,7 @@ def features(app: App) -> Features:
         }
 
     return Features(
-        manage=Manage(app.store, app.support, app.outreach, app.clock, stages),
+        manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
         privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
         reports=reports,
         message_html=message_html,
@@ -435,6 +479,10 @@ def features(app: App) -> Features:
         value_errors=(DataError,),
         clock=app.clock,
         stages=stages,
+        search=app.search,
+        record=app.record,
+        contacts_csv=app.contacts_csv,
+        incidents=SqlIncidents(app.engine).open_now,
     )
 
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from imapclient.exceptions import LoginError
 
 from inboxcrm.adapters.imap import ImapAccount, ImapSource, connect
+from inboxcrm.core.alerts import LoginRefused
 from tests.support.dovecot import Dovecot, free_port, sample_messages
 
 pytestmark = pytest.mark.imap
@@ -57,7 +57,8 @@ def test_source_keeps_imaplib_debug_off(source: ImapSource) -> None:
 @pytest.mark.filterwarnings("error::ResourceWarning", "error::pytest.PytestUnraisableExceptionWarning")
 def test_wrong_password_raises_a_login_error_and_closes_the_socket(account: ImapAccount) -> None:
     # The daemon retries a wrong password forever (with backoff): each attempt must not leak a socket.
-    with pytest.raises(LoginError, match="Authentication failed"):
+    # LoginRefused (not a network error): a refused login is an alert at once, not after alert_after
+    with pytest.raises(LoginRefused, match="Authentication failed"):
         ImapSource(replace(account, password="not-the-password"))
     gc.collect()
 

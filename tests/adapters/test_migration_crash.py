@@ -63,7 +63,8 @@ def assert_next_start_succeeds(engine: Engine) -> None:
     migrate.upgrade(engine)  # what `inboxcrm run` does on SQLite (bootstrap.prepare_database)
     assert migrate.current_revision(engine) == migrate.head_revision(engine)
     with engine.connect() as connection:
-        assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+        context = MigrationContext.configure(connection, opts={"include_name": migrate.include_name})
+        assert compare_metadata(context, metadata) == []
 
 
 def kill_everywhere(tmp_path: Path, base: str | None, points: list[int | None]) -> None:

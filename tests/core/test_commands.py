@@ -109,6 +109,27 @@ def test_note_marks_the_reply_internal() -> None:
     assert not read("Hello\n#note").is_note  # below the body: plain text
 
 
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ("#note Her card was charged twice", "Her card was charged twice"),
+        ("#note Her card was charged twice\nRefund pending.\n", "Her card was charged twice\nRefund pending.\n"),
+        ("#assign me\n#Note: call her back\n#tag vip", "call her back\n#tag vip"),
+        ("  #NOTE   spaced out  \n", "spaced out  \n"),
+    ],
+)
+def test_note_with_text_on_its_line_keeps_that_text_and_what_follows(text: str, body: str) -> None:
+    reply = read(text)
+    assert reply.is_note and reply.problems == ()
+    assert reply.body == body
+
+
+def test_note_text_ends_the_command_block() -> None:
+    reply = read("#note #close is what she asked for")
+    assert [c.name for c in reply.commands] == ["note"]
+    assert reply.body == "#close is what she asked for"
+
+
 def test_snooze_date_is_midnight_in_the_given_timezone() -> None:
     new_york = read("#snooze 2026-12-01", timezone="America/New_York")
     assert new_york.commands[0].until == datetime(2026, 12, 1, 5, 0, tzinfo=UTC)
@@ -198,7 +219,6 @@ def test_a_failed_command_line_is_still_a_command_line() -> None:
         ("#close.", "unknown command '#close.' (did you mean #close?)"),
         ("#close now", "#close takes no arguments: write #close alone on its line"),
         ("#SPAM please", "#SPAM takes no arguments"),
-        ("#note customer is upset", "#note takes no arguments"),
         ("#pending 3d", "#pending takes no arguments"),
         ("#assign", "#assign takes one agent name or 'me' (agents: Ben, ana)"),
         ("#assign ana ben", "#assign takes one agent name or 'me', not 'ana ben'"),
@@ -313,7 +333,7 @@ def test_a_rejected_command_does_not_cause_later_contradictions() -> None:
 
 
 def test_every_problem_is_reported_at_once() -> None:
-    reply = read("#clsoe\n#assign bob\n#priority meh\n#tag a/b\n#snooze soon\n#note x\nHello")
+    reply = read("#clsoe\n#assign bob\n#priority meh\n#tag a/b\n#snooze soon\n#open x\nHello")
     assert [p.line for p in reply.problems] == [1, 2, 3, 4, 5, 6]
     assert reply.commands == ()
 

@@ -30,7 +30,6 @@ from inboxcrm.core.rules import (
     differences,
     evaluate,
     explain,
-    key_lines,
 )
 from inboxcrm.core.understanding import understand
 from tests.support.mail import mail
@@ -687,14 +686,6 @@ then = { queue = "support", assign = "nobody" }
         "rules/x.toml:11: unknown operator 'regxe' for `header X-Tag` (did you mean 'regex'?)",
         "rules/x.toml:18: unknown agent 'nobody' (expected one of: ana, ben, round-robin)",
     ]
-
-
-def test_key_lines() -> None:
-    text = '[[a]]\nx = 1\n[[a]]\n[a.b]\ny.z = [\n  1,\n  { w = 2 },\n]\n[[a.c]]\nv = "s#"\n'
-    lines = key_lines(text)
-    assert lines[("a", 0)] == 1 and lines[("a", 0, "x")] == 2 and lines[("a", 1)] == 3
-    assert lines[("a", 1, "b", "y", "z", 0)] == 6 and lines[("a", 1, "b", "y", "z", 1, "w")] == 7
-    assert lines[("a", 1, "c", 0, "v")] == 10
 
 
 def test_an_empty_rule_set_decides_nothing() -> None:

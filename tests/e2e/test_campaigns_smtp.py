@@ -23,6 +23,7 @@ from inboxcrm.config import parse_settings
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.services.outreach import tick_campaigns
+from tests.support.desk import desk_config, smtp_outbox
 from tests.support.mail import mail
 from tests.support.smtpd import SmtpServer
 
@@ -70,16 +71,7 @@ addresses = ["sales@northwind.example"]
 source = "maildir"
 path = "maildir/sales"
 
-[security]
-secret = "e2e"
-
-[outbox]
-transport = "smtp"
-host = "{smtp.host}"
-port = {smtp.port}
-security = "none"
-timeout = "60s"
-
+{desk_config(secret="e2e", outbox=smtp_outbox(smtp, timeout="60s"))}
 [campaigns]
 public_url = "https://crm.northwind.example"
 """

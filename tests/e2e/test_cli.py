@@ -102,7 +102,8 @@ def test_import_into_an_unknown_mailbox_is_refused(tmp_path: Path) -> None:
 
 
 def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
-    """The shipped demo config, through the real console script, on a copy of the demo Maildir."""
+    """The shipped demo config, through the real console script, on a copy of the demo: its shipped mail is
+    history (filed, nobody mailed); the mail scripts/demo_mail.py delivers afterwards is live."""
     demo = tmp_path / "demo"
     subprocess.run(["cp", "-r", str(ROOT / "demo"), str(demo)], check=True)
     config = (demo / "inboxcrm.toml").read_text().replace("../var/demo", "var").replace("../rules", str(ROOT / "rules"))
@@ -110,25 +111,51 @@ def test_installed_command_runs_once_on_the_demo(tmp_path: Path) -> None:
     (demo / "inboxcrm.toml").write_text(config)
     exe = Path(sys.executable).with_name("inboxcrm")
     env = dict(os.environ)
-    done = subprocess.run(
-        [str(exe), "--config", str(demo / "inboxcrm.toml"), "run", "--once"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = dict(line.split(": ", 1) for line in done.stdout.splitlines())
+
+    def world(step: str) -> None:
+        script = ROOT / "scripts" / "demo_mail.py"
+        subprocess.run([sys.executable, str(script), step, "--var", str(demo / "var")], check=True, timeout=60)
+
+    def run_once() -> dict[str, str]:
+        done = subprocess.run(
+            [str(exe), "--config", str(demo / "inboxcrm.toml"), "run", "--once"],
+            capture_output=True, text=True, env=env, timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return dict(line.split(": ", 1) for line in done.stdout.splitlines())
+
+    world("prepare")
+    lines = run_once()
     total = sum(len(list((demo / "maildir" / box / "new").iterdir())) for box in ("support", "sales"))
     read = sum(int(lines[box].split()[0]) for box in ("support", "sales"))
     assert read == total > 20
     assert " 0 quarantined" in lines["support"]
-    # the demo's outbox is a folder: acknowledgements and agent notifications were written there
-    written = sorted((demo / "var" / "outbox").glob("*.eml"))
-    sent = int(lines["outbox"].split()[0])
-    assert sent == len(written) > 0
-    assert any(b"Auto-Submitted: auto-replied" in path.read_bytes() for path in written)
+    # the shipped mail is history: filed without a single acknowledgement, auto-reply or notification
+    assert lines["outbox"].startswith("0 sent") and not list((demo / "var" / "outbox").glob("*.eml"))
+    status = subprocess.run(
+        [str(exe), "--config", str(demo / "inboxcrm.toml"), "status"],
+        capture_output=True, text=True, env=env, timeout=60, check=True,
+    )  # fmt: skip
+    assert "history support maildir: done: 21 of 21 read" in status.stdout
+
+    # customers write after the demo started: live mail, answered and notified
+    world("deliver")
+    lines = run_once()
+    written = {path.name: path.read_bytes() for path in (demo / "var" / "outbox").glob("*.eml")}
+    kinds = sorted(name.split("-")[0] for name in written)
+    assert kinds.count("ack") == 1 and kinds.count("auto_reply") == 1 and kinds.count("notify") == 2, kinds
+    (ack,) = [raw for name, raw in written.items() if name.startswith("ack-")]
+    assert b"To: Nadia Petrova <nadia.petrova@wayne-enterprises.example>" in ack
+    assert b"Auto-Submitted: auto-replied" in ack
+
+    # the agent answers the notification through the relay: the customer gets the whole reply, signed
+    world("answer")
+    lines = run_once()
+    (relay,) = [p.read_bytes() for p in (demo / "var" / "outbox").glob("relay-*.eml")]
+    assert b"nadia.petrova@wayne-enterprises.example" in relay and b"Kind regards," in relay
+    assert b"ana@northwind.example" not in relay and b"ben@northwind.example" not in relay
+    assert b"5550 1234" not in relay  # the agent's phone numbers stay inside the team
+    sent = sum(1 for _ in (demo / "var" / "outbox").glob("*.eml"))
     listed = subprocess.run(
         [str(exe), "--config", str(demo / "inboxcrm.toml"), "outbox", "list", "--status", "sent", "--limit", "500"],
         capture_output=True, text=True, env=env, timeout=60, check=True,
@@ -221,6 +248,23 @@ def test_check_and_run_refuse_bad_rules_with_file_and_line(tmp_path: Path) -> No
     assert "unknown queue 'billing'" in err  # every problem at once
     code, _, err = invoke(config, "run", "--once")
     assert code == 2 and "unknown condition 'subjct'" in err
+
+
+def test_rules_explain_takes_the_mailbox_from_the_message_when_not_named(tmp_path: Path) -> None:
+    demo = ROOT / "demo"
+    pricing = next(p for p in (demo / "maildir" / "sales" / "new").iterdir() if b"Volume pricing" in p.read_bytes())
+    code, out, err = invoke(str(demo / "inboxcrm.toml"), "rules", "explain", str(pricing))
+    assert code == 0, err
+    assert "(on mailbox sales, from its Delivered-To)" in out
+    assert "✓ Sales mail goes to Ben" in out and "Support mail goes to the support queue" not in out
+    # no delivery header: the To line names the shared address (a plus address counts)
+    bare = tmp_path / "bare.eml"
+    bare.write_bytes(mail(to="Northwind Sales <sales+quotes@northwind.example>", subject="Quote please"))
+    code, out, err = invoke(str(demo / "inboxcrm.toml"), "rules", "explain", str(bare))
+    assert code == 0 and "(on mailbox sales, from its To)" in out, err
+    # --mailbox still wins
+    code, out, _ = invoke(str(demo / "inboxcrm.toml"), "rules", "explain", str(pricing), "--mailbox", "support")
+    assert "(on mailbox support)" in out
 
 
 def test_rules_explain_shows_matches_reasons_and_effects() -> None:

@@ -24,6 +24,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
+from tests.support.desk import ANA, BEN, desk_config, smtp_outbox
 from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
 from tests.support.smtpd import Received, SmtpServer
@@ -156,30 +157,14 @@ password_env = "{PASSWORD_ENV}"
 folders = ["{folder}"]
 timeout = "10s"
 
-[[agents]]
-name = "ana"
-display_name = "Ana Alves"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "e2e-secret"
-
-[outbox]
-transport = "smtp"
-host = "{smtp_server.host}"
-port = {smtp_server.port}
-security = "none"
-timeout = "10s"
-retry_first = "1m"
-retry_max = "10m"
-give_up_after = "1d"
-
+{
+        desk_config(
+            ANA.but(display_name="Ana Alves"),
+            BEN,
+            secret="e2e-secret",
+            outbox=smtp_outbox(smtp_server, timeout="10s", retry_first="1m", retry_max="10m", give_up_after="1d"),
+        )
+    }
 [support]
 fuse_limit = 3
 fuse_window = "2h"
@@ -191,6 +176,8 @@ fuse_window = "2h"
     app = bootstrap.build(parse_settings(config, str(file), environ), clock=clock)
     bootstrap.prepare_database(app)
     [poller] = bootstrap.pollers(app, environ)
+    with poller.open_source() as source:
+        poller.poll_once(source)  # inboxcrm connects to the empty folder: everything the tests deliver is live
     yield Desk(app, poller, dovecot, folder, smtp_server, clock)
     app.close()
 
@@ -329,3 +316,82 @@ def test_smtp_trouble_is_retried_with_the_same_message_id_and_a_refusal_reaches_
     assert relay.status == "failed" and "550 5.1.1" in relay.last_error
     notice = desk.inbox("ana@northwind.example")[-1]
     assert "could not be delivered" in str(notice["Subject"]) and "no such user" in text_of(notice)
+
+
+FORWARD = """Can someone take this one?
+
+---------- Forwarded message ---------
+From: Priya Raman <priya.raman@globex.example>
+Date: Mon, 2 Nov 2026 at 09:12
+Subject: Torque wrench certificates missing
+To: Ana Alves <ana@northwind.example>
+
+Our torque wrenches arrived without their calibration certificates.
+
+Priya
+"""
+
+
+def test_a_forward_by_an_agent_is_acknowledged_to_the_original_author_never_to_the_team(desk: Desk) -> None:
+    desk.deliver(
+        mail(
+            from_="Ana Alves <ana@northwind.example>",
+            to=SHARED,
+            subject="Fwd: Torque wrench certificates missing",
+            message_id="fwd1@northwind.example",
+            body=FORWARD,
+            date=None,
+        )
+    )
+    desk.cycle()
+    (ack,) = desk.inbox("priya.raman@globex.example")
+    assert ack["Subject"].startswith("We got your message") and "Hello Priya" in text_of(ack)
+    with desk.smtp.lock:
+        acks = [r for r in desk.smtp.received if parse(r.raw)["X-InboxCRM-Outbox"].startswith("ack-")]
+    assert [list(r.rcpt_tos) for r in acks] == [["priya.raman@globex.example"]]  # never to Ana, nor any team address
+    # the agents hear about Priya's ticket, and who forwarded it
+    notification = desk.inbox("ben@northwind.example")[0]
+    assert "From: Priya Raman <priya.raman@globex.example>" in text_of(notification)
+    assert "Forwarded by: ana@northwind.example" in text_of(notification)
+
+    # Ben answers through the relay: it goes to Priya, without the forward's note to the team
+    desk.deliver(reply(notification, "Ben <ben@northwind.example>", "Hi Priya, the certificates are attached."))
+    desk.cycle()
+    answer = desk.inbox("priya.raman@globex.example")[-1]
+    assert text_of(answer).startswith("Hi Priya, the certificates are attached.")
+    assert "Can someone take this one?" not in text_of(answer)
+
+
+def test_the_relay_keeps_the_agents_sign_off_and_no_agent_address_reaches_the_customer(desk: Desk) -> None:
+    desk.deliver(mail(from_=CAROL, subject="Printer on fire", message_id="c1@acme-corp.example", date=None))
+    desk.cycle()
+    notification = desk.inbox("ana@northwind.example")[0]
+    signed = (
+        "Hi Carol, a technician will call you today.\n\nKind regards,\nAna\n"
+        "-- \nAna Alves | Northwind Support\nana@northwind.example | +49 30 5550 1234\n"
+    )
+    desk.deliver(reply(notification, "Ana Alves <ana@northwind.example>", signed))
+    desk.cycle()
+    answer = desk.inbox("carol@acme-corp.example")[-1]
+    text = text_of(answer)
+    assert text.startswith("Hi Carol, a technician will call you today.\n\nKind regards,\nAna\n")
+    assert "Ana Alves | Northwind Support" in text and SHARED in text.split("-- \n", 1)[1]
+    assert "5550 1234" not in text
+    with desk.smtp.lock:
+        to_carol = [r.raw for r in desk.smtp.received if "carol@acme-corp.example" in r.rcpt_tos]
+    assert all(b"ana@northwind.example" not in raw for raw in to_carol)
+
+
+def test_a_note_written_on_the_command_line_is_recorded_and_never_sent(desk: Desk) -> None:
+    desk.deliver(mail(from_=CAROL, subject="Refund", message_id="c1@acme-corp.example", date=None))
+    desk.cycle()
+    notification = desk.inbox("ana@northwind.example")[0]
+    desk.deliver(reply(notification, "Ana <ana@northwind.example>", "#note Her card was charged twice\nRefund due."))
+    desk.cycle()
+    with desk.app.engine.connect() as c:
+        notes = list(c.execute(select(t.timeline_events.c.summary).where(t.timeline_events.c.kind == "note")))
+        role = c.execute(select(t.messages.c.role).where(t.messages.c.from_email == "ana@northwind.example")).scalar()
+    assert [n.summary for n in notes] == ["Note by ana: Her card was charged twice Refund due."]
+    assert role == "note"
+    assert len(desk.inbox("carol@acme-corp.example")) == 1  # the acknowledgement only
+    assert not any("command problem" in str(m["Subject"]) for m in desk.inbox("ana@northwind.example"))

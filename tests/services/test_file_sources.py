@@ -12,6 +12,7 @@ from sqlalchemy import select
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.files import MaildirSource, MboxSource
 from inboxcrm.bootstrap import App
+from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from tests.support.mail import mail
 
@@ -77,3 +78,35 @@ def test_an_mbox_import_resumes_after_the_file_was_rewritten(app: App, tmp_path:
     assert result.stored == 3
     assert stored_ids(app) == Counter(f"m{i}@acme-corp.example" for i in range(8))
     assert app.ingest.sync_folder(MboxSource(path), SUPPORT, "archive", 2).fetched == 0
+
+
+def test_a_maildir_connected_with_history_reads_what_was_there_as_history_and_new_files_as_live(
+    app: App, tmp_path: Path
+) -> None:
+    maildir = tmp_path / "md"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    for name in ["1700000300.M1P1.mx", "1700000100.M1P1.mx", "1700000200.M1P1.mx"]:
+        deliver(maildir, name)
+    first = app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2)
+    assert (first.stored, first.history) == (3, 3)
+    deliver(maildir, "0900000000.M1P1.mx")  # arrives after the connection, though it sorts first
+    later = app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2)
+    assert (later.stored, later.history) == (1, 0)
+
+
+def test_a_maildir_connected_with_backlog_none_never_reads_the_old_files_later_as_live(
+    app: App, tmp_path: Path
+) -> None:
+    maildir = tmp_path / "md"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    for name in ["1700000100.M1P1.mx", "1700000200.M1P1.mx"]:
+        deliver(maildir, name)
+    none = Backlog.parse("none")
+    first = app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2, backlog=none)
+    assert (first.stored, first.too_old) == (0, 2)
+    deliver(maildir, "1700000300.M1P1.mx")
+    later = app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2, backlog=none)
+    assert (later.fetched, later.stored, later.history) == (1, 1, 0)  # only the new one, and it is live
+    assert stored_ids(app) == Counter(["1700000300.M1P1.mx@acme-corp.example"])

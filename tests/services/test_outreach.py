@@ -24,6 +24,7 @@ from inboxcrm.services.outbox import Dispatcher
 from inboxcrm.services.outreach import Unsubscribes, tick_campaigns
 from inboxcrm.web.app import create_app
 from tests.conftest import make_settings
+from tests.support.desk import desk_config
 from tests.support.mail import mail
 
 SALES = MailboxProfile("sales", MailboxKind.SALES, frozenset({"sales@northwind.example"}))
@@ -119,20 +120,16 @@ def crm(tmp_path: Path, database_url: str, clock: Clock) -> Iterator[bootstrap.A
             f"Hello {{{{ contact.first_name }}}} at {{{{ company.name if company else 'home' }}}}, mail {n}.\n"
         )
     (folder / "trial-1.html.j2").write_text("<html><body><p>Hello {{ contact.name }}</p></body></html>\n")
-    extra = """
-[security]
-secret = "campaign-secret"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+    extra = (
+        desk_config(secret="campaign-secret")
+        + """
 [campaigns]
 public_url = "https://crm.northwind.example"
 
 [lifecycle]
 stages = ["lead", "customer"]
 """
+    )
     app = bootstrap.build(make_settings(tmp_path, database_url, extra), clock=clock)
     migrate.upgrade(app.engine)
     yield app

@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
-from inboxcrm.cli_privacy import erase_contact, export_contact, privacy_service
+from inboxcrm.cli.contacts import erase_contact, export_contact, privacy_service
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import Envelope, FetchedMessage, NewMail, Outcome, SendResult
 from inboxcrm.core.privacy import erased_key
@@ -31,6 +31,7 @@ from inboxcrm.services.outreach import tick_campaigns
 from inboxcrm.services.privacy import ErasureNeedsSecret, Privacy
 from inboxcrm.web.data import data_routes
 from tests.conftest import make_settings
+from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
@@ -39,27 +40,13 @@ SECRET = "privacy-secret"
 CAROL = "carol@acme-corp.example"
 ALIAS = "carol.d@gmail.example"
 DAVE = "dave@initech.example"
-EXTRA = f"""
-[[agents]]
-name = "ana"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "{SECRET}"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+EXTRA = (
+    desk_config(ANA, BEN, secret=SECRET)
+    + """
 [campaigns]
 public_url = "https://crm.northwind.example"
 """
+)
 CAMPAIGN = """
 [[campaign]]
 name = "trial-nurture"
@@ -497,7 +484,7 @@ def test_the_api_names_the_caller_api_by_default_and_needs_the_admin_scope(crm: 
 
 
 def cli(settings_path: Path, database_url: str, clock: Clock) -> click.Group:
-    """A `contacts` group with the two commands, as cli.py registers them, on a fresh app per command."""
+    """A `contacts` group with the two commands, as cli/contacts.py registers them, on a fresh app per command."""
 
     def build_app(_ctx: click.Context) -> bootstrap.App:
         return build(settings_path.parent, database_url, clock)

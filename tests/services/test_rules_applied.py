@@ -14,23 +14,17 @@ from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.services.rulebook import LiveRules
 from tests.conftest import make_settings
+from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
-AGENTS = """
-[[agents]]
-name = "ana"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support", "billing"]
-
+AGENTS = (
+    desk_config(ANA, BEN.but(queues=("support", "billing")))
+    + """
 [rules]
 queues = ["billing"]
 """
+)
 RULES = """
 [[rule]]
 name = "Support mail is a ticket for whoever has least to do"

@@ -21,32 +21,21 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import Envelope, FetchedMessage, Outcome, SendResult
 from inboxcrm.core.reply_tokens import relay_address
+from inboxcrm.services.desk import tick_tickets
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
-from inboxcrm.services.support import tick_tickets
 from tests.conftest import make_settings
+from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SECRET = "test-secret"
-EXTRA = f"""
-[[agents]]
-name = "ana"
-display_name = "Ana Alves"
-addresses = ["ana@northwind.example", "ana.alves@gmail.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "{SECRET}"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+EXTRA = (
+    desk_config(
+        ANA.but(display_name="Ana Alves", addresses=("ana@northwind.example", "ana.alves@gmail.example")),
+        BEN,
+        secret=SECRET,
+    )
+    + """
 [support]
 close_solved_after = "4d"
 fuse_limit = 3
@@ -56,9 +45,10 @@ fuse_window = "2h"
 timezone = "UTC"
 
 [sla.targets]
-normal = {{ first_response = "4h", resolution = "2d" }}
-high = {{ first_response = "1h", resolution = "8h" }}
+normal = { first_response = "4h", resolution = "2d" }
+high = { first_response = "1h", resolution = "8h" }
 """
+)
 
 
 class Clock:

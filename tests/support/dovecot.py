@@ -117,6 +117,10 @@ class Dovecot:
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     host: str = HOST
     tls_port: int | None = None  # implicit TLS (imaps) here, and STARTTLS on `port`; None: plain text only
+    # more users with the same password (each its own Maildir), and an RFC 7662 introspection endpoint that
+    # turns on XOAUTH2/OAUTHBEARER logins (Dovecot's oauth2 passdb; GET with the token as a bearer header)
+    extra_users: tuple[str, ...] = ()
+    introspection_url: str | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -221,14 +225,17 @@ ssl_key = <{self.key_file}
         run_dir = self._run_dir()
         run_dir.mkdir(parents=True, exist_ok=True)
         (self.root / "state").mkdir(exist_ok=True)
-        (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
-        home = self.mail_root / self.user
-        home.mkdir(parents=True, exist_ok=True)
+        users = (self.user, *self.extra_users)
+        (self.root / "passwd").write_text("".join(f"{user}:{{PLAIN}}{self.password}\n" for user in users))
+        homes = [self.mail_root / user for user in users]
+        for home in homes:
+            home.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             self.mail_root.chmod(0o755)
             nobody = pwd.getpwnam("nobody")
-            os.chown(home, nobody.pw_uid, nobody.pw_gid)
-            home.chmod(0o700)
+            for home in homes:
+                os.chown(home, nobody.pw_uid, nobody.pw_gid)
+                home.chmod(0o700)
             login_user = "dovenull" if _user_exists("dovenull") else "nobody"
             privileges = f"""
 # Dovecot refuses uid 0 for mail and for login processes; see the module docstring.
@@ -263,7 +270,7 @@ instance_name = inboxcrm-test-{self.port}
 protocols = imap
 listen = {self.host}
 {ssl_settings}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.introspection_url else ""}
 auth_failure_delay = 0
 auth_verbose = yes
 log_path = {self.log_path}
@@ -273,9 +280,10 @@ mail_max_userip_connections = 1000
 {privileges}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.root / "passwd"}
 }}
-userdb {{
+{self._oauth2_passdb()}userdb {{
   driver = static
   args = home={userdb_home}
 }}
@@ -296,6 +304,58 @@ service imap-login {{
 {imaps_listener}  }}
 }}
 """)
+
+    def _oauth2_passdb(self) -> str:
+        """Dovecot's oauth2 passdb asking `introspection_url` about each token, or nothing.
+
+        `introspection_mode = auth` (GET with the token as a bearer header): 2.3.19's `post` mode panics
+        (an assertion in http-client-request.c) on the first login, and so does any %variable in the URL.
+        The answer's `username` must be the login name."""
+        if not self.introspection_url:
+            return ""
+        conf = self.root / "dovecot-oauth2.conf.ext"
+        conf.write_text(f"""introspection_mode = auth
+introspection_url = {self.introspection_url}
+username_attribute = username
+active_attribute = active
+active_value = true
+""")
+        return f"""passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {conf}
+}}
+"""
+
+    def client(self, user: str | None = None) -> IMAPClient:
+        """A logged-in, plain-text client (as `user`, default the main user); imaplib's debug level 5 (slow)
+        is turned off."""
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        client._imap.debug = 0
+        client.login(user or self.user, self.password)
+        return client
+
+    def sessions(self) -> dict[str, int]:
+        """User → IMAP sessions open now, as Dovecot counts them (`doveadm who`)."""
+        done = subprocess.run(
+            [shutil.which("doveadm") or "/usr/bin/doveadm", "-c", str(self.conf_path), "who", "-1"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise DovecotError(f"doveadm who failed ({done.returncode}): {done.stderr}")
+        counts: dict[str, int] = {}
+        for line in done.stdout.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 2 and fields[1] == "imap":
+                counts[fields[0]] = counts.get(fields[0], 0) + 1
+        return counts
+
+    def kick(self, user: str | None = None) -> None:
+        """Cut every IMAP session of `user` (default the main user), as a server restart would."""
+        subprocess.run(
+            [shutil.which("doveadm") or "/usr/bin/doveadm", "-c", str(self.conf_path), "kick", user or self.user],
+            capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
 
     def start(self) -> None:
         """Start (or restart) the server on `port` with the same mail; return once it greets."""
@@ -381,13 +441,6 @@ service imap-login {{
 
     # --- IMAP helpers ----------------------------------------------------------------------------
 
-    def client(self) -> IMAPClient:
-        """A logged-in, plain-text client; imaplib's debug level 5 (slow) is turned off."""
-        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
-        client._imap.debug = 0
-        client.login(self.user, self.password)
-        return client
-
     def create_folder(self, folder: str) -> None:
         with self.client() as client:
             if not client.folder_exists(folder):
@@ -397,10 +450,11 @@ service imap-login {{
         """APPEND one message (creating `folder` if needed); returns its UID."""
         return self.append_many(folder, [raw])[0]
 
-    def append_many(self, folder: str, raws: Sequence[bytes]) -> list[int]:
-        """APPEND messages in order over one connection (creating `folder` if needed); returns their UIDs."""
+    def append_many(self, folder: str, raws: Sequence[bytes], user: str | None = None) -> list[int]:
+        """APPEND messages in order over one connection (creating `folder` if needed) to `user`'s mail
+        (default the main user); returns their UIDs."""
         uids = []
-        with self.client() as client:
+        with self.client(user) as client:
             if not client.folder_exists(folder):
                 client.create_folder(folder)
             for raw in raws:
@@ -455,7 +509,9 @@ service imap-login {{
         raise DovecotError(f"re-creating {folder} kept UIDVALIDITY {old}")
 
 
-def start_dovecot(base_dir: Path, tls: bool = False) -> Dovecot:
+def start_dovecot(
+    base_dir: Path, tls: bool = False, extra_users: Sequence[str] = (), introspection_url: str | None = None
+) -> Dovecot:
     """Configure and start a private Dovecot under `base_dir` on a free loopback port.
 
     With `tls`, the server has a self-signed certificate (`ca_file`), offers STARTTLS on `port` and
@@ -469,7 +525,13 @@ def start_dovecot(base_dir: Path, tls: bool = False) -> Dovecot:
         tls_port = None
         while tls and tls_port in (None, port):
             tls_port = free_port()
-        server = Dovecot(root=Path(base_dir), port=port, tls_port=tls_port)
+        server = Dovecot(
+            root=Path(base_dir),
+            port=port,
+            tls_port=tls_port,
+            extra_users=tuple(extra_users),
+            introspection_url=introspection_url,
+        )
         try:
             server.start()
         except DovecotError as exc:

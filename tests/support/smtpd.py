@@ -20,8 +20,9 @@ import ssl
 import subprocess
 import tempfile
 import threading
+from base64 import b64decode
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -95,7 +96,7 @@ class _Controller(Controller):
     """aiosmtpd's threaded controller, counting the connections it accepts."""
 
     def __init__(self, owner: SmtpServer, **kwargs: Any) -> None:
-        super().__init__(_Handler(owner), **kwargs)
+        super().__init__(_OAuth2Handler(owner) if owner.token_check else _Handler(owner), **kwargs)
         self.owner = owner
 
     def factory(self) -> SMTP:
@@ -162,6 +163,21 @@ class _Handler:
         return f"250 2.0.0 Ok: queued as {number:05d}"
 
 
+class _OAuth2Handler(_Handler):
+    """The handler, plus SASL XOAUTH2 (aiosmtpd offers every `auth_<MECHANISM>` method of its handler)."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        assert self.owner.token_check is not None
+        try:
+            fields = dict(part.split("=", 1) for part in b64decode(args[1]).decode().split("\x01") if "=" in part)
+            user, token = fields["user"], fields["auth"].removeprefix("Bearer ")
+        except (IndexError, KeyError, ValueError):
+            await server.push("501 5.5.2 Can't decode the XOAUTH2 response")
+            return AuthResult(success=False, handled=True)
+        ok = await asyncio.to_thread(self.owner.token_check, user, token)
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b"") if ok else None)
+
+
 async def _until_disconnected() -> None:
     """Never returns: aiosmtpd cancels the session when its connection is lost (or the server stops)."""
     await asyncio.get_running_loop().create_future()
@@ -186,7 +202,10 @@ class SmtpServer:
 
     `tls`: "none" (plain text only, no STARTTLS), "starttls" (offered, not required) or "implicit".
     With `auth`, AUTH PLAIN/LOGIN is offered (over TLS only, unless `tls` is "none") and required for
-    MAIL; `user`/`password` log in. The certificate lives in `directory` (a temporary one by default).
+    MAIL; `user`/`password` log in. With `token_check(user, access_token) -> bool` as well, AUTH XOAUTH2 is
+    the only mechanism offered, and a login counts when `token_check` says yes (the tests ask the loopback
+    identity provider, as a real server asks its own). The certificate lives in `directory` (a temporary one
+    by default).
     """
 
     def __init__(
@@ -196,6 +215,7 @@ class SmtpServer:
         directory: Path | None = None,
         user: str = "inboxcrm",
         password: str = "correct horse battery staple",
+        token_check: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.host = HOST
         self.port = 0
@@ -203,6 +223,7 @@ class SmtpServer:
         self.auth = auth
         self.user = user
         self.password = password
+        self.token_check = token_check
         self.lock = threading.Lock()
         self.received: list[Received] = []
         self.dropped: list[Received] = []
@@ -260,6 +281,8 @@ class SmtpServer:
             options["tls_context"] = self._server_context()
         if self.auth:
             options.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=self.tls != "none")
+            if self.token_check is not None:
+                options["auth_exclude_mechanism"] = ["PLAIN", "LOGIN"]
         last: OSError | None = None
         for _ in range(START_ATTEMPTS):
             port = free_port()
@@ -342,9 +365,14 @@ class SmtpServer:
             return replies.popleft() if replies else None
 
 
-def start_smtp_server(tls: TlsMode = "none", auth: bool = False, directory: Path | None = None) -> SmtpServer:
+def start_smtp_server(
+    tls: TlsMode = "none",
+    auth: bool = False,
+    directory: Path | None = None,
+    token_check: Callable[[str, str], bool] | None = None,
+) -> SmtpServer:
     """A started SmtpServer; stop it with `stop()` (or use `with SmtpServer(...) as server:`)."""
-    return SmtpServer(tls=tls, auth=auth, directory=directory).start()
+    return SmtpServer(tls=tls, auth=auth, directory=directory, token_check=token_check).start()
 
 
 @pytest.fixture

@@ -17,22 +17,13 @@ from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.services.manage import Manage
 from inboxcrm.web.manage import manage_routes
 from tests.conftest import make_settings
+from tests.support.desk import ANA, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
-EXTRA = """
-[[agents]]
-name = "ana"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "s"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+EXTRA = (
+    desk_config(ANA, secret="s")
+    + """
 [sla]
 timezone = "UTC"
 
@@ -42,6 +33,7 @@ urgent = { first_response = "1h" }
 [lifecycle]
 stages = ["lead", "customer"]
 """
+)
 CAMPAIGN = """
 [[campaign]]
 name = "welcome"

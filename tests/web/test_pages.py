@@ -41,38 +41,30 @@ from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.core.reply_tokens import relay_address
 from inboxcrm.services.access import Access, ConfiguredToken
-from inboxcrm.services.support import tick_tickets
+from inboxcrm.services.desk import tick_tickets
 from inboxcrm.web.auth import COOKIE, Require, Scope, authenticate
 from inboxcrm.web.mail_html import FRAME_CSP, FRAME_SANDBOX
-from inboxcrm.web.pages import PAGE_CSP, page_routes
+from inboxcrm.web.pages import page_routes
+from inboxcrm.web.render import PAGE_CSP
 from tests.conftest import ROOT, make_settings
+from tests.support.desk import ANA, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SECRET = "test-secret"
 TOKEN = "page-reader-token"
 ARTIFACTS = ROOT / "test-artifacts" / "pages"
-EXTRA = f"""
-[[agents]]
-name = "ana"
-display_name = "Ana Alves"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "{SECRET}"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+EXTRA = (
+    desk_config(ANA.but(display_name="Ana Alves"), secret=SECRET)
+    + """
 [sla]
 timezone = "UTC"
 
 [sla.targets]
-normal = {{ first_response = "4h", resolution = "2d" }}
-high = {{ first_response = "1h", resolution = "8h" }}
+normal = { first_response = "4h", resolution = "2d" }
+high = { first_response = "1h", resolution = "8h" }
 """
+)
 
 
 class Clock:
@@ -702,7 +694,7 @@ def _browse(driver: Any, base: str, by: Any) -> None:
     assert driver.current_url == f"{base}/contacts/1/page"
     cookie = driver.get_cookie(COOKIE)
     assert cookie["value"] == TOKEN and cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
-    assert cookie["secure"] is False  # plain http on 127.0.0.1: see pages._secure_cookie
+    assert cookie["secure"] is False  # plain http on 127.0.0.1: see sign_in._secure_cookie
     assert driver.execute_script("return document.cookie") == ""  # HttpOnly: invisible to scripts
 
     # the timeline: every entry, and the quoted text opens with a click (a <details>, no script)

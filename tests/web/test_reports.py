@@ -29,47 +29,34 @@ from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.core.reply_tokens import relay_address
 from inboxcrm.core.reports import CampaignFunnel, CampaignStep, PipelineStage
-from inboxcrm.services.support import tick_tickets
+from inboxcrm.services.desk import tick_tickets
 from inboxcrm.web.auth import Scope
 from inboxcrm.web.reports import report_routes
 from tests.conftest import make_settings
+from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SECRET = "test-secret"
 STAGES = ("subscriber", "lead", "mql", "sql", "customer")
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
-DESK = f"""
-[[agents]]
-name = "ana"
-addresses = ["ana@northwind.example"]
-queues = ["support"]
-
-[[agents]]
-name = "ben"
-addresses = ["ben@northwind.example"]
-queues = ["support"]
-
-[security]
-secret = "{SECRET}"
-
-[outbox]
-transport = "file"
-path = "outbox"
-
+DESK = (
+    desk_config(ANA, BEN, secret=SECRET)
+    + """
 [sla]
 timezone = "UTC"
 
 [sla.targets]
-normal = {{ first_response = "4h", resolution = "2d" }}
+normal = { first_response = "4h", resolution = "2d" }
 
 [scoring]
-stages = {{ lead = 10, mql = 30 }}
+stages = { lead = 10, mql = 30 }
 
 [scoring.signals]
 company_domain = 10
 message_in = 1
 """
+)
 
 
 def client_for(reports: SqlReports, require: Any = None) -> TestClient:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from inboxcrm.adapters import mbox
-from inboxcrm.core.ports import FetchedMessage
+from inboxcrm.core.ports import FetchedMessage, FolderSnapshot
 
 FILE_UIDVALIDITY = 1
 _LEADING_NUMBER = re.compile(r"^(\d+)")
@@ -43,6 +43,12 @@ def _batches(names: Sequence[str], read: Callable[[str], bytes], batch_size: int
             batch = []
     if batch:
         yield batch
+
+
+def _snapshot(count: int) -> FolderSnapshot:
+    # The ingest numbers the names it has not stored yet after the folder's cursor, from 1 on a first
+    # connection: the `count` messages there now get UIDs up to `count` (history), later ones above it.
+    return FolderSnapshot(count, count)
 
 
 def is_maildir(path: Path) -> bool:
@@ -71,6 +77,9 @@ class MaildirSource:
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
 
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        return _snapshot(len(self.names(folder)))
+
     def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
         return _batches(names, self._box.get_bytes, batch_size)
 
@@ -98,6 +107,9 @@ class MboxSource:
 
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
+
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        return _snapshot(len(self.names(folder)))
 
     def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
         if any(name not in self._entries for name in names):
@@ -134,6 +146,9 @@ class EmlFilesSource:
 
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
+
+    def snapshot(self, folder: str) -> FolderSnapshot:
+        return _snapshot(len(self.names(folder)))
 
     def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
         return _batches(names, lambda name: self.paths[name].read_bytes(), batch_size)

@@ -24,6 +24,8 @@ import aiosmtplib
 from aiosmtplib.email import parse_address
 from aiosmtplib.protocol import normalize_message_line_endings
 
+from inboxcrm.adapters.oauth2 import AccessTokens
+from inboxcrm.core.alerts import TokenRefused
 from inboxcrm.core.ports import Envelope, Outcome, Sender, SendResult
 
 # The data types live in core.ports (services use them too); importing them from here works as well.
@@ -104,7 +106,9 @@ class SmtpSender:
 
     `security`: "tls" is implicit TLS, "starttls" requires STARTTLS (never plain text), "none" is plain
     text. Certificates are verified against the system CAs, or only against `ssl_context`'s if given.
-    AUTH happens only when `username` is given.
+    AUTH happens only when `username` is given: with `tokens`, SASL XOAUTH2 (aiosmtplib's `auth_xoauth2`;
+    a refused token is replaced once by a fresh one), else the password. `auth_problem` says why the last
+    login was refused (a person must act), or None once one worked.
     """
 
     def __init__(
@@ -117,6 +121,7 @@ class SmtpSender:
         timeout: float = 60,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
+        tokens: AccessTokens | None = None,
     ) -> None:
         if security not in ("tls", "starttls", "none"):
             raise ValueError(f"security must be 'tls', 'starttls' or 'none', not {security!r}")
@@ -127,6 +132,8 @@ class SmtpSender:
         self.password = password
         self.timeout = timeout
         self.local_hostname = local_hostname
+        self.tokens = tokens
+        self.auth_problem: str | None = None
         self._tls_context = None if security == "none" else ssl_context or ssl.create_default_context()
 
     @property
@@ -206,7 +213,7 @@ class SmtpSender:
                 await _hello(client)  # RFC 3207: what the server said before TLS no longer counts
             if self.username is not None:
                 step = "AUTH"
-                await client.login(self.username, self.password or "")
+                await self._login(client, self.username)
         except _Unavailable:
             client.close()
             raise
@@ -217,6 +224,26 @@ class SmtpSender:
             client.close()
             raise _Unavailable(f"{prefixes[step]}: {_reason(exc)}") from exc
         return client
+
+    async def _login(self, client: aiosmtplib.SMTP, username: str) -> None:
+        try:
+            if self.tokens is None:
+                await client.login(username, self.password or "")
+            else:
+                try:
+                    await client.auth_xoauth2(username, await asyncio.to_thread(self.tokens.token))
+                except aiosmtplib.SMTPAuthenticationError as exc:
+                    if not client.is_connected:
+                        raise
+                    log.info("SMTP %s refused the access token (%s); fetching a new one", self._where, exc.message)
+                    await client.auth_xoauth2(username, await asyncio.to_thread(self.tokens.token, True))
+        except TokenRefused as exc:
+            self.auth_problem = f"token: {exc}"
+            raise
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            self.auth_problem = f"login: {_reply(exc.code, exc.message)}"
+            raise
+        self.auth_problem = None
 
     async def _transaction(self, client: aiosmtplib.SMTP, envelope: Envelope) -> _Attempt:
         """MAIL, RCPT for each recipient, DATA; any trouble becomes a result, never an exception."""

@@ -11,19 +11,20 @@ when.not = { tag = "do-not-call" }
 
 Conditions: `tag` (has any of), `lacks_tag`, `stage` (one of), `score_at_least`, `score_at_most`,
 `company` (company domain, `*` globs), `email_domain`, `free_mail` (true/false), `undeliverable`
-(true/false); combinators `all`, `any`, `not`. A list means "any of". The store turns a segment into a
+(true/false), `event` (has had a business event of any of these kinds: "order"), `field.<name>` (a custom
+field is one of these values, or { at_least, at_most } for number and date fields); combinators `all`, `any`,
+`not`. A list means "any of". The store turns a segment into a
 query, so a segment over 100k contacts is one SQL statement.
 """
 
 from __future__ import annotations
 
-import difflib
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inboxcrm.core.rules import RuleProblem, RulesInvalid, key_lines
+from inboxcrm.core.fields import FieldDef, canonical
+from inboxcrm.core.tomlfile import Checker, FilesInvalid, Problem, suggest
 
 FIELDS = (
     "tag",
@@ -35,6 +36,8 @@ FIELDS = (
     "email_domain",
     "free_mail",
     "undeliverable",
+    "event",
+    "field",
 )
 COMBINATORS = ("all", "any", "not")
 _SEGMENT_KEYS = ("name", "description", "when")
@@ -65,26 +68,13 @@ class Segment:
     condition: Group
 
 
-def _hint(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"expected one of: {', '.join(choices)}"
-
-
-class _Compiler:
-    def __init__(self, file: str, text: str, stages: Sequence[str]) -> None:
-        self.file = file
-        self.lines = key_lines(text)
+class _Compiler(Checker):
+    def __init__(
+        self, file: str, stages: Sequence[str], problems: list[Problem], fields: Sequence[FieldDef] = ()
+    ) -> None:
+        super().__init__(file, problems)
         self.stages = tuple(stages)
-        self.problems: list[RuleProblem] = []
-
-    def line(self, loc: tuple[str | int, ...]) -> int | None:
-        for end in range(len(loc), 0, -1):
-            if loc[:end] in self.lines:
-                return self.lines[loc[:end]]
-        return None
-
-    def problem(self, loc: tuple[str | int, ...], message: str, hint: str = "") -> None:
-        self.problems.append(RuleProblem(self.file, self.line(loc), message, hint))
+        self.fields = {f.name: f for f in fields}
 
     def group(self, combinator: str, table: Any, loc: tuple[str | int, ...]) -> Group:
         if isinstance(table, list):  # any = [ {...}, {...} ]
@@ -97,15 +87,51 @@ class _Compiler:
             where = (*loc, key)
             if key in COMBINATORS:
                 parts.append(self.group(key, value, where))
+            elif key == "field":
+                parts += self.field_tests(value, where)
             elif key in FIELDS:
                 test = self.test(key, value, where)
                 if test is not None:
                     parts.append(test)
             else:
-                self.problem(where, f"unknown condition '{key}'", _hint(key, (*FIELDS, *COMBINATORS)))
+                self.problem(where, f"unknown condition '{key}'", suggest(key, (*FIELDS, *COMBINATORS), in_order=True))
         if combinator == "not":
             return Group("not", (Group("all", tuple(parts)),))
         return Group(combinator, tuple(parts))
+
+    def field_tests(self, value: Any, loc: tuple[str | int, ...]) -> list[Test | Group]:
+        """`field.<name> = value | [values] | { at_least, at_most }` → tests `field:<name>` (canonical values,
+        lower-cased), `field_at_least:<name>`, `field_at_most:<name>`."""
+        if not isinstance(value, dict) or not value:
+            self.problem(loc, "'field' takes a table of fields", 'e.g. field.plan = "pro"')
+            return []
+        found: list[Test | Group] = []
+        for name, spec in value.items():
+            where = (*loc, name)
+            field = self.fields.get(name)
+            if field is None:
+                self.problem(where, f"unknown field '{name}'", suggest(name, self.fields, "field"))
+                continue
+            specs = spec.items() if isinstance(spec, dict) else [("equals", spec)]
+            for op, wanted in specs:
+                if op not in ("equals", "at_least", "at_most") or (
+                    op != "equals" and field.type not in ("number", "date")
+                ):
+                    self.problem((*where, op), f"'{op}' is not a test for the {field.type} field '{name}'")
+                    continue
+                values = wanted if isinstance(wanted, list) and op == "equals" else [wanted]
+                try:
+                    stored = [canonical(field, v) for v in values]
+                except ValueError as exc:
+                    self.problem(where, f"{name}: {exc}")
+                    continue
+                texts = tuple(s.lower() for s in stored if s is not None)
+                if not texts:
+                    self.problem(where, f"give a value for '{name}'")
+                    continue
+                prefix = "field" if op == "equals" else f"field_{op}"
+                found.append(Test(f"{prefix}:{field.type}:{name}", texts))
+        return found
 
     def test(self, field: str, value: Any, loc: tuple[str | int, ...]) -> Test | None:
         values = tuple(value) if isinstance(value, list) else (value,)
@@ -126,30 +152,26 @@ class _Compiler:
         if field == "stage":
             for stage in texts:
                 if stage not in self.stages:
-                    self.problem(loc, f"unknown stage '{stage}'", _hint(stage, self.stages))
+                    self.problem(loc, f"unknown stage '{stage}'", suggest(stage, self.stages, in_order=True))
         return Test(field, texts)
 
 
-def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) -> tuple[Segment, ...]:
-    """Segments from (path, text) pairs; raises `RulesInvalid` listing every problem with file:line."""
+def compile_segments(
+    files: Sequence[tuple[str, str]], stages: Sequence[str], fields: Sequence[FieldDef] = ()
+) -> tuple[Segment, ...]:
+    """Segments from (path, text) pairs; raises `FilesInvalid` (`RulesInvalid`) listing every problem with file:line."""
     segments: list[Segment] = []
-    problems: list[RuleProblem] = []
+    problems: list[Problem] = []
     seen: dict[str, str] = {}
     for file, text in sorted(files):
-        compiler = _Compiler(file, text, stages)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            problems.append(RuleProblem(file, None, f"not valid TOML: {exc}"))
+        compiler = _Compiler(file, stages, problems, fields)
+        data = compiler.parse(text)
+        if data is None:
             continue
-        for key in data:
-            if key != "segment":
-                compiler.problem((key,), f"unknown table '{key}'", "segments are [[segment]] tables")
-        for index, table in enumerate(data.get("segment", [])):
-            loc: tuple[str | int, ...] = ("segment", index)
+        for table, loc in compiler.array_of_tables(data, "segment", _SEGMENT_KEYS):
             for key in table:
                 if key not in _SEGMENT_KEYS:
-                    compiler.problem((*loc, key), f"unknown key '{key}'", _hint(key, _SEGMENT_KEYS))
+                    compiler.problem((*loc, key), f"unknown key '{key}'", suggest(key, _SEGMENT_KEYS, in_order=True))
             name = table.get("name")
             if not isinstance(name, str) or not name.strip():
                 compiler.problem(loc, "a segment needs a name")
@@ -160,7 +182,6 @@ def compile_segments(files: Sequence[tuple[str, str]], stages: Sequence[str]) ->
             condition = compiler.group("all", table.get("when", {}), (*loc, "when"))
             line = compiler.line(loc) or 0
             segments.append(Segment(name, str(table.get("description", "")), file, line, condition))
-        problems.extend(compiler.problems)
     if problems:
-        raise RulesInvalid(problems)
+        raise FilesInvalid(problems)
     return tuple(segments)

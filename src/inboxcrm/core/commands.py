@@ -7,6 +7,8 @@ removed by the caller) and returns the commands, the body the customer would rec
 The block: leading blank lines are skipped; each line whose first token is `#` followed by a letter is a
 command attempt; blank lines between commands are allowed; the first other line ends the block and starts
 the body (`#1 priority for us…` and `# heading` are ordinary text). Command names are case-insensitive.
+`#note` followed by text on its line (`#note Her card was charged twice`) also ends the block: that text and
+everything after it is the note's body.
 
 Pure: agents, priorities, the time and the timezone are passed in.
 """
@@ -29,7 +31,7 @@ _HELP: dict[str, tuple[str, str]] = {
     "priority": ("#priority LEVEL", "set the priority to one of the configured levels"),
     "tag": ("#tag TAG…", "add tags, separated by spaces or commas (letters, digits, _ . : -)"),
     "untag": ("#untag TAG…", "remove tags"),
-    "note": ("#note", "this reply is an internal note: it is never sent to the customer"),
+    "note": ("#note [TEXT]", "this reply (text after #note included) is an internal note, never sent to the customer"),
     "snooze": ("#snooze WHEN", "pending until 30m, 4h, 3d, 2w from now, or a date such as 2026-12-01"),
     "spam": ("#spam", "the ticket is spam: close it"),
 }
@@ -43,6 +45,7 @@ _STATUS = {"close": "solved", "pending": "pending", "snooze": "pending", "open":
 _NO_ARGUMENTS = frozenset({"close", "pending", "open", "note", "spam"})
 
 _ATTEMPT = re.compile(r"#[^\W\d_]")
+_NOTE_WITH_TEXT = re.compile(r"#note(?::|\s)\s*(?=\S)", re.IGNORECASE)
 _TAG = re.compile(r"[\w.:-]{1,50}")
 _SPLIT_TAGS = re.compile(r"[\s,]+")
 _DURATION = re.compile(r"([0-9]+)([mhdw])", re.IGNORECASE)
@@ -122,6 +125,12 @@ def read_commands(
         if not _ATTEMPT.match(stripped):
             body_start = index
             break
+        note = _NOTE_WITH_TEXT.match(stripped)
+        if note:
+            # `#note <text>`: the text on this line and every line after it are the note
+            reader.read(index + 1, "#note")
+            body = raw.lstrip()[note.end() :] + "".join(lines[index + 1 :])
+            return AgentReply(tuple(reader.commands), body, tuple(reader.problems))
         reader.read(index + 1, stripped)
     return AgentReply(tuple(reader.commands), "".join(lines[body_start:]), tuple(reader.problems))
 

@@ -6,15 +6,21 @@ Services and adapters both import these (pure data and Protocols); `bootstrap.py
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.audiences import Segment
+from inboxcrm.core.history import HistoryMark
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
+from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
+from inboxcrm.core.source_ports import FetchedMessage as FetchedMessage  # noqa: PLC0414 (re-exported)
+from inboxcrm.core.source_ports import FolderSnapshot as FolderSnapshot  # noqa: PLC0414 (re-exported)
+from inboxcrm.core.source_ports import MailSource as MailSource  # noqa: PLC0414 (re-exported)
+from inboxcrm.core.source_ports import NamedMailSource as NamedMailSource  # noqa: PLC0414 (re-exported)
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
@@ -23,17 +29,6 @@ from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEnt
 class StoreUnavailable(Exception):
     """The database cannot do the work right now (locked, disk full, connection lost), though nothing is
     wrong with the work itself: do the same again later. The transaction was rolled back."""
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedMessage:
-    """One message as a source hands it over: its UID in the folder and its exact bytes. File sources
-    name it instead (`name`: a Maildir unique name, an mbox offset and hash, a file name); the ingest then
-    numbers it."""
-
-    uid: int
-    raw: bytes
-    name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +257,7 @@ class Recipient:
     score: float
     replied_since_enrolment: bool
     open_ticket: bool
+    fields: Mapping[str, str] = field(default_factory=dict)  # custom fields, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +303,7 @@ class SupportTransaction(Protocol):
     def save_ticket(self, ticket: Ticket, at: datetime) -> None: ...
     def last_customer_message(self, thread_id: int) -> CustomerMessage | None: ...
     def contact_address(self, contact_id: int) -> Address | None: ...
+    def wrote_before(self, contact_id: int, before: datetime) -> bool: ...
     def raw_message(self, raw_id: int) -> bytes | None: ...
     def queue_mail(self, mails: Sequence[NewMail]) -> list[str]: ...
     def automatic_mail_count(self, cause: str, since: datetime) -> int: ...
@@ -354,7 +351,37 @@ class AccessTransaction(Protocol):
     def add_audit(self, actor: str, action: str, subject: str, detail: Mapping[str, Any], at: datetime) -> None: ...
 
 
-class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransaction, Protocol):
+class HistoryTransaction(Protocol):
+    """Each folder's history mark (see core/history.py), tickets opened by history and contacts known only from
+    history."""
+
+    def history_mark(self, mailbox: str, folder: str) -> HistoryMark | None: ...
+    def begin_history(
+        self,
+        mailbox: str,
+        folder: str,
+        uidvalidity: int,
+        snapshot: FolderSnapshot,
+        since: datetime | None,
+        start_uid: int,
+        now: datetime,
+    ) -> None: ...
+    def count_history(self, mailbox: str, folder: str, read: int) -> None: ...
+    def history_tickets(self, ticket_ids: Iterable[int]) -> set[int]: ...
+    def mark_history(self, ticket_ids: Iterable[int], contact_ids: Iterable[int]) -> None: ...
+    def end_history(self, ticket_ids: Iterable[int], contact_ids: Iterable[int]) -> None: ...
+
+
+class IngestTransaction(
+    SupportTransaction,
+    OutreachTransaction,
+    AccessTransaction,
+    SearchTransaction,
+    RecordTransaction,
+    WebhookTransaction,
+    HistoryTransaction,
+    Protocol,
+):
     """One database transaction; everything written through it commits or rolls back together."""
 
     def lock_cursor(self, mailbox: str, folder: str) -> FolderCursor | None: ...
@@ -366,7 +393,12 @@ class IngestTransaction(SupportTransaction, OutreachTransaction, AccessTransacti
     def names_stored(self, mailbox: str, folder: str, names: Sequence[str]) -> set[str]: ...
     def known_addresses(self, emails: Sequence[str]) -> set[str]: ...
     def link_named(
-        self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, str, int]], now: datetime
+        self,
+        mailbox: str,
+        folder: str,
+        uidvalidity: int,
+        places: Sequence[tuple[int, str, int | None]],
+        now: datetime,
     ) -> None: ...
     def raws_with_messages(self, raw_ids: Iterable[int]) -> set[int]: ...
     def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]: ...
@@ -413,28 +445,6 @@ class Store(Protocol):
     """Where facts are kept."""
 
     def transaction(self) -> AbstractContextManager[IngestTransaction]: ...
-
-
-class MailSource(Protocol):
-    """A folder of messages addressed by (UIDVALIDITY, UID), such as an IMAP folder or a Maildir."""
-
-    def uidvalidity(self, folder: str) -> int: ...
-    def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]: ...
-    def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
-
-
-@runtime_checkable
-class NamedMailSource(Protocol):
-    """A folder whose messages have stable names instead of increasing UIDs (Maildir, mbox, .eml files).
-
-    Every message whose name is not stored yet is read, whatever order the names sort in: a file that
-    sorts before others, a deleted one or two delivered in the same second never shift anything.
-    """
-
-    def uidvalidity(self, folder: str) -> int: ...
-    def names(self, folder: str) -> list[str]: ...
-    def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]: ...
-    def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
 
 
 class Reads(Protocol):

@@ -1,6 +1,6 @@
 """Lead score signals read from mail itself, decay, and the stage a score earns. Pure functions.
 
-Rules add points of their own (core/rules.py); these are the signals every message gives without a
+Rules add points of their own (core/rules/); these are the signals every message gives without a
 rule, weighted in the config's `[scoring]` table.
 """
 

@@ -87,11 +87,16 @@ def customer_replied(ticket: Ticket, now: datetime) -> tuple[Ticket, list[Change
 
 def agent_replied(ticket: Ticket, at: datetime) -> tuple[Ticket, list[Change]]:
     """An agent answered the customer: the first answer stops the first-response clock, and a new ticket is
-    now open (other statuses change only by command)."""
+    now open (other statuses change only by command). An answer older than the recorded first response (found
+    later, in a backfill) becomes the first response; a breach it shows was no breach is taken back."""
     changes: list[Change] = []
-    if ticket.first_response_at is None:
+    if ticket.first_response_at is None or at < ticket.first_response_at:
+        if ticket.first_response_at is None:
+            changes.append(Change("first_response", f"Ticket #{ticket.id}: first response"))
         ticket = replace(ticket, first_response_at=at)
-        changes.append(Change("first_response", f"Ticket #{ticket.id}: first response"))
+        due = ticket.first_response_due
+        if ticket.first_response_breached_at is not None and due is not None and at <= due:
+            ticket = replace(ticket, first_response_breached_at=None)
     if ticket.status is TicketStatus.NEW:
         ticket = with_status(ticket, TicketStatus.OPEN, at)
     return ticket, changes

@@ -28,6 +28,7 @@ class ContactView:
     created_at: datetime
     score: float = 0.0
     stage: str | None = None
+    tags: tuple[str, ...] = ()  # loaded for one contact (`Reads.contact`), not for lists
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,9 @@ class ContactService:
         return found
 
     def merge(self, keep_id: int, other_id: int) -> None:
-        """Fold `other_id` into `keep_id`. Both must exist and differ."""
+        """Fold `other_id` into `keep_id`, in one transaction: every row referencing it moves (see
+        `adapters/db/merge.py`: tags united, the kept contact's field values win, scores add up). Both must
+        exist and differ."""
         if keep_id == other_id:
             raise ValueError("a contact cannot be merged into itself")
         now = self._clock()
@@ -41,4 +43,5 @@ class ContactService:
                 tx.merge_contacts(keep_id, other_id, now)
             except LookupError as exc:
                 raise ContactNotFound(str(exc)) from exc
+            tx.index_contacts([keep_id])  # its search entry now holds the merged contact's addresses too
             tx.add_events([NewEvent(keep_id, now, "contacts_merged", f"Merged contact #{other_id} into this one")])

@@ -4,15 +4,17 @@ desk: solving stamps the resolution clock, a new priority moves the SLA due time
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from inboxcrm.core.fields import FieldProblem
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.ports import NewEvent, Store
 from inboxcrm.core.tickets import Order, apply_orders, with_status
+from inboxcrm.services.desk import Support
 from inboxcrm.services.outreach import Outreach
-from inboxcrm.services.support import Support
+from inboxcrm.services.record import CustomerRecord
 
 
 class NotFound(LookupError):
@@ -40,17 +42,29 @@ class Manage:
         outreach: Outreach,
         clock: Callable[[], datetime],
         stages: Sequence[str],
+        record: CustomerRecord | None = None,
     ) -> None:
         self._store = store
         self._support = support
         self._outreach = outreach
         self._clock = clock
         self._stages = tuple(stages)
+        self._record = record
 
     def update_contact(
-        self, contact_id: int, actor: str, add_tags: Sequence[str], remove_tags: Sequence[str], stage: str | None
+        self,
+        contact_id: int,
+        actor: str,
+        add_tags: Sequence[str],
+        remove_tags: Sequence[str],
+        stage: str | None,
+        name: str | None = None,
+        fields: Mapping[str, object] | None = None,
     ) -> None:
-        """Tags in and out, and the lifecycle stage (any configured stage, forwards or back: a person decided)."""
+        """Tags in and out, the lifecycle stage (any configured stage, forwards or back: a person decided), the
+        name and custom fields, in one transaction."""
+        if fields and self._record is None:
+            raise Refused("no custom fields are declared ([[fields]] in the config)")
         if stage is not None and stage not in self._stages:
             raise Refused(f"unknown stage {stage!r} (stages: {', '.join(self._stages)})")
         now = self._clock()
@@ -58,6 +72,17 @@ class Manage:
             if tx.contact_address(contact_id) is None:
                 raise NotFound(f"no contact {contact_id}")
             events = []
+            if self._record is not None and (name is not None or fields):
+                try:
+                    events += self._record.apply_edit(tx, contact_id, actor, name, fields, now)
+                except FieldProblem as exc:
+                    raise Refused(str(exc)) from None
+            elif name is not None:
+                before = tx.set_contact_name(contact_id, name.strip())
+                if before != name.strip():
+                    events.append(
+                        NewEvent(contact_id, now, "contact_updated", f"Name {before!r} → {name!r} by {actor}")
+                    )
             if add_tags or remove_tags:
                 tx.change_tags(contact_id, add_tags, remove_tags)
                 what = ", ".join([*(f"+{t}" for t in add_tags), *(f"-{t}" for t in remove_tags)])
@@ -103,6 +128,7 @@ class Manage:
                 updated = with_status(updated, status, now)
             updated, late = self._support.sla_on_save(updated, now)
             tx.save_ticket(updated, now)
+            tx.end_history([ticket.id], [])  # a person decided now: history no longer changes this ticket
             events = self._support.events_for(updated, changes + late, now)
             if status is not None and status is not ticket.status and updated.contact_id is not None:
                 events.append(

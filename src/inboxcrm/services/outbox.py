@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, SendResult, Store
+from inboxcrm.services.desk import CUSTOMER_MAIL, Support
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.patience import Sleep, patiently
-from inboxcrm.services.support import CUSTOMER_MAIL, Support
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,11 @@ class Dispatcher:
         self._interval = interval
         self._last_round: datetime | None = None
         self._credit: dict[str, float] = {}  # campaign ("" = all campaigns) → mails it may send now
+
+    @property
+    def sender(self) -> Sender:
+        """What sends the mail (the alerts ask it whether its sign-in was refused)."""
+        return self._sender
 
     def dispatch(self) -> DispatchResult:
         """Send what is due now; safe to call from several threads or daemons (claims don't overlap)."""

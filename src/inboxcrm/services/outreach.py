@@ -121,11 +121,13 @@ class Outreach:
         message_ids: Sequence[int],
         enrolments: Sequence[tuple[int, str]],
         now: datetime,
+        history: bool = False,
     ) -> list[NewEvent]:
         """Stored messages, in the ingest transaction: rules' enrolments; a reply to a campaign mail (matched by
         In-Reply-To/References) is noted; any person's message from an enrolled contact ends enrolments that
         exit on reply; hard bounces and complaints suppress the address; `unsubscribe <token>` mails
-        unsubscribe."""
+        unsubscribe. History (mail that was in the mailbox already, or imported) counts as a reply only if
+        it was written after the enrolment."""
         events: list[NewEvent] = []
         for contact_id, name in enrolments:
             enrolment_id, why = self.enrol(tx, contact_id, name, "rule", now)
@@ -150,7 +152,7 @@ class Outreach:
             if row.contact_id is None:
                 continue
             # when we got it: the message that enrolled a contact (same batch, same moment) is not a reply
-            repliers[row.contact_id] = row.received_at
+            repliers[row.contact_id] = row.sent_at if history else row.received_at
             named = [row.message.in_reply_to or "", *row.message.references]
             for mail in tx.campaign_mail(named):
                 if mail.contact_id == row.contact_id:
@@ -359,6 +361,14 @@ def _now(recipient: Recipient) -> ContactNow:
     )
 
 
+class FieldValues(dict[str, str]):
+    """A contact's custom fields for templates: a field the contact has no value for is empty (None), not an
+    error, so `{{ contact.fields.plan or "free" }}` works for every contact."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
 def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> dict[str, Any]:
     first = recipient.name.split()[0] if recipient.name.split() else ""
     return {
@@ -369,6 +379,7 @@ def _context(campaign: Campaign, step: int, recipient: Recipient, url: str) -> d
             "stage": recipient.stage,
             "score": round(recipient.score, 1),
             "tags": sorted(recipient.tags),
+            "fields": FieldValues(recipient.fields),
         },
         "company": {"name": recipient.company, "domain": recipient.company_domain} if recipient.company else None,
         "campaign": {
@@ -428,6 +439,7 @@ CAMPAIGN_SAMPLE: dict[str, Any] = {
         "stage": "lead",
         "score": 42.0,
         "tags": ["trial"],
+        "fields": FieldValues(),
     },
     "company": {"name": "Example Org", "domain": "example.org"},
     "campaign": {

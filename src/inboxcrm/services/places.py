@@ -71,7 +71,18 @@ def link(
     now: datetime,
 ) -> None:  # fmt: skip
     """Record where each (message, raw id) was seen."""
-    named = [(item.uid, item.name, raw_id) for item, raw_id in places if item.name is not None]
+    named: list[tuple[int, str, int | None]] = [
+        (item.uid, item.name, raw_id) for item, raw_id in places if item.name is not None
+    ]
     tx.link_named(mailbox, folder, uidvalidity, named, now)
     numbered = [(item.uid, raw_id) for item, raw_id in places if item.name is None]
     tx.link_locations(mailbox, folder, uidvalidity, numbered, now)
+
+
+def leave_out(
+    tx: IngestTransaction, mailbox: str, folder: str, uidvalidity: int, items: Sequence[FetchedMessage], now: datetime
+) -> None:
+    """Remember named messages the mailbox's `backlog` leaves out (too old), by name and without their bytes:
+    a file source hands over every name not stored yet, so one forgotten would come back later as live mail.
+    A message with a UID needs nothing: the cursor passes it."""
+    tx.link_named(mailbox, folder, uidvalidity, [(item.uid, item.name, None) for item in items if item.name], now)

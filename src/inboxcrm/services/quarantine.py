@@ -11,11 +11,11 @@ from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
 from inboxcrm.core.reading import read_raw
-from inboxcrm.services.ingest import record_messages
+from inboxcrm.services.desk import Support
+from inboxcrm.services.filing import record_messages
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.scoring import Scoring
-from inboxcrm.services.support import Support
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,8 @@ class RetryResult:
 
 
 class QuarantineService:
-    """`list` shows what is held and why; `retry` re-parses each held message from its raw bytes."""
+    """`list` shows what is held and why; `retry` re-parses each held message from its raw bytes and files the
+    ones that now work as history (core/history.py): their tickets open with their real times, nobody is mailed."""
 
     def __init__(
         self,
@@ -78,6 +79,8 @@ class QuarantineService:
                             support=self._support,
                             outreach=self._outreach,
                             contacts_cap=self._contacts_cap,
+                            # read again later, maybe much later: filed as history, it mails nobody
+                            live=False,
                         )
                         tx.resolve_quarantine(held.quarantine_id, self._clock())
                     recovered += 1

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from inboxcrm.core.addresses import company_domain
+from inboxcrm.core.fields import FieldDef, typed
 from inboxcrm.core.model import MailboxProfile
 from inboxcrm.core.ports import ContactState, IngestTransaction, NewEvent, NewMessage
 from inboxcrm.core.rules import ContactFacts, Decision, Facts, RuleSet, evaluate
@@ -26,6 +27,20 @@ class Routing:
     agents_by_queue: Mapping[str, tuple[str, ...]]
     all_agents: tuple[str, ...]
     first_deal_stage: str = "qualified"
+    fields: tuple[FieldDef, ...] = ()  # custom fields, for `contact.field.*` conditions
+
+
+def contact_fields(
+    tx: IngestTransaction, declared: Sequence[FieldDef], contact_ids: set[int]
+) -> dict[int, dict[str, str | float | bool]]:
+    """Contact id → its custom fields as rules read them (nothing is read when no field is declared)."""
+    if not declared or not contact_ids:
+        return {}
+    by_name = {f.name: f for f in declared}
+    return {
+        contact: {name: typed(by_name.get(name), value) for name, value in values.items()}
+        for contact, values in tx.contact_field_values(contact_ids).items()
+    }
 
 
 def decide(
@@ -33,6 +48,7 @@ def decide(
 ) -> list[Decision]:
     """One decision per row, in order; a contact's tags, score and stage carry over within the batch."""
     states = dict(tx.contact_states({r.contact_id for r in rows if r.contact_id is not None}))
+    fields = contact_fields(tx, routing.fields, {r.contact_id for r in rows if r.contact_id is not None})
     decisions = []
     for row in rows:
         contact = None
@@ -45,6 +61,7 @@ def decide(
                 state.score if state else 0.0,
                 state.stage if state else None,
                 company_domain(email),
+                fields.get(row.contact_id or 0, {}),
             )
         analysis = row.analysis
         decision = evaluate(
@@ -124,39 +141,45 @@ def contact_effects(
     for row, message_id, decision in zip(rows, message_ids, decisions, strict=True):
         if decision is None or row.contact_id is None or decision.ignore:
             continue
-        contact = row.contact_id
-        if decision.tags_added or decision.tags_removed:
-            tx.change_tags(contact, decision.tags_added, decision.tags_removed)
-            changes = [f"+{t}" for t in sorted(decision.tags_added)] + [f"-{t}" for t in sorted(decision.tags_removed)]
-            events.append(NewEvent(contact, row.sent_at, "tags_changed", "Tags " + " ".join(changes), message_id))
-        if decision.score_changes:
-            tx.add_score_changes(contact, row.sent_at, decision.score_changes, message_id, half_life)
-            total = sum(points for points, _ in decision.score_changes)
-            reasons = "; ".join(f"{points:+g} {reason}" for points, reason in decision.score_changes)
-            events.append(NewEvent(contact, row.sent_at, "score_changed", f"Score {total:+g}: {reasons}", message_id))
-        for deal in decision.deals:
-            stage = deal.stage or first_deal_stage
-            _, before = tx.upsert_deal(contact, deal.name, deal.value, stage, row.sent_at)
-            value = f", {deal.value:,.0f}" if deal.value is not None else ""
-            if before is None:
-                events.append(
-                    NewEvent(
-                        contact, row.sent_at, "deal_opened", f"Deal '{deal.name}' opened ({stage}{value})", message_id
-                    )
-                )
-            elif before != stage:
-                summary = f"Deal '{deal.name}' {before} → {stage}{value}"
-                events.append(NewEvent(contact, row.sent_at, "deal_moved", summary, message_id))
-        if decision.stage:
-            previous = tx.set_stage(contact, decision.stage)
-            if previous != decision.stage:
-                events.append(
-                    NewEvent(
-                        contact,
-                        row.sent_at,
-                        "stage_changed",
-                        f"Stage {previous or '(none)'} → {decision.stage}",
-                        message_id,
-                    )
-                )
+        events += effects_on_contact(tx, row.contact_id, row.sent_at, decision, message_id, first_deal_stage, half_life)
+    return events
+
+
+def effects_on_contact(
+    tx: IngestTransaction,
+    contact: int,
+    at: datetime,
+    decision: Decision,
+    message_id: int | None = None,
+    first_deal_stage: str = "qualified",
+    half_life: timedelta | None = None,
+) -> list[NewEvent]:
+    """Apply one decision's tags, score points, deals and stage to a contact; the timeline events that say so."""
+    events: list[NewEvent] = []
+    if decision.tags_added or decision.tags_removed:
+        tx.change_tags(contact, decision.tags_added, decision.tags_removed)
+        changes = [f"+{t}" for t in sorted(decision.tags_added)] + [f"-{t}" for t in sorted(decision.tags_removed)]
+        events.append(NewEvent(contact, at, "tags_changed", "Tags " + " ".join(changes), message_id))
+    if decision.score_changes:
+        tx.add_score_changes(contact, at, decision.score_changes, message_id, half_life)
+        total = sum(points for points, _ in decision.score_changes)
+        reasons = "; ".join(f"{points:+g} {reason}" for points, reason in decision.score_changes)
+        events.append(NewEvent(contact, at, "score_changed", f"Score {total:+g}: {reasons}", message_id))
+    for deal in decision.deals:
+        stage = deal.stage or first_deal_stage
+        _, before = tx.upsert_deal(contact, deal.name, deal.value, stage, at)
+        value = f", {deal.value:,.0f}" if deal.value is not None else ""
+        if before is None:
+            events.append(
+                NewEvent(contact, at, "deal_opened", f"Deal '{deal.name}' opened ({stage}{value})", message_id)
+            )
+        elif before != stage:
+            events.append(
+                NewEvent(contact, at, "deal_moved", f"Deal '{deal.name}' {before} → {stage}{value}", message_id)
+            )
+    if decision.stage:
+        previous = tx.set_stage(contact, decision.stage)
+        if previous != decision.stage:
+            summary = f"Stage {previous or '(none)'} → {decision.stage}"
+            events.append(NewEvent(contact, at, "stage_changed", summary, message_id))
     return events

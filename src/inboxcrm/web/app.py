@@ -11,31 +11,39 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from inboxcrm.core.alerts import Incident
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.reports import Reports
 from inboxcrm.services.access import Access, Caller, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactNotFound, ContactService
+from inboxcrm.services.contacts_csv import ContactsCsv
 from inboxcrm.services.manage import Manage
 from inboxcrm.services.outreach import Unsubscribes
 from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.privacy import Privacy
+from inboxcrm.services.record import CustomerRecord, amount_text, field_filter
 from inboxcrm.services.reports import BadCursor, ReadService
+from inboxcrm.services.search import SearchService
 from inboxcrm.web.auth import actor, authenticate
 from inboxcrm.web.data import data_routes
 from inboxcrm.web.manage import manage_routes
 from inboxcrm.web.metrics import metrics_routes
 from inboxcrm.web.pages import page_routes
+from inboxcrm.web.record import record_routes
 from inboxcrm.web.reports import report_routes
 from inboxcrm.web.schemas import (
     CampaignFiguresOut,
     CompanyPage,
     CompanyRowOut,
+    ContactDetailOut,
     ContactOut,
     ContactPage,
     DealOut,
     DealPage,
     HealthOut,
+    HistoryOut,
+    IncidentOut,
     MailboxHealthOut,
     MergeIn,
     PipelineStageOut,
@@ -48,6 +56,7 @@ from inboxcrm.web.schemas import (
     TimelineEntryOut,
     TimelinePage,
 )
+from inboxcrm.web.search_page import search_page_routes
 from inboxcrm.web.unsubscribe import unsubscribe_routes
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Items per page (at most 200).")]
@@ -75,6 +84,12 @@ class Features:
     value_errors: tuple[type[Exception], ...] = ()
     clock: Callable[[], datetime] = _utc_now
     stages: Sequence[str] = field(default_factory=tuple)
+    # the customer record: search, custom fields and business events, CSV in and out
+    search: SearchService | None = None
+    record: CustomerRecord | None = None
+    contacts_csv: ContactsCsv | None = None
+    # open incidents (alerts), for /health and /metrics
+    incidents: Callable[[], Sequence[Incident]] = lambda: ()
 
 
 def create_app(
@@ -136,13 +151,19 @@ def create_app(
                 clock=extra.clock,
             )
         )
+    if extra.message_html is not None and extra.search is not None:
+        app.include_router(search_page_routes(extra.search, reads.contact, require))
     if extra.reports is not None:
         app.include_router(report_routes(extra.reports, require, extra.stages, extra.clock))
     if extra.manage is not None:
         app.include_router(manage_routes(extra.manage, require, actor))
     if extra.privacy is not None:
         app.include_router(data_routes(extra.privacy, require, actor))
-    app.include_router(metrics_routes(reads, require, health, extra.rule_problems, extra.clock))
+    app.include_router(metrics_routes(reads, require, health, extra.rule_problems, extra.clock, extra.incidents))
+    if extra.search is not None and extra.record is not None and extra.contacts_csv is not None:
+        app.include_router(
+            record_routes(extra.search, extra.record, extra.contacts_csv, segments or {}, require, actor, extra.clock)
+        )
 
     async def _bad_value(_request: Request, exc: Exception) -> JSONResponse:
         # the database refused a value the client sent (an id beyond its integers, a NUL in text): the
@@ -172,15 +193,30 @@ def create_app(
                 last_success=h.last_success,
                 last_error=h.last_error,
                 failures_in_a_row=h.failures_in_a_row,
+                fetched_here=h.fetched_here,
+                history=HistoryOut(
+                    read=sum(f.read for f in h.history),
+                    total=sum(f.total for f in h.history),
+                    done=all(f.done for f in h.history),
+                )
+                if h.history
+                else None,
             )
             for h in health()
         ]
-        ok = database == "ok" and all(b.ok for b in boxes)
-        body = HealthOut(status="ok" if ok else "degraded", database=database, mailboxes=boxes)
+        try:
+            open_incidents = [IncidentOut.of(i) for i in extra.incidents()]
+        except Exception:  # the database is down: said above
+            open_incidents = []
+        ok = database == "ok" and all(b.ok for b in boxes) and not open_incidents
+        body = HealthOut(
+            status="ok" if ok else "degraded", database=database, mailboxes=boxes, incidents=open_incidents
+        )
         return JSONResponse(status_code=200 if ok else 503, content=body.model_dump(mode="json"))
 
     @api.get("/contacts", response_model=ContactPage)
     def list_contacts(
+        request: Request,
         email: str | None = None,
         q: str | None = None,
         tag: str | None = None,
@@ -191,12 +227,19 @@ def create_app(
         limit: Limit = 50,
     ) -> ContactPage:
         """Contacts by id: an exact address, part of an address or name (`q`), a tag, a stage, a company's
-        domain, a named segment; filters combine."""
+        domain, a named segment, custom fields (`field.plan=pro`, `field.seats.min=10`, `field.seats.max=50`);
+        filters combine."""
         named = None
         if segment is not None:
             named = (segments or {}).get(segment)
             if named is None:
                 raise HTTPException(status_code=404, detail=f"no segment named {segment!r}")
+        wanted = [(k, v) for k, v in request.query_params.multi_items() if k.startswith("field.")]
+        if wanted:
+            try:
+                named = field_filter(extra.record.fields if extra.record else {}, wanted, named)
+            except ValueError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
         page = reads.contacts(
             email=email, query=q, cursor=cursor, limit=limit, tag=tag, stage=stage, company=company, segment=named
         )
@@ -214,12 +257,20 @@ def create_app(
         page = reads.deals(stage=stage, cursor=cursor, limit=limit)
         return DealPage(items=[DealOut(**row) for row in page.items], next_cursor=page.next_cursor)
 
-    @api.get("/contacts/{contact_id}", response_model=ContactOut)
-    def get_contact(contact_id: int) -> ContactOut:
+    @api.get("/contacts/{contact_id}", response_model=ContactDetailOut)
+    def get_contact(contact_id: int) -> ContactDetailOut:
+        """The contact with its tags, custom fields, other addresses and lifetime value (per currency)."""
         contact = reads.contact(contact_id)
         if contact is None:
             raise HTTPException(status_code=404, detail=f"no contact {contact_id}")
-        return ContactOut.of(contact)
+        details = extra.record.details(contact_id) if extra.record is not None else None
+        return ContactDetailOut(
+            **ContactOut.of(contact).model_dump(),
+            tags=list(contact.tags),
+            fields=details["fields"] if details else {},
+            aliases=details["aliases"] if details else [],
+            lifetime_value={k: amount_text(v) for k, v in details["lifetime_value"].items()} if details else {},
+        )
 
     @api.get("/contacts/{contact_id}/timeline", response_model=TimelinePage)
     def get_timeline(

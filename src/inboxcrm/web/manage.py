@@ -4,6 +4,7 @@ priority and tags, and campaign enrolment. Each change lands on the contact's ti
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,9 @@ class ContactChangeIn(_In):
     add_tags: list[str] = Field(default_factory=list, max_length=50)
     remove_tags: list[str] = Field(default_factory=list, max_length=50)
     stage: str | None = Field(default=None, max_length=40)
+    name: str | None = Field(default=None, max_length=255)
+    # custom fields ([[fields]] in the config): name → value; null clears the field
+    fields: dict[str, Any] = Field(default_factory=dict, max_length=100)
 
 
 class TicketChangeIn(_In):
@@ -63,9 +67,10 @@ def manage_routes(manage: Manage, require: Require, actor: Callable[[Request], s
 
     @router.patch("/contacts/{contact_id}", status_code=204)
     def change_contact(contact_id: int, body: ContactChangeIn, request: Request) -> None:
-        """Add or remove tags and set the lifecycle stage."""
+        """Add or remove tags, set the lifecycle stage, the name and custom fields (checked against their types;
+        a bad value and nothing changes). Each change lands on the timeline."""
         add, remove = _tags(body.add_tags), _tags(body.remove_tags)
-        run(lambda: manage.update_contact(contact_id, actor(request), add, remove, body.stage))
+        run(lambda: manage.update_contact(contact_id, actor(request), add, remove, body.stage, body.name, body.fields))
 
     @router.patch("/tickets/{ticket_id}", status_code=204)
     def change_ticket(ticket_id: int, body: TicketChangeIn, request: Request) -> None:

@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from inboxcrm.core.alerts import Incident
 from inboxcrm.services.polling import MailboxHealth
 from inboxcrm.services.reports import ReadService
 from inboxcrm.web.auth import Require, Scope
@@ -27,7 +28,9 @@ class _FromTheDatabase(Collector):
         health: Callable[[], Sequence[MailboxHealth]],
         rule_problems: Callable[[], int],
         clock: Callable[[], datetime],
+        incidents: Callable[[], Sequence[Incident]] = lambda: (),
     ) -> None:
+        self._incidents = incidents
         self._reads = reads
         self._health = health
         self._rule_problems = rule_problems
@@ -48,12 +51,20 @@ class _FromTheDatabase(Collector):
         for result in ("sent", "failed", "cancelled"):
             results.add_metric([result], counts.get(f"outbox_{result}", 0))
         yield results
+        hooks = GaugeMetricFamily(
+            "inboxcrm_webhook_deliveries", "Webhook deliveries by state (queued: not yet delivered).", labels=["status"]
+        )
+        for status in ("queued", "sent", "failed"):
+            hooks.add_metric([status], counts.get(f"webhooks_{status}", 0))
+        yield hooks
         now = self._clock()
         lag = GaugeMetricFamily(
             "inboxcrm_mailbox_lag_seconds", "Seconds since a mailbox was last read successfully.", labels=["mailbox"]
         )
         up = GaugeMetricFamily("inboxcrm_mailbox_up", "1 when the last poll of a mailbox worked.", labels=["mailbox"])
         for box in self._health():
+            if not box.fetched_here:
+                continue  # another daemon fetches it: its /metrics say how it goes
             if box.last_success is not None:
                 lag.add_metric([box.mailbox], (now - box.last_success).total_seconds())
             up.add_metric([box.mailbox], 1.0 if box.ok else 0.0)
@@ -62,6 +73,14 @@ class _FromTheDatabase(Collector):
         errors = GaugeMetricFamily("inboxcrm_rule_errors", "Problems in the rule files (the last good set is used).")
         errors.add_metric([], self._rule_problems())
         yield errors
+        incidents = GaugeMetricFamily(
+            "inboxcrm_incident_open",
+            "1 per open incident (the admins were mailed); the same as /health's incidents.",
+            labels=["key", "problem"],
+        )
+        for incident in self._incidents():
+            incidents.add_metric([incident.key, incident.problem], 1.0)
+        yield incidents
 
 
 def metrics_routes(
@@ -70,10 +89,11 @@ def metrics_routes(
     health: Callable[[], Sequence[MailboxHealth]],
     rule_problems: Callable[[], int],
     clock: Callable[[], datetime],
+    incidents: Callable[[], Sequence[Incident]] = lambda: (),
 ) -> APIRouter:
     """The `/metrics` route (read scope: give Prometheus a read token)."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(_FromTheDatabase(reads, health, rule_problems, clock))
+    registry.register(_FromTheDatabase(reads, health, rule_problems, clock, incidents))
     router = APIRouter(dependencies=[require(Scope.READ)])
 
     @router.get("/metrics", include_in_schema=False)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from inboxcrm.core.alerts import Incident
 from inboxcrm.core.model import Address
 from inboxcrm.core.views import ContactView, MessageView, ThreadView, TicketView, TimelineEntry
 
@@ -48,6 +49,15 @@ class ContactOut(BaseModel):
             stage=contact.stage,
             company=CompanyOut(id=company.id, domain=company.domain, name=company.name) if company else None,
         )
+
+
+class ContactDetailOut(ContactOut):
+    """One contact with its record: tags, custom fields, other addresses, lifetime value per currency."""
+
+    tags: list[str]
+    fields: dict[str, str] = {}
+    aliases: list[str] = []
+    lifetime_value: dict[str, str] = {}
 
 
 class AttachmentOut(BaseModel):
@@ -221,18 +231,44 @@ class TicketPage(BaseModel):
     next_cursor: str | None
 
 
+class HistoryOut(BaseModel):
+    """How far the import of a mailbox's history (the mail it held when inboxcrm first connected) has got."""
+
+    read: int
+    total: int
+    done: bool
+
+
 class MailboxHealthOut(BaseModel):
     mailbox: str
     ok: bool
     last_success: datetime | None
     last_error: str | None
     failures_in_a_row: int
+    # False: another daemon fetches this mailbox (and reports on it)
+    fetched_here: bool = True
+
+    history: HistoryOut | None = None
+
+
+class IncidentOut(BaseModel):
+    """Something failing that the admins were mailed about ("mailbox:support", "outbox")."""
+
+    key: str
+    problem: str
+    detail: str
+    opened_at: datetime
+
+    @classmethod
+    def of(cls, incident: Incident) -> IncidentOut:
+        return cls(key=incident.key, problem=incident.problem, detail=incident.detail, opened_at=incident.opened_at)
 
 
 class HealthOut(BaseModel):
     status: str
     database: str
     mailboxes: list[MailboxHealthOut]
+    incidents: list[IncidentOut] = []
 
 
 class MergeIn(BaseModel):

@@ -9,10 +9,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.statements import Statements
 from inboxcrm.core.ports import StoredToken
 
 
@@ -37,9 +38,8 @@ def _token(row: Any) -> StoredToken:
     )
 
 
-class AccessStatements:
-    connection: Connection
-    _dialect: str
+class AccessStatements(Statements):
+    """API tokens (by hash) and the audit log."""
 
     def api_token_by_hash(self, token_hash: str) -> StoredToken | None:
         """The token whose hash this is, revoked or not (the caller decides)."""

@@ -20,7 +20,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
+from inboxcrm.adapters.db.search_schema import is_search_table
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def include_name(name: str | None, type_: Any, _parents: Any) -> bool:
+    """What schema comparisons look at: everything but the search index's tables (see `search_schema`)."""
+    return not (type_ == "table" and is_search_table(name))
 
 
 def alembic_config(engine: Engine) -> Config:

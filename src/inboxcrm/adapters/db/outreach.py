@@ -6,21 +6,17 @@ A mixin of `SqlTransaction`: it shares the transaction's connection.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, not_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, func, insert, not_, select, update
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
+from inboxcrm.adapters.db.statements import Statements, aware
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import TicketStatus
 from inboxcrm.core.ports import CampaignMail, Enrolment, Recipient
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _enrolment(row: Any) -> Enrolment:
@@ -30,16 +26,15 @@ def _enrolment(row: Any) -> Enrolment:
         row.campaign,
         row.status,
         row.source,
-        _aware(row.enrolled_at),
+        aware(row.enrolled_at),
         row.step,
-        _aware(row.next_due_at) if row.next_due_at is not None else None,
-        _aware(row.last_sent_at) if row.last_sent_at is not None else None,
+        aware(row.next_due_at) if row.next_due_at is not None else None,
+        aware(row.last_sent_at) if row.last_sent_at is not None else None,
     )
 
 
-class OutreachStatements:
-    connection: Connection
-    _dialect: str
+class OutreachStatements(Statements):
+    """Enrolments in campaigns, the suppression list, and the contacts a trigger or segment picks."""
 
     def enrolment_statuses(self, contact_id: int, campaign: str) -> list[str]:
         e = t.enrolments
@@ -134,6 +129,14 @@ class OutreachStatements:
             .limit(1)
         ).first()
         suppressed = self.suppressed([row.email])
+        fields = {
+            r.name: r.value
+            for r in self.connection.execute(
+                select(t.contact_fields.c.name, t.contact_fields.c.value).where(
+                    t.contact_fields.c.contact_id == contact_id
+                )
+            )
+        }
         return Recipient(
             contact_id=row.id,
             email=row.email,
@@ -147,15 +150,13 @@ class OutreachStatements:
             score=float(row.score),
             replied_since_enrolment=replied is not None,
             open_ticket=open_ticket is not None,
+            fields=fields,
         )
 
     def suppress(self, email: str, reason: str, campaign: str | None, at: datetime) -> bool:
         """Add `email` to the suppression list; False when it was there already (the first reason stays)."""
-        insert_ignore = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         done = self.connection.execute(
-            insert_ignore(t.suppressions)
-            .values(email=email.lower(), reason=reason, campaign=campaign, at=at)
-            .on_conflict_do_nothing()
+            self._insert_ignore(t.suppressions).values(email=email.lower(), reason=reason, campaign=campaign, at=at)
         )
         return bool(done.rowcount)
 
@@ -175,6 +176,7 @@ class OutreachStatements:
         s = t.suppressions
         return and_(
             t.contacts.c.undeliverable.is_(False),
+            t.contacts.c.from_history.is_(False),  # known only from history: state triggers never mail them
             not_(select(s.c.email).where(s.c.email == t.contacts.c.email).exists()),
         )
 

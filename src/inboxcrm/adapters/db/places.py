@@ -35,9 +35,15 @@ class PlaceStatements:
         return found
 
     def link_named(
-        self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, str, int]], now: datetime
+        self,
+        mailbox: str,
+        folder: str,
+        uidvalidity: int,
+        places: Sequence[tuple[int, str, int | None]],
+        now: datetime,
     ) -> None:
-        """Record (uid, name, raw id) places; a place another daemon recorded first is left as it is."""
+        """Record (uid, name, raw id) places (no raw id: left out by the backlog, remembered by name only); a
+        place another daemon recorded first is left as it is."""
         if not places:
             return
         dialect = postgresql if self._dialect == "postgresql" else sqlite

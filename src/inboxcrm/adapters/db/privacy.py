@@ -7,20 +7,14 @@ subqueries where they can, so a contact with many messages never hits the databa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, cast, delete, func, not_, or_, select, update
+from sqlalchemy import Text, and_, cast, delete, func, not_, or_, select, update
 
 from inboxcrm.adapters.db import tables as t
-
-_CHUNK = 500  # keeps IN (...) lists under SQLite's and PostgreSQL's parameter limits
-
-
-def _chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
+from inboxcrm.adapters.db.statements import Statements, chunks
 
 
 def _jsonable(value: Any) -> Any:
@@ -46,9 +40,9 @@ def _participant(row: Any, addresses: set[str]) -> bool:
     return any(isinstance(e, str) and e.lower() in addresses for e in named)
 
 
-class PrivacyStatements:
-    connection: Connection
-    _dialect: str
+class PrivacyStatements(Statements):
+    forget_messages: Any  # the search index's (SearchStatements)
+    forget_contacts: Any
 
     def contact_addresses(self, contact_id: int, lock: bool = False) -> list[str] | None:
         """The contact's address first, then its aliases (addresses of contacts merged into it); None when there
@@ -184,7 +178,7 @@ class PrivacyStatements:
         raw_of: dict[int, bytes] = {}
         raw_ids = sorted({row.raw_id for row, _ in rows})
         r = t.raw_messages
-        for chunk in _chunks(raw_ids):
+        for chunk in chunks(raw_ids):
             for found in self.connection.execute(select(r.c.id, r.c.raw).where(r.c.id.in_(chunk))):
                 raw_of[found.id] = bytes(found.raw)
         return [(f"{row.id}.eml", raw_of[row.raw_id]) for row, _ in rows if row.raw_id in raw_of]
@@ -219,7 +213,7 @@ class PrivacyStatements:
         counts: dict[str, int] = {}
 
         outbox_ids = sorted(row.id for row in self._privacy_outbox(contact_id, wanted, erasing=True))
-        counts["outbox"] = sum(run(delete(o).where(o.c.id.in_(chunk))).rowcount for chunk in _chunks(outbox_ids))
+        counts["outbox"] = sum(run(delete(o).where(o.c.id.in_(chunk))).rowcount for chunk in chunks(outbox_ids))
         counts["timeline_events"] = run(
             delete(ev).where(
                 or_(ev.c.contact_id == contact_id, ev.c.message_id.in_(theirs), ev.c.ticket_id.in_(their_tickets))
@@ -238,11 +232,13 @@ class PrivacyStatements:
             raw_ids.append(int(row.raw_id))
             thread_ids.add(int(row.thread_id))
         counts["tickets"] = run(delete(tk).where(tk.c.contact_id == contact_id)).rowcount
+        self.forget_messages(run(theirs).scalars().all())  # their words leave the search index too
+        self.forget_contacts([contact_id])
         counts["messages"] = run(delete(m).where(m.c.contact_id == contact_id)).rowcount
 
         r, loc, q = t.raw_messages, t.message_locations, t.quarantine
         counts["raw_messages"] = 0
-        for chunk in _chunks(sorted(set(raw_ids))):
+        for chunk in chunks(sorted(set(raw_ids))):
             unused = and_(r.c.id.in_(chunk), not_(select(m.c.id).where(m.c.raw_id == r.c.id).exists()))
             gone = list(run(select(r.c.id).where(unused)).scalars())
             if gone:
@@ -252,7 +248,7 @@ class PrivacyStatements:
 
         th, tmi = t.threads, t.thread_message_ids
         counts["threads"] = 0
-        for chunk in _chunks(sorted(thread_ids)):
+        for chunk in chunks(sorted(thread_ids)):
             empty = and_(
                 th.c.id.in_(chunk),
                 not_(select(m.c.id).where(m.c.thread_id == th.c.id).exists()),

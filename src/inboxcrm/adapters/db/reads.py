@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
-from inboxcrm.adapters.db.store import aware
+from inboxcrm.adapters.db.statements import aware
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.model import Address, Attachment
 from inboxcrm.core.views import CompanyView, ContactView, MessageView, ThreadView, TicketView, TimelineEntry
@@ -182,7 +183,12 @@ class SqlReads:
         )
         with self.engine.connect() as connection:
             row = connection.execute(stmt).first()
-        return self._contact(row) if row else None
+            tags = connection.execute(
+                select(t.contact_tags.c.tag)
+                .where(t.contact_tags.c.contact_id == contact_id)
+                .order_by(t.contact_tags.c.tag)
+            ).scalars()
+            return replace(self._contact(row), tags=tuple(tags)) if row else None
 
     @staticmethod
     def _contact(row: Any) -> ContactView:
@@ -326,6 +332,9 @@ class SqlReads:
                         select(func.count()).select_from(t.outbox).where(t.outbox.c.status == status)
                     ).scalar_one()
                 )
+            w = t.webhook_deliveries
+            for status, count in connection.execute(select(w.c.status, func.count()).group_by(w.c.status)):
+                out[f"webhooks_{status}"] = int(count)
             out["quarantined"] = int(
                 connection.execute(
                     select(func.count()).select_from(t.quarantine).where(t.quarantine.c.resolved_at.is_(None))

@@ -1,6 +1,6 @@
 """The database schema (SQLAlchemy Core). Alembic migrations in `migrations/` must match it.
 
-Rows are not the domain: repositories in `store.py` convert between these rows and core values.
+Rows are not the domain: the statement classes of `store.SqlTransaction` convert between these rows and core values.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -51,7 +52,8 @@ message_locations = Table(
     "message_locations",
     metadata,
     Column("id", Id, primary_key=True),
-    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    # no raw: a named message the mailbox's backlog left out (too old), remembered so it is not read again
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("mailbox", String(100), nullable=False),
     Column("folder", String(1000), nullable=False),
     Column("uidvalidity", BigInteger, nullable=False),
@@ -71,6 +73,14 @@ folder_cursors = Table(
     Column("uidvalidity", BigInteger, nullable=False),
     Column("last_uid", BigInteger, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # The folder's history (core/history.py), recorded when inboxcrm first connected: UIDs up to
+    # `history_until` were there already; history dated before `history_since` is not stored; `history_total`
+    # messages were there, `history_read` of them are done. NULL `history_until`: everything is live.
+    Column("history_until", BigInteger, nullable=True),
+    Column("history_since", TS, nullable=True),
+    Column("history_total", BigInteger, nullable=True),
+    Column("history_read", BigInteger, nullable=False, server_default="0"),
+    Column("connected_at", TS, nullable=True),
 )
 
 companies = Table(
@@ -96,6 +106,8 @@ contacts = Table(
     # `score` is the score as of this moment; it halves every half-life after it (see core/scoring.py).
     Column("score_at", TS, nullable=True),
     Column("stage", String(40), nullable=True, index=True),
+    # Known only from history mail so far: state-triggered campaigns leave them alone until they write live.
+    Column("from_history", Boolean, nullable=False, server_default=false()),
 )
 
 contact_tags = Table(
@@ -211,6 +223,9 @@ tickets = Table(
     Column("resolution_breached_at", TS, nullable=True),
     # `#snooze 3d`: pending until then, when the ticket opens again by itself.
     Column("snoozed_until", TS, nullable=True, index=True),
+    # Opened by history (mail that was in the mailbox before inboxcrm connected, or imported): later history
+    # may still change its status; live mail ends that.
+    Column("from_history", Boolean, nullable=False, server_default=false()),
 )
 
 ticket_tags = Table(
@@ -357,4 +372,102 @@ audit_log = Table(
     # about what: "contact:12", "ticket:7", "token:ops"; erased contacts are named by id only
     Column("subject", String(200), nullable=False),
     Column("detail", JSON, nullable=False),
+)
+
+# -- the customer record: custom fields, business events, webhooks out, the search index's settings
+
+contact_fields = Table(
+    "contact_fields",
+    metadata,
+    # One value of a field declared in the config's [[fields]]: `value` in canonical text (numbers as Python
+    # writes them, dates ISO 8601, booleans true/false); `number` holds number fields again, for comparisons.
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("number", Float, nullable=True),
+    Index("ix_contact_fields_name_value", "name", "value"),
+)
+
+business_events = Table(
+    "business_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=False, index=True),
+    # order, invoice, payment, refund, subscription, or any name of the caller's
+    Column("kind", String(40), nullable=False),
+    Column("amount", Numeric(20, 4), nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("at", TS, nullable=False),
+    # The caller's id for the event (an order number): recording it twice records it once.
+    Column("external_id", String(200), nullable=True, unique=True),
+    Column("source", String(20), nullable=False),
+    Column("properties", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_business_events_kind_at", "kind", "at"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("webhook", String(100), nullable=False),
+    Column("event", String(40), nullable=False),
+    # Sent as X-InboxCRM-Delivery: the same for every attempt, so that receivers can drop repeats.
+    Column("delivery_id", String(64), nullable=False, unique=True),
+    # The exact JSON body, written once: every attempt sends (and signs) the same bytes.
+    Column("body", Text, nullable=False),
+    Column("contact_id", Id, ForeignKey("contacts.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", TS, nullable=False),
+    Column("claimed_until", TS, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("sent_at", TS, nullable=True),
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)
+
+search_index = Table(
+    "search_index",
+    metadata,
+    # One row: the language the full-text index was built with (see adapters/db/search.py). Queries are read
+    # with the index's language, not the config's, until `inboxcrm search --rebuild` builds it anew.
+    Column("id", Integer, primary_key=True),
+    Column("language", String(40), nullable=False),
+    Column("built_at", TS, nullable=False),
+)
+
+# --- several daemons, and alerts (issue 13) ---------------------------------------------------------
+
+# Which daemon fetches each mailbox, until when (it renews well before). A lease past `expires_at` is free.
+mailbox_leases = Table(
+    "mailbox_leases",
+    metadata,
+    Column("mailbox", String(100), primary_key=True),
+    Column("holder", String(200), nullable=True),
+    Column("expires_at", TS, nullable=True),
+)
+
+# Daemons alive: each writes `seen_at` with every lease round; the live ones share the mailboxes.
+fetchers = Table(
+    "fetchers",
+    metadata,
+    Column("holder", String(200), primary_key=True),
+    Column("seen_at", TS, nullable=False),
+)
+
+# Something failing that the admins were told about (and told again when it ended).
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    # "mailbox:<name>" or "outbox"
+    Column("key", String(200), nullable=False, index=True),
+    # the key while the incident is open, NULL once closed: at most one open incident per key, whichever
+    # daemon notices first
+    Column("open_key", String(200), nullable=True, unique=True),
+    Column("problem", String(20), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("opened_at", TS, nullable=False),
+    Column("closed_at", TS, nullable=True),
 )

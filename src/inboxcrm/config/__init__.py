@@ -1,0 +1,62 @@
+"""The config file: TOML → frozen, validated `Settings` (`load_settings`), or `ConfigError` with every problem.
+Imports `inboxcrm.core` (model, tomlfile) and pydantic; everything above it may import this package."""
+
+from inboxcrm.config.loading import ConfigError, load_settings, parse_settings
+from inboxcrm.config.sections import (
+    AgentSettings,
+    ApiSettings,
+    BusinessHoursSettings,
+    CampaignsSettings,
+    DatabaseSettings,
+    IngestSettings,
+    LoggingSettings,
+    MailboxSettings,
+    OutboxSettings,
+    RulesSettings,
+    ScoringSettings,
+    Section,
+    SecuritySettings,
+    SegmentsSettings,
+    SignalSettings,
+    SlaSettings,
+    SlaTargetSettings,
+    StagesSettings,
+    SupportSettings,
+    TeamSettings,
+    TemplatesSettings,
+    TokenSettings,
+    parse_duration,
+)
+from inboxcrm.config.settings import Settings
+from inboxcrm.core.tomlfile import Problem
+
+__all__ = [
+    "AgentSettings",
+    "ApiSettings",
+    "BusinessHoursSettings",
+    "CampaignsSettings",
+    "ConfigError",
+    "DatabaseSettings",
+    "IngestSettings",
+    "LoggingSettings",
+    "MailboxSettings",
+    "OutboxSettings",
+    "Problem",
+    "RulesSettings",
+    "ScoringSettings",
+    "Section",
+    "SecuritySettings",
+    "SegmentsSettings",
+    "Settings",
+    "SignalSettings",
+    "SlaSettings",
+    "SlaTargetSettings",
+    "StagesSettings",
+    "SupportSettings",
+    "TeamSettings",
+    "TemplatesSettings",
+    "TokenSettings",
+    "load_settings",
+    "parse_duration",
+    "parse_settings",
+]

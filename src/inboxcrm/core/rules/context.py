@@ -1,0 +1,228 @@
+"""The per-message context the generated rule code reads: one message digested once (lower-cased texts,
+addresses, domains and their parent domains, only the headers rules name), and the helpers that code calls."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from inboxcrm.core.addresses import FREE_MAIL_DOMAINS
+
+if TYPE_CHECKING:
+    from inboxcrm.core.rules.model import Facts, RuleSet
+
+
+# Body conditions read at most this much text: a pathological regex on a huge body stays bounded.
+MAX_BODY_CHARS = 100_000
+
+
+class Context:
+    """One message, pre-digested for matching: lower-cased texts, emails, domains and their parent domains."""
+
+    __slots__ = (
+        "attachments",
+        "body",
+        "body_raw",
+        "cc",
+        "cc_domains",
+        "cc_suffixes",
+        "company_domain",
+        "company_suffixes",
+        "direction",
+        "event",
+        "event_amount",
+        "event_currency",
+        "fields",
+        "from_domain",
+        "from_email",
+        "from_suffixes",
+        "has_contact",
+        "headers",
+        "headers_raw",
+        "kind",
+        "local",
+        "mailbox",
+        "mailbox_kind",
+        "minute",
+        "recipients",
+        "recipients_domains",
+        "recipients_suffixes",
+        "score",
+        "stage",
+        "subject",
+        "subject_raw",
+        "tags",
+        "to",
+        "to_domains",
+        "to_suffixes",
+        "weekday",
+    )
+
+    mailbox: str
+    mailbox_kind: str
+    kind: str
+    direction: str
+    event: str
+    event_amount: float | None
+    event_currency: str
+    fields: Mapping[str, str | float | bool]
+    subject: str
+    subject_raw: str
+    body: str
+    body_raw: str
+    from_email: str
+    from_domain: str
+    from_suffixes: tuple[str, ...]
+    to: tuple[str, ...]
+    to_domains: tuple[str, ...]
+    to_suffixes: tuple[str, ...]
+    cc: tuple[str, ...]
+    cc_domains: tuple[str, ...]
+    cc_suffixes: tuple[str, ...]
+    recipients: tuple[str, ...]
+    recipients_domains: tuple[str, ...]
+    recipients_suffixes: tuple[str, ...]
+    headers: dict[str, str]
+    headers_raw: dict[str, str]
+    attachments: tuple[tuple[str, str], ...]
+    has_contact: bool
+    tags: frozenset[str]
+    score: float
+    stage: str | None
+    company_domain: str
+    company_suffixes: tuple[str, ...]
+    weekday: int
+    minute: int
+    local: datetime | None
+
+
+def suffixes(domain: str) -> tuple[str, ...]:
+    """`mail.eu.acme.com` → itself, `eu.acme.com`, `acme.com`, `com`: a domain condition matches any of them."""
+    if not domain:
+        return ()
+    found = [domain]
+    dot = domain.find(".")
+    while dot >= 0:
+        found.append(domain[dot + 1 :])
+        dot = domain.find(".", dot + 1)
+    return tuple(found)
+
+
+def domain_of(email: str) -> str:
+    return email.rpartition("@")[2].rstrip(".")
+
+
+def digest(facts: Facts, rules: RuleSet, problems: list[str]) -> Context:
+    """Digest `facts` once; only the work the rules need (body, headers they name, recipients, time …) is done."""
+    needs = rules.needs
+    c = Context()
+    message = facts.message
+    c.mailbox = str(facts.mailbox).lower()
+    c.mailbox_kind = str(facts.mailbox_kind).lower()
+    c.kind = str(facts.kind).lower()
+    c.direction = str(facts.direction).lower()
+    subject = message.subject.strip()
+    c.subject_raw = subject
+    c.subject = subject.lower()
+    sender = message.from_.email.lower() if message.from_ is not None else ""
+    c.from_email = sender
+    c.from_domain = domain_of(sender)
+    c.from_suffixes = suffixes(c.from_domain)
+    c.to = c.to_domains = c.to_suffixes = c.cc = c.cc_domains = c.cc_suffixes = ()
+    if "to" in needs or "cc" in needs or "recipients" in needs:
+        c.to = tuple([a.email.lower() for a in message.to])
+        c.to_domains = tuple([domain_of(e) for e in c.to])
+        c.to_suffixes = tuple([s for d in c.to_domains for s in suffixes(d)])
+        if message.cc:
+            c.cc = tuple([a.email.lower() for a in message.cc])
+            c.cc_domains = tuple([domain_of(e) for e in c.cc])
+            c.cc_suffixes = tuple([s for d in c.cc_domains for s in suffixes(d)])
+    c.recipients = c.to + c.cc
+    c.recipients_domains = c.to_domains + c.cc_domains
+    c.recipients_suffixes = c.to_suffixes + c.cc_suffixes
+    if "body" in needs:
+        body = (facts.new_text if facts.new_text is not None else message.text)[:MAX_BODY_CHARS].strip()
+        c.body_raw = body
+        c.body = body.lower()
+    else:
+        c.body = c.body_raw = ""
+    c.headers = c.headers_raw = _NO_HEADERS
+    wanted = rules.header_names
+    if wanted:
+        found: dict[str, list[str]] = {}
+        for name, value in message.headers:
+            key = name.lower()
+            if key in wanted:
+                found.setdefault(key, []).append(value.strip())
+        if found:
+            c.headers_raw = {name: "\n".join(values) for name, values in found.items()}
+            c.headers = {name: value.lower() for name, value in c.headers_raw.items()}
+    c.attachments = (
+        tuple([(a.filename.lower(), a.content_type.lower()) for a in message.attachments])
+        if message.attachments
+        else ()
+    )
+    contact = facts.contact
+    if contact is None:
+        c.has_contact, c.tags, c.score, c.stage, c.company_domain = False, _NO_TAGS, 0.0, None, ""
+        c.fields = _NO_FIELDS
+    else:
+        c.has_contact, c.tags, c.score, c.stage = True, contact.tags, contact.score, contact.stage
+        c.fields = contact.fields
+        c.company_domain = (contact.company_domain or "").lower()
+    c.company_suffixes = suffixes(c.company_domain)
+    event = facts.event
+    c.event = event.kind.lower() if event is not None else ""
+    c.event_amount = event.amount if event is not None else None
+    c.event_currency = (event.currency or "").upper() if event is not None else ""
+    c.weekday, c.minute, c.local = 0, 0, None
+    if "time" in needs:
+        now = facts.now if facts.now.tzinfo is not None else facts.now.replace(tzinfo=UTC)
+        try:
+            zone = ZoneInfo(facts.timezone)
+        except Exception:  # an unknown or malformed zone name must not stop evaluation
+            problems.append(f"unknown timezone {facts.timezone!r}: weekday and time read in UTC")
+            zone = ZoneInfo("UTC")
+        c.local = now.astimezone(zone)
+        c.weekday = c.local.weekday()
+        c.minute = c.local.hour * 60 + c.local.minute
+    return c
+
+
+_NO_HEADERS: dict[str, str] = {}  # shared and never written to
+_NO_TAGS: frozenset[str] = frozenset()
+_NO_FIELDS: Mapping[str, str | float | bool] = {}
+
+
+def local_time(c: Context) -> str:
+    return c.local.strftime("%a %H:%M") if c.local is not None else "?"
+
+
+def _any_match(pattern: re.Pattern[str], values: tuple[str, ...]) -> bool:
+    # A plain loop, not any(<generator>): this runs inside the hot path of evaluation.
+    for value in values:  # noqa: SIM110
+        if pattern.match(value) is not None:
+            return True
+    return False
+
+
+def _attachment_match(
+    names: re.Pattern[str] | None, types: re.Pattern[str] | None, attachments: tuple[tuple[str, str], ...]
+) -> bool:
+    for filename, content_type in attachments:
+        if (names is None or names.match(filename) is not None) and (
+            types is None or types.match(content_type) is not None
+        ):
+            return True
+    return False
+
+
+HELPERS: dict[str, object] = {
+    "__builtins__": {},
+    "_any_match": _any_match,
+    "_attachment_match": _attachment_match,
+    "_FREE": FREE_MAIL_DOMAINS,
+}

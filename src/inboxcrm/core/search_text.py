@@ -1,0 +1,177 @@
+"""Text as the full-text index sees it: words, folded and stemmed the same way for every database.
+
+Both engines (SQLite FTS5 and PostgreSQL tsvector) are handed words we made ourselves, so that a search finds
+the same messages on either: text is NFC-normalised, split into words (runs of letters and digits; Chinese and
+Japanese characters one by one, since those languages put no spaces between words), folded (case, accents:
+"Müller" = "muller", "Straße" = "strasse") and stemmed in the index's language by the Snowball stemmers
+("invoices" = "invoice"). Queries go through the same steps (`core/search_query.py`), and snippets mark the
+words of the text that fold and stem to a searched word.
+
+Pure: strings in, strings out.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import snowballstemmer
+
+NO_STEMMING = "none"
+DEFAULT_LANGUAGE = "english"
+LANGUAGES: tuple[str, ...] = (NO_STEMMING, *sorted(snowballstemmer.algorithms()))
+
+# A word of the index: letters and digits. Longer runs are not words people search for (base64, hashes).
+_WORD = re.compile(r"[^\W_]+")
+_MAX_WORD = 64
+# Scripts written without spaces between words: each character is a word (a query word becomes a phrase).
+_UNSPACED = re.compile(r"([\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+# What one message contributes at most (characters of each part): the index stays bounded on huge mail.
+MAX_PART = 200_000
+
+
+def fold(word: str) -> str:
+    """Case and accents away: `Müller` → `muller`, `ÉCOLE` → `ecole`, `Straße` → `strasse`."""
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """A word of a text: where it is (start, end in the NFC text) and its index form."""
+
+    start: int
+    end: int
+    term: str
+
+
+class Analyzer:
+    """Words → index terms for one language (`LANGUAGES`; "none" folds without stemming)."""
+
+    def __init__(self, language: str = DEFAULT_LANGUAGE) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown search language {language!r} (one of: {', '.join(LANGUAGES)})")
+        self.language = language
+        self._stemmer = None if language == NO_STEMMING else snowballstemmer.stemmer(language)
+        # mail repeats its words: folding and stemming each distinct word once is most of the speed
+        self._memo: dict[str, str] = {}
+
+    def term(self, word: str) -> str:
+        """One word as written → its index term (folded, stemmed); "" for none (too long)."""
+        found = self._memo.get(word)
+        if found is None:
+            folded = fold(word)
+            found = "" if len(folded) > _MAX_WORD else folded
+            if found and self._stemmer is not None:
+                found = self._stemmer.stemWord(found)
+            if len(self._memo) < 500_000:
+                self._memo[word] = found
+        return found
+
+    def words(self, text: str) -> Iterator[Word]:
+        """The words of `text` (taken NFC-normalised), in order."""
+        for match in _WORD.finditer(text):
+            start = match.start()
+            word = match.group()
+            pieces = _UNSPACED.split(word) if _UNSPACED.search(word) else (word,)
+            for piece in pieces:
+                if piece:
+                    term = self.term(piece)
+                    if term:
+                        yield Word(start, start + len(piece), term)
+                    start += len(piece)
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of `text`, in order."""
+        return [w.term for w in self.words(unicodedata.normalize("NFC", text[:MAX_PART]))]
+
+    def indexed(self, text: str) -> str:
+        """`text` as the index stores it: its terms separated by spaces."""
+        return " ".join(self.terms(text))
+
+
+@dataclass(frozen=True, slots=True)
+class MessageText:
+    """What search reads of a message: who wrote it, to whom, its subject, its body and attachment names."""
+
+    sender: str
+    recipients: str
+    subject: str
+    body: str
+
+
+# The parts of a message in the index, in this order: SQLite's columns, PostgreSQL's weights A, B, C, D.
+PARTS = ("sender", "recipients", "subject", "body")
+
+
+def message_terms(analyzer: Analyzer, text: MessageText) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The index terms of each part of a message (`PARTS` order)."""
+    return (
+        analyzer.terms(text.sender),
+        analyzer.terms(text.recipients),
+        analyzer.terms(text.subject),
+        analyzer.terms(text.body),
+    )
+
+
+# -- snippets
+
+MARK_START, MARK_END = "<mark>", "</mark>"
+
+
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """The terms a snippet marks: exact terms, and prefixes (a query's `invo*`)."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...] = ()
+
+    def __call__(self, term: str) -> bool:
+        return term in self.exact or any(term.startswith(p) for p in self.prefixes)
+
+
+def snippet(analyzer: Analyzer, text: str, wanted: Wanted, words: int = 30) -> str:
+    """About `words` words of `text` around the first searched word, HTML-escaped, searched words in
+    <mark>…</mark>; the start of the text when no searched word is in it. "…" where text was left out."""
+    text = unicodedata.normalize("NFC", text[:MAX_PART])
+    found: list[Word] = []
+    first = -1
+    for word in analyzer.words(text):  # read only as far as the window after the first searched word
+        found.append(word)
+        if first < 0 and wanted(word.term):
+            first = len(found) - 1
+        if (first >= 0 and len(found) > first + words) or (first < 0 and len(found) > 20_000):
+            break
+    if not found:
+        return html.escape(" ".join(text.split()[:words]))
+    first = max(first, 0)
+    begin = max(0, first - words // 4)
+    chosen = found[begin : begin + words]
+    start = chosen[0].start if begin > 0 else 0
+    end = chosen[-1].end if begin + words < len(found) or len(found) > first + words else len(text)
+    return ("… " if start > 0 else "") + mark(text, chosen, wanted, start, end) + (" …" if end < len(text) else "")
+
+
+def mark(text: str, found: Sequence[Word], wanted: Wanted, start: int = 0, end: int | None = None) -> str:
+    """`text[start:end]`, HTML-escaped, with the words `wanted` takes in <mark>…</mark>, whitespace collapsed."""
+    stop = len(text) if end is None else end
+    out: list[str] = []
+    at = start
+    for word in found:
+        if word.start < start or word.end > stop or not wanted(word.term):
+            continue
+        out += [html.escape(text[at : word.start]), MARK_START, html.escape(text[word.start : word.end]), MARK_END]
+        at = word.end
+    out.append(html.escape(text[at:stop]))
+    joined = re.sub(r"\s+", " ", "".join(out)).strip()
+    # neighbouring marks of one phrase ("<mark>late</mark> <mark>delivery</mark>") read better as one
+    return joined.replace(f"{MARK_END} {MARK_START}", " ").replace(MARK_END + MARK_START, "")
+
+
+def marked(analyzer: Analyzer, text: str, wanted: Wanted) -> str:
+    """All of a short `text` (a subject), HTML-escaped, searched words marked."""
+    text = unicodedata.normalize("NFC", text)
+    return mark(text, list(analyzer.words(text)), wanted)
