@@ -14,6 +14,7 @@ from inboxcrm.adapters.files import MaildirSource, MboxSource
 from inboxcrm.bootstrap import App
 from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxKind, MailboxProfile
+from inboxcrm.services.privacy import Privacy
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
@@ -110,3 +111,17 @@ def test_a_maildir_connected_with_backlog_none_never_reads_the_old_files_later_a
     later = app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2, backlog=none)
     assert (later.fetched, later.stored, later.history) == (1, 1, 0)  # only the new one, and it is live
     assert stored_ids(app) == Counter(["1700000300.M1P1.mx@acme-corp.example"])
+
+
+def test_an_erased_contacts_maildir_messages_are_not_read_in_again(app: App, tmp_path: Path) -> None:
+    maildir = tmp_path / "md"
+    for sub in ("tmp", "new", "cur"):
+        (maildir / sub).mkdir(parents=True)
+    deliver(maildir, "1700000100.M1P1.mx")
+    assert app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2).stored == 1
+    with app.engine.connect() as connection:
+        contact_id = connection.execute(select(t.contacts.c.id)).scalar_one()
+    Privacy(app.store, b"secret", app.clock).erase(contact_id, "test")
+    again = app.ingest.sync_folder(MaildirSource(maildir), SUPPORT, "maildir", 2)
+    assert (again.fetched, again.stored) == (0, 0)
+    assert stored_ids(app) == Counter()
