@@ -37,7 +37,7 @@ from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campai
 from inboxcrm.core.history import Backlog
 from inboxcrm.core.loops import Fuse
 from inboxcrm.core.model import Address
-from inboxcrm.core.ports import MailSource, Renderer, Sender
+from inboxcrm.core.ports import MailSource, NamedMailSource, Renderer, Sender
 from inboxcrm.core.rules import RuleSet, RulesInvalid, Vocabulary
 from inboxcrm.core.scoring import Weights
 from inboxcrm.core.sla import BusinessHours, Target
@@ -111,7 +111,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now, dkim_dns:
     store = SqlStore(engine, (Webhooks(hooks),) if hooks else ())
     team = settings.team_profile()
     profiles = {m.name: m.profile() for m in settings.mailboxes}
-    reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from)
+    reader = Reader(settings.ingest.parse_workers, settings.ingest.parallel_from, settings.ingest.max_message_bytes)
+    contacts_cap = settings.ingest.new_contacts_per_message
     rules = LiveRules(rulebook(settings), lambda compiled: routing(settings, compiled))
     secret = settings.reply_secret(os.environ)
     mail_templates = templates(settings)
@@ -136,7 +137,9 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now, dkim_dns:
     return App(
         settings=settings,
         engine=engine,
-        ingest=IngestService(store, team, clock, reader, secret, rules.current, scoring(settings), support, outreach),
+        ingest=IngestService(
+            store, team, clock, reader, secret, rules.current, scoring(settings), support, outreach, contacts_cap
+        ),
         quarantine=QuarantineService(
             store,
             team,
@@ -147,6 +150,8 @@ def build(settings: Settings, clock: Callable[[], datetime] = utc_now, dkim_dns:
             support,
             reply_secret=secret,
             outreach=outreach,
+            max_bytes=settings.ingest.max_message_bytes,
+            new_contacts_per_message=contacts_cap,
         ),
         contacts=ContactService(store, clock),
         reads=ReadService(SqlReads(engine)),
@@ -239,7 +244,9 @@ def desk(
     return Desk(
         agents=tuple(Agent(a.name, a.addresses, a.queues, a.display_name) for a in settings.agents),
         mailboxes={
-            m.name: DeskMailbox(m.name, m.addresses[0], m.from_name, m.acknowledge, m.survey)
+            m.name: DeskMailbox(
+                m.name, m.addresses[0], m.from_name, m.acknowledge, survey=m.survey, echo=m.acknowledge_echo
+            )
             for m in settings.mailboxes
         },
         secret=secret,
@@ -328,7 +335,7 @@ def _mailbox_tokens(
 
 def source_opener(
     settings: Settings, mailbox: MailboxSettings, environ: Mapping[str, str] | None = None
-) -> Callable[[], AbstractContextManager[MailSource]]:
+) -> Callable[[], AbstractContextManager[MailSource | NamedMailSource]]:
     """A function that opens a fresh connection (or Maildir) for `mailbox`."""
     env = os.environ if environ is None else environ
     if mailbox.source == "maildir":
@@ -336,7 +343,7 @@ def source_opener(
         path = settings.resolve(mailbox.path)
 
         @contextmanager
-        def open_maildir() -> Iterator[MailSource]:
+        def open_maildir() -> Iterator[MailSource | NamedMailSource]:
             yield MaildirSource(path)
 
         return open_maildir
@@ -344,7 +351,7 @@ def source_opener(
     account = imap_account(mailbox, env, settings)
 
     @contextmanager
-    def open_imap() -> Iterator[MailSource]:
+    def open_imap() -> Iterator[MailSource | NamedMailSource]:
         with ImapSource(account) as source:
             yield source
 

@@ -138,7 +138,7 @@ def test_sigkill_during_dispatch_loses_nothing_and_never_changes_a_message_id(
         daemon.kill()
         daemon.wait()
     assert {r.status for r in outbox(app).values()} == {"queued"}  # claimed, nothing recorded
-    clock.now += timedelta(minutes=11)  # the dead dispatcher's claim runs out
+    clock.now += timedelta(minutes=3)  # the dead dispatcher's claim runs out (a 2-minute lease)
     app.dispatcher.drain()
     after = outbox(app)
     assert {r.status for r in after.values()} == {"sent"}

@@ -85,7 +85,7 @@ def test_quarantine_list_and_retry(tmp_path: Path, empty_database_url: str) -> N
     (tmp_path / "mail" / "b.eml").write_bytes(b"\x00\x00 this is a core dump, not a message")
     code, out, err = invoke(config, "import", str(tmp_path / "mail"), "--mailbox", "support")
     assert out.strip() == "2 read, 1 stored, 0 already stored, 1 quarantined"
-    assert "quarantined uid 2" in err
+    assert "quarantined b.eml: " in err
     code, out, _ = invoke(config, "quarantine", "list", "--json")
     held = [json.loads(line) for line in out.splitlines()]
     assert [(h["mailbox"], h["attempts"]) for h in held] == [("support", 1)]

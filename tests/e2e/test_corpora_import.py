@@ -20,7 +20,7 @@ def import_all(app: App, corpora: Path) -> tuple[IngestResult, set[str]]:
     total = IngestResult()
     hashes: set[str] = set()
     for source in discover(corpora):
-        for batch in source.fetch_after(source.folder_name(), 0, 10_000):
+        for batch in source.fetch_named(source.folder_name(), source.names(source.folder_name()), 10_000):
             hashes.update(content_hash(m.raw) for m in batch)
         total.add(app.ingest.sync_folder(source, SUPPORT, source.folder_name(), 200))
     return total, hashes

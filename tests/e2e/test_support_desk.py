@@ -196,7 +196,8 @@ def test_customer_to_agent_and_back_through_the_relay(desk: Desk) -> None:
     desk.cycle()
     assert desk.ticket().status == "new"
     (ack,) = desk.inbox("carol@acme-corp.example")
-    assert ack["Subject"] == "We got your message: Printer on fire [#1]" and ack["Auto-Submitted"] == "auto-replied"
+    # a first message from an unknown sender: none of its words come back in the acknowledgement
+    assert ack["Subject"] == "We got your message: [#1]" and ack["Auto-Submitted"] == "auto-replied"
     (notification,) = desk.inbox("ana@northwind.example")
     assert len(desk.inbox("ben@northwind.example")) == 1
     assert "our printer is on fire again" in text_of(notification)
@@ -326,7 +327,7 @@ def test_a_forward_by_an_agent_is_acknowledged_to_the_original_author_never_to_t
     )
     desk.cycle()
     (ack,) = desk.inbox("priya.raman@globex.example")
-    assert ack["Subject"].startswith("We got your message") and "Hello Priya" in text_of(ack)
+    assert ack["Subject"].startswith("We got your message") and "Hello , your request" in text_of(ack)
     with desk.smtp.lock:
         acks = [r for r in desk.smtp.received if parse(r.raw)["X-InboxCRM-Outbox"].startswith("ack-")]
     assert [list(r.rcpt_tos) for r in acks] == [["priya.raman@globex.example"]]  # never to Ana, nor any team address

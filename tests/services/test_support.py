@@ -157,11 +157,12 @@ def test_a_new_ticket_is_acknowledged_once_and_its_queue_agents_are_notified(des
     assert len(acks) == 1
     ack = parsed(acks[0].raw)
     assert acks[0].recipients == ["carol@acme-corp.example"]
-    assert ack["Subject"] == "We got your message: Printer on fire [#1]"
+    # Carol's first message: nothing she wrote is repeated (From is not authenticated; see test_ack_addressing)
+    assert ack["Subject"] == "We got your message: [#1]"
     assert ack["In-Reply-To"] == "<c1@acme-corp.example>"
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["From"] == "Northwind Support <support@northwind.example>"
-    assert "Hello Carol, your request is [#1]." in body(acks[0].raw)
+    assert "Hello , your request is [#1]." in body(acks[0].raw)
     notes = outbox(desk, "notification")
     assert sorted(r.recipients[0] for r in notes) == ["ana@northwind.example", "ben@northwind.example"]
     note = parsed(notes[0].raw)

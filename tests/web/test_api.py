@@ -83,9 +83,13 @@ def test_not_found_and_bad_cursor(client: TestClient) -> None:
     assert client.get("/contacts", params={"limit": 500}, headers=AUTH).status_code == 422
 
 
-def test_openapi_is_served(client: TestClient) -> None:
+def test_openapi_and_docs_are_served_to_token_holders_only(client: TestClient) -> None:
     assert isinstance(client, httpx.Client)
-    assert "/contacts/{contact_id}/timeline" in client.get("/openapi.json").json()["paths"]
+    assert "/contacts/{contact_id}/timeline" in client.get("/openapi.json", headers=AUTH).json()["paths"]
+    assert "swagger-ui" in client.get("/docs", headers=AUTH).text
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(path).status_code in (401, 404), path
+    assert client.get("/openapi.json").status_code == 401
 
 
 def test_timeline_messages_say_what_kind_of_mail_they_are(app: App) -> None:

@@ -301,6 +301,26 @@ def test_sign_in_goes_only_to_our_own_pages_and_refuses_cross_site_posts(client:
     assert client.post("/sign-in", json={"token": TOKEN}).status_code == 400  # only the form
 
 
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({"Origin": "https://crm.example"}, True),
+        ({"Origin": "https://evil.example"}, False),  # a browser that sends Origin but not Sec-Fetch-Site
+        ({"Origin": "https://crm.example.evil.example"}, False),
+        ({"Origin": "null"}, False),  # a sandboxed frame or a data: page
+        ({"Origin": "http://crm.example:8443"}, False),
+        ({"Origin": "https://inside.example", "X-Forwarded-Host": "inside.example"}, True),  # behind a proxy
+        ({"Origin": "https://inside.example", "Forwarded": 'for=1.2.3.4;host="inside.example";proto=https'}, True),
+        ({}, True),  # curl and other clients without the headers: no cookie was sent for them
+    ],
+)
+def test_sign_in_and_out_check_the_origin_too(client: TestClient, headers: dict[str, str], allowed: bool) -> None:
+    response = client.post("/sign-in", data={"token": TOKEN}, headers=headers)
+    assert response.status_code == (303 if allowed else 403)
+    assert ("set-cookie" in response.headers) is allowed
+    assert client.post("/sign-out", headers=headers).status_code == (303 if allowed else 403)
+
+
 def test_pages_redirect_to_sign_in_until_signed_in(client: TestClient) -> None:
     assert client.get("/").headers["location"] == "/sign-in"
     for path in ("/contacts/1/page", "/tickets/page?status=open", "/tickets/1/page", "/reports/page"):
@@ -369,7 +389,7 @@ def test_every_page_carries_the_security_headers(client: TestClient, desk: boots
     for response in responses:
         assert response.headers["content-security-policy"] == PAGE_CSP
         assert response.headers["x-content-type-options"] == "nosniff"
-        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["referrer-policy"] == "same-origin"
         assert response.headers["cache-control"] == "no-store"
         if response.status_code != 303:
             assert "<script" not in response.text.lower()

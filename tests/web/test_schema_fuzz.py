@@ -31,7 +31,7 @@ def api_schema(tmp_path: Path, database_url: str) -> Iterator[schemathesis.BaseS
         [FetchedMessage(1, mail(message_id="a@acme-corp.example")), FetchedMessage(2, mail(subject="Second"))],
     )
     web = create_app(app.reads, {"fuzz-token": "fuzz"}, contacts=app.contacts, features=bootstrap.features(app))
-    yield schemathesis.openapi.from_asgi("/openapi.json", web)
+    yield schemathesis.openapi.from_asgi("/openapi.json", web, headers={"Authorization": "Bearer fuzz-token"})
     app.close()
 
 

@@ -1,9 +1,12 @@
-"""Maildir and mbox mail sources: the demo mailbox and backfill imports.
+"""Maildir, mbox and .eml mail sources: the demo mailbox and backfill imports.
 
-They look like an IMAP folder to the ingest service: UIDVALIDITY is fixed and a message's UID is its
-1-based position (mbox: file order; Maildir: delivery order, by the timestamp that starts each file name).
-A Maildir is expected to grow by delivery, which appends; re-importing is harmless either way, because
-content hashes stop duplicates.
+Every message has a stable name, and the ingest reads each one whose name it has not stored yet (see
+`core.ports.NamedMailSource`), so nothing is skipped whatever order names sort in:
+- Maildir: the message's unique name, the part of the file name before `:2,` (flags and the move from
+  new/ to cur/ change the rest, never that);
+- mbox: the offset of its `From ` line plus a hash of its bytes (see adapters/mbox.py): a rewritten file
+  is named afresh, and content hashes stop duplicates;
+- .eml files: the file name.
 """
 
 from __future__ import annotations
@@ -12,38 +15,40 @@ import mailbox
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
 
+from inboxcrm.adapters import mbox
 from inboxcrm.core.ports import FetchedMessage, FolderSnapshot
 
 FILE_UIDVALIDITY = 1
-K = TypeVar("K")
 _LEADING_NUMBER = re.compile(r"^(\d+)")
 
 
 def _maildir_order(key: str) -> tuple[int, str]:
+    # Delivery order, roughly (names start with the delivery time); it only decides what is read first.
     match = _LEADING_NUMBER.match(key)
     return (int(match.group(1)) if match else 0, key)
 
 
-def _batches(
-    keys: Sequence[K], read: Callable[[K], bytes], last_uid: int, batch_size: int
-) -> Iterator[list[FetchedMessage]]:
-    """Messages after position `last_uid` (1-based), `batch_size` at a time."""
+def _batches(names: Sequence[str], read: Callable[[str], bytes], batch_size: int) -> Iterator[list[FetchedMessage]]:
+    """The messages called `names`, `batch_size` at a time (the ingest numbers them)."""
     batch: list[FetchedMessage] = []
-    for uid, key in enumerate(keys, start=1):
-        if uid <= last_uid:
-            continue
+    for name in names:
         try:
-            raw = read(key)
+            raw = read(name)
         except (KeyError, FileNotFoundError):  # taken away since listing: not ours to lose
             continue
-        batch.append(FetchedMessage(uid, raw))
+        batch.append(FetchedMessage(0, raw, name))
         if len(batch) >= batch_size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _snapshot(count: int) -> FolderSnapshot:
+    # The ingest numbers the names it has not stored yet after the folder's cursor, from 1 on a first
+    # connection: the `count` messages there now get UIDs up to `count` (history), later ones above it.
+    return FolderSnapshot(count, count)
 
 
 def is_maildir(path: Path) -> bool:
@@ -60,22 +65,23 @@ class MaildirSource:
     def folder_name(self) -> str:
         return str(self.path.resolve())
 
-    def _keys(self) -> list[str]:
-        # Message names never start with "." (the Maildir spec); dotfiles such as .gitkeep are not mail.
+    def names(self, folder: str = "") -> list[str]:
+        # The stdlib's keys are the unique names (the part before ":"), in new/ and cur/ alike. Message
+        # names never start with "." (the Maildir spec); dotfiles such as .gitkeep are not mail.
         keys = self._box.keys()  # iterating a Mailbox yields messages, not keys
         return sorted((k for k in keys if not k.startswith(".")), key=_maildir_order)
 
     def count(self) -> int:
-        return len(self._keys())
+        return len(self.names())
 
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
 
     def snapshot(self, folder: str) -> FolderSnapshot:
-        return FolderSnapshot(self.count(), self.count())  # UIDs are positions
+        return _snapshot(len(self.names(folder)))
 
-    def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
-        return _batches(self._keys(), self._box.get_bytes, last_uid, batch_size)
+    def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
+        return _batches(names, self._box.get_bytes, batch_size)
 
     def after_commit(self, folder: str, uids: Sequence[int]) -> None:
         """Files are left as they are."""
@@ -86,22 +92,37 @@ class MboxSource:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._box = mailbox.mbox(str(path), factory=None, create=False)
+        self._entries: dict[str, mbox.MboxEntry] = {}
 
     def folder_name(self) -> str:
         return str(self.path.resolve())
 
+    def names(self, folder: str = "") -> list[str]:
+        entries = mbox.scan(self.path)
+        self._entries = {entry.name: entry for entry in entries}
+        return [entry.name for entry in entries]
+
     def count(self) -> int:
-        return len(self._box)
+        return len(self.names())
 
     def uidvalidity(self, folder: str) -> int:
         return FILE_UIDVALIDITY
 
     def snapshot(self, folder: str) -> FolderSnapshot:
-        return FolderSnapshot(self.count(), self.count())  # UIDs are positions
+        return _snapshot(len(self.names(folder)))
 
-    def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
-        return _batches(self._box.keys(), self._box.get_bytes, last_uid, batch_size)
+    def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
+        if any(name not in self._entries for name in names):
+            self.names()
+        wanted = [self._entries[name] for name in names if name in self._entries]
+        batch: list[FetchedMessage] = []
+        for entry, raw in mbox.read(self.path, wanted):
+            batch.append(FetchedMessage(0, raw, entry.name))
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
     def after_commit(self, folder: str, uids: Sequence[int]) -> None:
         """The file is left as it is."""
@@ -111,11 +132,14 @@ class EmlFilesSource:
     """Loose .eml files (a folder of them, or one file), in name order."""
 
     def __init__(self, paths: Sequence[Path], name: str) -> None:
-        self.paths = sorted(paths)
+        self.paths = {path.name: path for path in sorted(paths)}
         self.name = name
 
     def folder_name(self) -> str:
         return self.name
+
+    def names(self, folder: str = "") -> list[str]:
+        return list(self.paths)
 
     def count(self) -> int:
         return len(self.paths)
@@ -124,10 +148,10 @@ class EmlFilesSource:
         return FILE_UIDVALIDITY
 
     def snapshot(self, folder: str) -> FolderSnapshot:
-        return FolderSnapshot(self.count(), self.count())  # UIDs are positions
+        return _snapshot(len(self.names(folder)))
 
-    def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]:
-        return _batches(self.paths, Path.read_bytes, last_uid, batch_size)
+    def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
+        return _batches(names, lambda name: self.paths[name].read_bytes(), batch_size)
 
     def after_commit(self, folder: str, uids: Sequence[int]) -> None:
         """Files are left as they are."""

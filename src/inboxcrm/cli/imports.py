@@ -34,8 +34,9 @@ def summary(result: IngestResult) -> str:
 def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size: int) -> None:
     """Import an mbox file, a Maildir, .eml files, or a folder of any of these, as history.
 
-    Resumable (a cursor per file) and idempotent (content hashes): importing twice adds nothing. History is
-    stored and understood, but nobody is mailed about it (no acknowledgement, notification or campaign)."""
+    Resumable (every message is known by name) and idempotent (content hashes): importing twice adds
+    nothing. History is stored and understood, but nobody is mailed about it (no acknowledgement, notification
+    or campaign)."""
     app = app_of(ctx)
     imported = MailboxProfile("import", MailboxKind.OTHER)
     profile = mailbox_named(app.settings, mailbox_name) if mailbox_name else imported
@@ -48,7 +49,7 @@ def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size
         with click.progressbar(
             length=source.count(), label=f"importing {source.folder_name()}", file=sys.stderr, show_pos=True
         ) as bar:
-            # File sources number messages by position, so the last UID done is how far we are.
+            # For file sources, progress is the number of messages stored so far.
             total.add(
                 app.ingest.sync_folder(
                     source,

@@ -112,6 +112,10 @@ class MailboxSettings(Section):
     # "How did we do?" when a ticket is solved: "off" (default), "reply" (below the agent's reply that solves it;
     # a mail of its own when #close comes alone) or "mail" (always a short mail of its own). README: satisfaction.
     survey: Literal["off", "reply", "mail"] = "off"
+    # What automatic answers (the acknowledgement, rules' auto-replies) may repeat of the message they answer
+    # (its subject, the sender's display name): "known" (default) only to a sender inboxcrm already has mail
+    # of or sent mail to, so nobody can make us carry their words to a stranger; "always"; "never".
+    acknowledge_echo: Literal["known", "always", "never"] = "known"
     # Mail already in a folder when inboxcrm first connects is history: stored without mailing anyone.
     # "all" (default), the last span of it ("90d", "12w"), or "none" (start from now). README: history.
     backlog: str = "all"
@@ -406,6 +410,9 @@ class SecuritySettings(Section):
 class IngestSettings(Section):
     parse_workers: int = Field(default=2, ge=0, le=64)
     parallel_from: int = Field(default=64, ge=1)
+    # issue 17 (hostile mail): a larger message is kept raw and quarantined unread; new contacts per message
+    max_message_bytes: int = Field(default=50_000_000, ge=100_000)
+    new_contacts_per_message: int = Field(default=20, ge=1)
 
 
 class LoggingSettings(Section):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from inboxcrm.core.classify import BouncedRecipient, Classification, Kind, classify
 from inboxcrm.core.forwards import Forward, find_forward
 from inboxcrm.core.model import Message
+from inboxcrm.core.parsing import MAX_HTML_CHARS
 from inboxcrm.core.quotes import BodyParts, split_html, split_text
 
 
@@ -33,7 +34,11 @@ def analyse(message: Message, raw: bytes) -> Analysis:
     except Exception as exc:  # a classifier bug must not cost us the message
         kind = Classification(Kind.NORMAL, (), (f"classifier error: {type(exc).__name__}: {exc}",))
     try:
-        body = split_text(message.text) if message.text.strip() or not message.html else split_html(message.html)
+        body = (
+            split_text(message.text)
+            if message.text.strip() or not message.html
+            else split_html(message.html[:MAX_HTML_CHARS])  # the part parsing read as text, no more
+        )
     except Exception:
         body = BodyParts(message.text.strip(), "", "", "")
     forward = None

@@ -79,6 +79,7 @@ def one_line(value: str, limit: int = 900) -> str:
     """A header-safe value: control characters and line breaks (the way headers get injected) become a space,
     also inside RFC 2047 encoded words (`=?utf-8?q?=0D=0ABcc:…?=`), which the email library would decode
     and write out raw. What remains is the text a mail client would show, on one line."""
+    value = value[: limit * 20]  # decode_header is quadratic; no encoded word shrinks text more than 20x
     for _ in range(4):  # encoded words can hide encoded words
         flat = " ".join(_CONTROL.sub(" ", value).split())
         try:

@@ -21,15 +21,21 @@ from email.policy import compat32
 from charset_normalizer import from_bytes
 from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
-from tnefparse.tnef import TNEF
 
 from inboxcrm.core.addresses import normalise_email
+from inboxcrm.core.limits import NOT_READ, Bounded, bound
 from inboxcrm.core.model import Address, Attachment, Message
+from inboxcrm.core.tnef import tnef_files
 
 MAX_PARTS = 500
 MAX_DEPTH = 20
 MAX_TEXT_CHARS = 2_000_000
+MAX_TEXT_PART_BYTES = 8_000_000  # a text part is decoded up to this much (MAX_TEXT_CHARS in any charset)
+MAX_HTML_CHARS = 100_000  # HTML turned into text (inscriptis: ~4 s per MB here), when there is no text part
 MAX_MESSAGE_ID = 900
+MAX_HEADER_CHARS = 16_000  # of a header decoded as text (a Subject of ~1,000 encoded words)
+MAX_ADDRESS_CHARS = 64_000  # of an address header read (~1,500 addresses)
+MAX_ADDRESSES = 1_000  # per address header
 
 # Labels seen in the wild that Python does not know, or knows as a narrower charset than senders use.
 _CHARSET_REPAIRS = {
@@ -67,15 +73,17 @@ def clean_text(value: str) -> str:
 
 
 def resolve_charset(label: str | None) -> str:
-    """The Python codec to use for a declared charset label (repairing common mislabels)."""
+    """The Python codec to use for a declared charset label (repairing common mislabels); "" for a label
+    that names no text encoding (unknown, or a bytes codec such as base64, zlib or rot13)."""
     name = (label or "").strip().strip('"').lower()
     if not name:
         return "cp1252"
     name = _CHARSET_REPAIRS.get(name, name)
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return ""
+    return info.name if getattr(info, "_is_text_encoding", True) else ""
 
 
 def decode_bytes(data: bytes, label: str | None) -> str:
@@ -93,11 +101,11 @@ def decode_bytes(data: bytes, label: str | None) -> str:
             return data.decode("cp1252", "replace")
     try:
         return data.decode(codec)
-    except UnicodeDecodeError:
+    except (UnicodeError, LookupError, ValueError):  # also a bad idna or punycode label, not only bad bytes
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            return _detect(data, fallback=codec)
+            return _detect(data)
 
 
 def _detect(data: bytes, fallback: str = "cp1252") -> str:
@@ -132,7 +140,7 @@ def decode_header_value(value: object) -> str:
     """Decode RFC 2047 encoded-words and raw 8-bit text; unknown charsets fall back instead of raising."""
     if not value:
         return ""
-    value = unescape_8bit(value)
+    value = unescape_8bit(value)[:MAX_HEADER_CHARS]  # decode_header is quadratic in encoded words
     if "=?" not in value:
         return clean_text(" ".join(value.split()))
     try:
@@ -148,18 +156,28 @@ def decode_header_value(value: object) -> str:
     return clean_text(" ".join("".join(out).split()))
 
 
-def parse_addresses(values: Sequence[object]) -> tuple[Address, ...]:
-    """Every address in the given header values, decoded and normalised, in order, without repeats."""
+def parse_addresses(values: Sequence[object], defects: list[str] | None = None) -> tuple[Address, ...]:
+    """Every address in the given header values, decoded and normalised, in order, without repeats: the
+    first MAX_ADDRESSES of the first MAX_ADDRESS_CHARS characters (cut at a comma; noted in `defects`)."""
     seen: set[str] = set()
     result: list[Address] = []
+    text = ", ".join(unescape_8bit(v) for v in values)
+    if len(text) > MAX_ADDRESS_CHARS:
+        text = text[: text.rfind(",", 0, MAX_ADDRESS_CHARS)]
+        if defects is not None:
+            defects.append(f"address header longer than {MAX_ADDRESS_CHARS:,} characters: the rest was not read")
     try:
-        pairs = email.utils.getaddresses([unescape_8bit(v) for v in values])
+        pairs = email.utils.getaddresses([text])
     except Exception:
         return ()
     for name, addr in pairs:
         normalised = normalise_email(addr)
         if normalised is None or normalised in seen:
             continue
+        if len(result) >= MAX_ADDRESSES:
+            if defects is not None:
+                defects.append(f"more than {MAX_ADDRESSES} addresses in one header: the rest were not read")
+            break
         seen.add(normalised)
         result.append(Address(email=normalised, name=decode_header_value(name).strip("\"' ")))
     return tuple(result)
@@ -203,30 +221,58 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _tnef_attachments(data: bytes, defects: list[str]) -> list[Attachment]:
-    """The files inside an Outlook winmail.dat (TNEF) attachment."""
-    try:
-        tnef = TNEF(data)
-    except Exception as exc:
-        defects.append(f"unreadable winmail.dat: {exc}")
-        return []
-    found = []
-    for item in tnef.attachments:
-        name = item.long_filename() or item.name or ""
-        if isinstance(name, bytes):
-            name = name.decode("cp1252", "replace")
-        name = clean_text(str(name).rstrip("\x00"))
-        ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        found.append(Attachment(filename=name, content_type=ctype, size=len(item.data or b"")))
-    return found
-
-
 def _size_of(part: StdMessage) -> int:
     """Size of an attached message; mangled ones cannot always be re-serialised, so estimate then."""
     try:
         return len(part.as_bytes())
     except Exception:
         return len(str(part.get_payload()))
+
+
+_BASE64_SPACE = ("\n", "\r", " ", "\t")
+
+
+def _encoded(part: StdMessage) -> object:
+    """A leaf part's payload as parsed. (`get_payload()` would decode 8-bit text with the declared charset,
+    which raises for a label such as idna, and copies it.)"""
+    return getattr(part, "_payload", None)
+
+
+def _not_read(part: StdMessage) -> tuple[int, int]:
+    """Take out the line `core.limits.bound` put where it cut a long part: (bytes, bytes not white space)
+    that the parser did not see."""
+    payload = _encoded(part)
+    if not isinstance(payload, str) or "[inboxcrm: " not in payload[-200:]:
+        return 0, 0
+    found = NOT_READ.search(payload, max(0, len(payload) - 200))
+    if found is None:
+        return 0, 0
+    part.set_payload(payload[: found.start()])
+    return int(found.group(1)), int(found.group(2))
+
+
+def _payload_size(part: StdMessage, not_read: tuple[int, int]) -> int:
+    """The decoded size of a leaf part, without holding a decoded copy (base64 is counted, not decoded),
+    with what the parser did not see."""
+    payload = _encoded(part)
+    if not isinstance(payload, str):
+        return 0
+    encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    if encoding == "base64":
+        letters = len(payload) - sum(payload.count(space) for space in _BASE64_SPACE) + not_read[1]
+        return max(0, letters * 3 // 4 - payload[-8:].rstrip()[-2:].count("="))
+    if encoding == "quoted-printable" and not not_read[0]:
+        return len(part.get_payload(decode=True) or b"")
+    return len(payload) + not_read[0]
+
+
+def _text_payload(part: StdMessage, defects: list[str]) -> bytes:
+    """The decoded bytes of a text part, read up to MAX_TEXT_PART_BYTES of its encoded form."""
+    payload = _encoded(part)
+    if isinstance(payload, str) and len(payload) > MAX_TEXT_PART_BYTES:
+        defects.append(f"text part of {len(payload):,} bytes: the first {MAX_TEXT_PART_BYTES:,} were read")
+        part.set_payload(payload[: payload.rfind("\n", 0, MAX_TEXT_PART_BYTES) + 1])
+    return _part_payload(part, defects)
 
 
 def _part_payload(part: StdMessage, defects: list[str]) -> bytes:
@@ -273,21 +319,27 @@ def _walk_body(root: StdMessage, defects: list[str]) -> tuple[str | None, str | 
             if isinstance(payload, list):
                 stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, StdMessage))
             continue
+        not_read = _not_read(part)
+        if not_read[0] and (ctype.startswith("text/") or ctype == "application/ms-tnef"):
+            defects.append(f"{ctype} part: its last {not_read[0]:,} bytes were not read")
         if _is_attachment(part):
             raw_name = part.get_filename()
             name = decode_header_value(raw_name) if raw_name else ""
-            data = _part_payload(part, defects)
             if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
-                inner = _tnef_attachments(data, defects)
-                if inner:
-                    attachments.extend(inner)
+                files = [
+                    Attachment(clean_text(file), mimetypes.guess_type(file)[0] or "application/octet-stream", size)
+                    for file, size in tnef_files(_part_payload(part, defects), defects)
+                ]
+                if files:
+                    attachments.extend(files)
                     continue
-            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=len(data)))
+            size = _payload_size(part, not_read)
+            attachments.append(Attachment(filename=clean_text(name), content_type=ctype, size=size))
             continue
         if ctype == "text/plain" and text is None:
-            text = decode_bytes(_part_payload(part, defects), part.get_content_charset())
+            text = decode_bytes(_text_payload(part, defects), part.get_content_charset())
         elif ctype == "text/html" and html is None:
-            html = decode_bytes(_part_payload(part, defects), part.get_content_charset())
+            html = decode_bytes(_text_payload(part, defects), part.get_content_charset())
     return text, html, attachments
 
 
@@ -328,8 +380,15 @@ def unreadable_reason(message: Message) -> str | None:
 
 
 def parse_message(raw: bytes) -> Message:
-    """Parse `raw` into a `Message`. Bad mail yields a Message with `defects`, never an exception."""
-    defects: list[str] = []
+    """Parse `raw` into a `Message`. Bad mail yields a Message with `defects`, never an exception; hostile
+    mail is read within bounds (see core/limits.py)."""
+    return parse_bounded(bound(raw))
+
+
+def parse_bounded(bounded: Bounded) -> Message:
+    """`parse_message` of what `core.limits.bound` left of a message (its cuts become defects)."""
+    raw = bounded.raw
+    defects: list[str] = list(bounded.defects)
     try:
         std = _BYTES_PARSER.parsebytes(raw)
     except Exception as exc:  # the stdlib parser is lenient; this is a last resort
@@ -344,10 +403,15 @@ def parse_message(raw: bytes) -> Message:
     if not headers:
         defects.append("no headers: this does not look like an email")
 
-    from_addresses = parse_addresses(std.get_all("From", []))
+    from_addresses = parse_addresses(std.get_all("From", []), defects)
     text, html, attachments = _walk_body(std, defects)
+    if html is not None and len(html) > MAX_TEXT_CHARS:
+        defects.append(f"HTML longer than {MAX_TEXT_CHARS} characters was cut")
+        html = html[:MAX_TEXT_CHARS]
     if text is None:
-        text = html_to_text(html) if html else ""
+        if html and len(html) > MAX_HTML_CHARS:
+            defects.append(f"HTML longer than {MAX_HTML_CHARS:,} characters: the first {MAX_HTML_CHARS:,} were read")
+        text = html_to_text(html[:MAX_HTML_CHARS]) if html else ""
     if "\r" in text:  # one line-ending convention for everything downstream
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > MAX_TEXT_CHARS:
@@ -359,9 +423,9 @@ def parse_message(raw: bytes) -> Message:
         message_id=message_ids[0] if message_ids else None,
         subject=decode_header_value(std.get("Subject")),
         from_=from_addresses[0] if from_addresses else None,
-        to=parse_addresses(std.get_all("To", [])),
-        cc=parse_addresses(std.get_all("Cc", [])),
-        reply_to=parse_addresses(std.get_all("Reply-To", [])),
+        to=parse_addresses(std.get_all("To", []), defects),
+        cc=parse_addresses(std.get_all("Cc", []), defects),
+        reply_to=parse_addresses(std.get_all("Reply-To", []), defects),
         date=_parse_date(std.get("Date"), defects),
         in_reply_to=in_reply_to[-1] if in_reply_to else None,
         references=parse_message_ids(std.get("References")),

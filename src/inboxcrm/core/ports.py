@@ -6,7 +6,7 @@ Services and adapters both import these (pure data and Protocols); `bootstrap.py
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,17 +19,18 @@ from inboxcrm.core.holding_ports import HoldingTransaction
 from inboxcrm.core.model import Address, Direction, Message, TicketStatus
 from inboxcrm.core.record_ports import RecordTransaction, SearchTransaction, WebhookTransaction
 from inboxcrm.core.satisfaction import SatisfactionTransaction
+from inboxcrm.core.source_ports import FetchedMessage as FetchedMessage  # noqa: PLC0414 (re-exported)
+from inboxcrm.core.source_ports import FolderSnapshot as FolderSnapshot  # noqa: PLC0414 (re-exported)
+from inboxcrm.core.source_ports import MailSource as MailSource  # noqa: PLC0414 (re-exported)
+from inboxcrm.core.source_ports import NamedMailSource as NamedMailSource  # noqa: PLC0414 (re-exported)
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.core.understanding import Understanding
 from inboxcrm.core.views import ContactView, ThreadView, TicketView, TimelineEntry
 
 
-@dataclass(frozen=True, slots=True)
-class FetchedMessage:
-    """One message as a source hands it over: its UID in the folder and its exact bytes."""
-
-    uid: int
-    raw: bytes
+class StoreUnavailable(Exception):
+    """The database cannot do the work right now (locked, disk full, connection lost), though nothing is
+    wrong with the work itself: do the same again later. The transaction was rolled back."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +40,6 @@ class RawItem:
     content_hash: str
     message_id: str | None
     raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class FolderSnapshot:
-    """A folder as it is now: how many messages it holds and the highest UID among them (an upper bound such
-    as UIDNEXT - 1 is fine: no message can later get a UID at or below it)."""
-
-    messages: int
-    last_uid: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +310,7 @@ class SupportTransaction(SatisfactionTransaction, HoldingTransaction, Protocol):
     def save_ticket(self, ticket: Ticket, at: datetime) -> None: ...
     def last_customer_message(self, thread_id: int) -> CustomerMessage | None: ...
     def contact_address(self, contact_id: int) -> Address | None: ...
+    def wrote_before(self, contact_id: int, before: datetime) -> bool: ...
     def raw_message(self, raw_id: int) -> bytes | None: ...
     def queue_mail(self, mails: Sequence[NewMail]) -> list[str]: ...
     def automatic_mail_count(self, cause: str, since: datetime) -> int: ...
@@ -333,6 +326,7 @@ class SupportTransaction(SatisfactionTransaction, HoldingTransaction, Protocol):
     def campaign_sent_since(self, since: datetime) -> dict[str, int]: ...
     def mail_cancelled(self, mail_id: int, at: datetime, detail: str) -> None: ...
     def mails_sent(self, mail_ids: Sequence[int], at: datetime) -> None: ...
+    def extend_claims(self, mail_ids: Sequence[int], until: datetime) -> None: ...
     def mail_retry(self, mail_id: int, next_attempt_at: datetime, detail: str) -> None: ...
     def mail_failed(self, mail_id: int, at: datetime, detail: str) -> None: ...
 
@@ -403,6 +397,16 @@ class IngestTransaction(
     def link_locations(
         self, mailbox: str, folder: str, uidvalidity: int, places: Sequence[tuple[int, int]], now: datetime
     ) -> None: ...
+    def names_stored(self, mailbox: str, folder: str, names: Sequence[str]) -> set[str]: ...
+    def known_addresses(self, emails: Sequence[str]) -> set[str]: ...
+    def link_named(
+        self,
+        mailbox: str,
+        folder: str,
+        uidvalidity: int,
+        places: Sequence[tuple[int, str, int | None]],
+        now: datetime,
+    ) -> None: ...
     def raws_with_messages(self, raw_ids: Iterable[int]) -> set[int]: ...
     def raws_in_quarantine(self, raw_ids: Iterable[int]) -> set[int]: ...
     def ensure_contacts(self, addresses: Sequence[Address], now: datetime) -> dict[str, int]: ...
@@ -455,15 +459,6 @@ class Store(Protocol):
     """Where facts are kept."""
 
     def transaction(self) -> AbstractContextManager[IngestTransaction]: ...
-
-
-class MailSource(Protocol):
-    """A folder of messages addressed by (UIDVALIDITY, UID), such as an IMAP folder or a Maildir."""
-
-    def uidvalidity(self, folder: str) -> int: ...
-    def snapshot(self, folder: str) -> FolderSnapshot: ...
-    def fetch_after(self, folder: str, last_uid: int, batch_size: int) -> Iterator[list[FetchedMessage]]: ...
-    def after_commit(self, folder: str, uids: Sequence[int]) -> None: ...
 
 
 class Reads(Protocol):

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from inboxcrm.core.analysis import Analysis, analyse
 from inboxcrm.core.fingerprint import content_hash
+from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES, bound, too_large
 from inboxcrm.core.model import Message
-from inboxcrm.core.parsing import parse_message, unreadable_reason
+from inboxcrm.core.parsing import parse_bounded, unreadable_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,17 +22,23 @@ class Reading:
     problem: str | None
 
 
-def read_raw(raw: bytes) -> Reading:
-    """Hash, parse and analyse `raw`. Never raises: a bug quarantines one message, not a mailbox."""
+def read_raw(raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Reading:
+    """Hash, parse and analyse `raw`. Never raises: a bug quarantines one message, not a mailbox. A message
+    over `max_bytes` is not read at all (it is quarantined with the reason, raw); hostile mail under it is
+    read within the bounds of core/limits.py."""
     digest = content_hash(raw)
+    oversized = too_large(raw, max_bytes)
+    if oversized is not None:
+        return Reading(digest, None, None, oversized)
     try:
-        message = parse_message(raw)
+        bounded = bound(raw)
+        message = parse_bounded(bounded)
     except Exception as exc:
         return Reading(digest, None, None, f"parser error: {type(exc).__name__}: {exc}")
     problem = unreadable_reason(message)
-    return Reading(digest, message, None if problem else analyse(message, raw), problem)
+    return Reading(digest, message, None if problem else analyse(message, bounded.raw), problem)
 
 
-def read_many(raws: Sequence[bytes]) -> list[Reading]:
+def read_many(raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[Reading]:
     """`read_raw` over a list (the unit of work sent to a parsing process)."""
-    return [read_raw(raw) for raw in raws]
+    return [read_raw(raw, max_bytes) for raw in raws]

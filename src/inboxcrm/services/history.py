@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from inboxcrm.core.history import Backlog, HistoryMark
-from inboxcrm.core.ports import FolderCursor, IngestTransaction, MailSource
+from inboxcrm.core.ports import FolderCursor, IngestTransaction, MailSource, NamedMailSource
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 def connect_folder(
     tx: IngestTransaction,
-    source: MailSource,
+    source: MailSource | NamedMailSource,
     mailbox: str,
     folder: str,
     uidvalidity: int,
@@ -30,18 +30,23 @@ def connect_folder(
     """Record the folder's history on a first connection (or a renumbered folder); returns the UID to read
     after. With `backlog = "none"` a first connection reads nothing that is there already; a renumbered
     folder is read again from the start (content hashes stop duplicates), quietly, with the first
-    connection's date limit."""
+    connection's date limit.
+
+    A file source (Maildir, mbox, .eml) names its messages and the ingest numbers them after the cursor, so
+    the ones there now get UIDs 1 … `snapshot.last_uid` (see adapters/files.py): reading starts at 0, and with
+    `backlog = "none"` every dated one is left out as too old (and remembered by name, see services/places.py)."""
     snapshot = source.snapshot(folder)
     earlier = tx.history_mark(mailbox, folder) if cursor is not None else None
     since = earlier.since if earlier is not None else backlog.since(now)
-    start = snapshot.last_uid if cursor is None and backlog.reads_nothing else 0
+    named = isinstance(source, NamedMailSource)
+    start = snapshot.last_uid if cursor is None and backlog.reads_nothing and not named else 0
     tx.begin_history(mailbox, folder, uidvalidity, snapshot, since, start, now)
     log.info(
         "mailbox %s folder %s: %s; %d message(s) there are history (stored without mailing anyone%s)",
         mailbox,
         folder,
         "first connection" if cursor is None else "renumbered",
-        snapshot.messages if not start else 0,
+        snapshot.messages if not start and not (named and backlog.reads_nothing) else 0,
         f", from {since:%Y-%m-%d} on" if since is not None else "",
     )
     return start

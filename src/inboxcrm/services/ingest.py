@@ -1,10 +1,13 @@
 """Fetched messages → stored facts, exactly once.
 
 The contract (see README "Never lose mail"):
-- raw bytes are stored, keyed by place (mailbox, folder, UIDVALIDITY, UID) and by content hash, in the
-  same transaction that advances the folder cursor and records what the message means;
+- raw bytes are stored, keyed by place (mailbox, folder, UIDVALIDITY, UID; file sources also by name, see
+  services/places.py) and by content hash, in the same transaction that advances the folder cursor and
+  records what the message means (services/recording.py);
 - a message that cannot be understood is kept raw and quarantined with its reason; the batch goes on;
 - the source is told to flag/move messages only after that transaction has committed;
+- a database that is unavailable (locked, full, gone) refuses nothing: the same work is done again after a
+  wait (services/patience.py), and no good message is quarantined for it;
 - mail that was in a folder when inboxcrm first connected, and everything `inboxcrm import` reads, is
   history (core/history.py): stored and understood, but it never causes mail.
 """
@@ -12,27 +15,35 @@ The contract (see README "Never lose mail"):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from inboxcrm.core.admission import DEFAULT_NEW_CONTACTS_PER_MESSAGE
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.history import Backlog
 from inboxcrm.core.model import MailboxProfile, Message, Team
 from inboxcrm.core.ports import (
     FetchedMessage,
     MailSource,
+    NamedMailSource,
     RawItem,
     Store,
+    StoreUnavailable,
 )
 from inboxcrm.core.reading import Reading, read_many
+from inboxcrm.services import places
 from inboxcrm.services.desk import Support
 from inboxcrm.services.history import connect_folder, split_batch
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.patience import Sleep, patiently
 from inboxcrm.services.reading import Pending, Reader
 from inboxcrm.services.recording import record_messages
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.scoring import Scoring
+
+__all__ = ["EVERYTHING", "IngestResult", "IngestService", "record_messages"]
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +102,12 @@ class IngestService:
         scoring: Scoring | None = None,
         support: Support | None = None,
         outreach: Outreach | None = None,
+        new_contacts_per_message: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
+        sleep: Sleep = time.sleep,
     ) -> None:
         self._store = store
+        self._sleep = sleep  # while the database is unavailable (see services/patience.py)
+        self._contacts_cap = new_contacts_per_message
         self._support = support
         self._outreach = outreach
         self._team = team
@@ -104,7 +119,7 @@ class IngestService:
 
     def sync_folder(
         self,
-        source: MailSource,
+        source: MailSource | NamedMailSource,
         mailbox: MailboxProfile,
         folder: str,
         batch_size: int,
@@ -115,40 +130,37 @@ class IngestService:
     ) -> IngestResult:
         """Fetch everything new in `folder` since the stored cursor and ingest it batch by batch.
 
-        `progress` is called with the last UID done: first the stored cursor, then after each batch. On the
-        first connection to the folder, what it holds is history (`backlog` says how much of it to store);
-        with `history`, everything read is (`inboxcrm import`).
+        `progress` is called with how far it got (the last UID done, or for file sources how many messages
+        are stored): first before anything is read, then after each batch. On the first connection to the
+        folder, what it holds is history (`backlog` says how much of it to store); with `history`, everything
+        read is (`inboxcrm import`).
         """
         total = IngestResult()
         uidvalidity = source.uidvalidity(folder)
-        last_uid = 0
-        with self._store.transaction() as tx:
-            cursor = tx.lock_cursor(mailbox.name, folder)
-            if not history and (cursor is None or cursor.uidvalidity != uidvalidity):
-                last_uid = connect_folder(tx, source, mailbox.name, folder, uidvalidity, cursor, backlog, self._clock())
-        if cursor is not None and cursor.uidvalidity == uidvalidity:
-            last_uid = cursor.last_uid
-        elif cursor is not None:
-            # The server renumbered the folder: re-read all of it; content hashes stop duplicates.
-            log.warning(
-                "mailbox %s folder %s: UIDVALIDITY changed %s → %s; re-scanning the folder",
-                mailbox.name,
-                folder,
-                cursor.uidvalidity,
-                uidvalidity,
-            )
+
+        def connect() -> None:
+            with self._store.transaction() as tx:
+                cursor = tx.lock_cursor(mailbox.name, folder)
+                if not history and (cursor is None or cursor.uidvalidity != uidvalidity):
+                    # sets the cursor where reading starts; places.start reads it back
+                    connect_folder(tx, source, mailbox.name, folder, uidvalidity, cursor, backlog, self._clock())
+
+        patiently(connect, self._sleep, f"mailbox {mailbox.name} folder {folder}")
+        done, batches = places.start(self._store, source, mailbox, folder, batch_size)
         if progress:
-            progress(last_uid)
+            progress(done)
 
         def store(batch: list[FetchedMessage], readings: Pending) -> None:
+            nonlocal done
             total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings()), history))
             source.after_commit(folder, [item.uid for item in batch])
             if progress:
-                progress(max(item.uid for item in batch))
+                done = done + len(batch) if batch[0].name else max(item.uid for item in batch)
+                progress(done)
 
         # A pipeline: batch k is parsed (in worker processes when configured) while batch k+1 is fetched.
         waiting: tuple[list[FetchedMessage], Pending] | None = None
-        for batch in source.fetch_after(folder, last_uid, batch_size):
+        for batch in batches:
             if not batch:
                 continue
             submitted = (batch, self._reader.submit([item.raw for item in batch]))
@@ -165,30 +177,37 @@ class IngestService:
         """Store and understand `batch` in one transaction; on a database error, one message at a time."""
         if not batch:
             return IngestResult()
-        return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, read_many([m.raw for m in batch])))
+        readings = read_many([m.raw for m in batch], self._reader.max_bytes)
+        return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings))
 
     def _store_batch(
         self, mailbox: MailboxProfile, folder: str, uidvalidity: int, parsed: Sequence[_Parsed], history: bool = False
     ) -> IngestResult:
+        """The batch in one transaction; when the database refuses it, one message at a time, quarantining
+        what it refuses. A database that is unavailable (locked, full, gone) refuses nothing: the same work
+        is done again after a wait, and after a minute the error goes up (nothing was committed)."""
+        where = f"mailbox {mailbox.name} folder {folder}"
+
+        def store(some: Sequence[_Parsed]) -> IngestResult:
+            return patiently(lambda: self._ingest(mailbox, folder, uidvalidity, some, history), self._sleep, where)
+
         try:
-            return self._ingest(mailbox, folder, uidvalidity, parsed, history)
+            return store(parsed)
+        except StoreUnavailable:
+            raise
         except Exception as exc:
-            log.warning(
-                "mailbox %s folder %s: batch of %d failed (%s); retrying one message at a time",
-                mailbox.name,
-                folder,
-                len(parsed),
-                exc,
-            )
+            log.warning("%s: batch of %d failed (%s); retrying one message at a time", where, len(parsed), exc)
         total = IngestResult()
         for one in parsed:
             try:
-                total.add(self._ingest(mailbox, folder, uidvalidity, [one], history))
+                total.add(store([one]))
+            except StoreUnavailable:
+                raise
             except Exception as exc:
                 reason = f"could not be stored as understood: {type(exc).__name__}: {exc}"
-                log.error("mailbox %s folder %s uid %d: %s", mailbox.name, folder, one.fetched.uid, reason)
-                quarantined = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
-                total.add(self._ingest(mailbox, folder, uidvalidity, [quarantined], history))
+                log.error("%s: %s: %s", where, one.fetched.name or f"uid {one.fetched.uid}", reason)
+                held = _Parsed(one.fetched, one.content_hash, None, None, reason[:2000])
+                total.add(store([held]))
         return total
 
     def _ingest(
@@ -203,11 +222,11 @@ class IngestService:
         result = IngestResult()
         with self._store.transaction() as tx:
             cursor = tx.lock_cursor(mailbox.name, folder)
-            if cursor is not None and cursor.uidvalidity == uidvalidity:
-                # Another daemon sharing this database may have taken part of the batch already.
-                parsed = [p for p in parsed if p.fetched.uid > cursor.last_uid]
-                if not parsed:
-                    return result
+            # what another daemon sharing this database took already is left out; named messages get UIDs
+            new = places.new_in_batch(tx, mailbox.name, folder, cursor, uidvalidity, [p.fetched for p in parsed])
+            parsed = [replace(p, fetched=fetched) for p, fetched in zip(parsed, new, strict=True) if fetched]
+            if not parsed:
+                return result
             last_uid = max(p.fetched.uid for p in parsed)
             mark = None if history else tx.history_mark(mailbox.name, folder)
             if mark is not None:
@@ -215,7 +234,11 @@ class IngestService:
             old, live, too_old = split_batch(
                 parsed, lambda p: p.fetched.uid, lambda p: p.message.date if p.message else None, mark
             )
-            parsed = old + live  # history too old for the mailbox's backlog is left out
+            # history too old for the mailbox's backlog is left out (a named one is remembered, by name only)
+            kept = {id(p) for p in old + live}
+            left_out = [p.fetched for p in parsed if id(p) not in kept]
+            places.leave_out(tx, mailbox.name, folder, uidvalidity, left_out, now)
+            parsed = old + live
             quiet = {id(p) for p in (parsed if history else old)}
             result.fetched += too_old
             result.too_old += too_old
@@ -224,9 +247,8 @@ class IngestService:
                 for p in parsed
             }
             raw_ids = tx.store_raw(list(items.values()), now)
-            tx.link_locations(
-                mailbox.name, folder, uidvalidity, [(p.fetched.uid, raw_ids[p.content_hash]) for p in parsed], now
-            )
+            seen = [(p.fetched, raw_ids[p.content_hash]) for p in parsed]
+            places.link(tx, mailbox.name, folder, uidvalidity, seen, now)
             done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
             understood: list[tuple[int, Message, Analysis | None]] = []
             replayed: list[tuple[int, Message, Analysis | None]] = []
@@ -240,7 +262,7 @@ class IngestService:
                 if p.message is None or p.problem is not None:
                     tx.quarantine(raw_id, mailbox.name, p.problem or "unreadable", now)
                     result.quarantined += 1
-                    result.errors.append(f"uid {p.fetched.uid}: {p.problem}")
+                    result.errors.append(f"{p.fetched.name or f'uid {p.fetched.uid}'}: {p.problem}")
                     continue
                 (replayed if id(p) in quiet else understood).append((raw_id, p.message, p.analysis))
             routing = self._routing()
@@ -257,6 +279,7 @@ class IngestService:
                     self._support,
                     self._outreach,
                     live=is_live,
+                    contacts_cap=self._contacts_cap,
                 )
             result.stored += len(understood) + len(replayed)
             result.history += len(replayed)

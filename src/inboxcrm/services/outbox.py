@@ -1,7 +1,9 @@
 """Sending what the outbox holds: claim due mail, hand it to the sender, record each result.
 
-A claim lasts `lease`; a dispatcher that dies mid-send leaves its claim to run out, and the same bytes (same
-Message-ID) are sent again by the next one — a receiving client folds such a duplicate, and nothing is lost.
+A claim lasts `lease` (2 minutes); while the dispatcher sends and records, a heartbeat pushes it forward every
+`heartbeat` seconds. A dispatcher that dies mid-send leaves its claim to run out within one lease, and the
+same bytes (same Message-ID) are sent again by the next one — a receiving client folds such a duplicate, and
+nothing is lost.
 4xx and lost connections are retried with doubling delays until `give_up_after`; 5xx fails at once, and the
 agent whose reply was refused is told by mail.
 """
@@ -11,13 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, Store
+from inboxcrm.core.ports import Envelope, IngestTransaction, NewEvent, Outcome, QueuedMail, Sender, SendResult, Store
 from inboxcrm.services.desk import CUSTOMER_MAIL, Support
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.patience import Sleep, patiently
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +66,18 @@ class Dispatcher:
         support: Support | None = None,
         retry: RetryPolicy | None = None,
         batch_size: int = 50,
-        lease: timedelta = timedelta(minutes=10),
+        lease: timedelta = timedelta(minutes=2),
         outreach: Outreach | None = None,
         campaign_rate_limit: int | None = None,
         interval: timedelta = timedelta(seconds=5),
+        sleep: Sleep = time.sleep,
+        record_patience: float = 600.0,
+        heartbeat: float = 20.0,
     ) -> None:
+        self._heartbeat = heartbeat  # seconds between two pushes of the claim, well inside the lease
         self._store = store
+        self._sleep = sleep
+        self._record_patience = record_patience  # how long to keep trying to record what was sent
         self._sender = sender
         self._clock = clock
         self._support = support
@@ -112,8 +124,41 @@ class Dispatcher:
         if not claimed:
             return done
         envelopes = [Envelope(m.key, m.sender, m.recipients, m.raw) for m in claimed]
-        results = asyncio.run(self._sender.send_many(envelopes))
-        finished = self._clock()
+        with self._keeping_claims([mail.id for mail in claimed]):
+            results = asyncio.run(self._sender.send_many(envelopes))
+            finished = self._clock()
+            # What was sent must be recorded, or it is sent again once the claim runs out: a database that is
+            # locked or full right now is waited for (the write is done again), the mail is not sent again.
+            recorded = patiently(
+                lambda: self._record_round(claimed, results, finished), self._sleep, "outbox", self._record_patience
+            )
+        done.sent, done.retried, done.failed = recorded.sent, recorded.retried, recorded.failed
+        return done
+
+    @contextmanager
+    def _keeping_claims(self, mail_ids: list[int]) -> Iterator[None]:
+        """While the block runs, push the claim on `mail_ids` to a lease from now, every `heartbeat` seconds."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self._heartbeat):
+                try:
+                    with self._store.transaction() as tx:
+                        tx.extend_claims(mail_ids, self._clock() + self._lease)
+                except Exception as exc:  # the next beat tries again; the lease leaves room for a few misses
+                    log.warning("outbox: could not extend the claim on %d mail(s): %s", len(mail_ids), exc)
+
+        heart = threading.Thread(target=beat, name="outbox-heartbeat", daemon=True)
+        heart.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            heart.join()
+
+    def _record_round(self, claimed: list[QueuedMail], results: list[SendResult], finished: datetime) -> DispatchResult:
+        """Record one round's results in one transaction."""
+        done = DispatchResult()
         with self._store.transaction() as tx:
             events: list[NewEvent] = []
             sent = [mail for mail, result in zip(claimed, results, strict=True) if result.outcome is Outcome.SENT]

@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 from inboxcrm.core.alerts import Problem, problem_of
 from inboxcrm.core.history import Backlog, FolderHistory
 from inboxcrm.core.model import MailboxProfile
-from inboxcrm.core.ports import MailSource
+from inboxcrm.core.ports import MailSource, NamedMailSource
 from inboxcrm.services.ingest import EVERYTHING, IngestResult, IngestService
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class MailboxPoller:
         ingest: IngestService,
         mailbox: MailboxProfile,
         folders: Sequence[str],
-        open_source: Callable[[], AbstractContextManager[MailSource]],
+        open_source: Callable[[], AbstractContextManager[MailSource | NamedMailSource]],
         batch_size: int,
         interval: float,
         clock: Callable[[], datetime],
@@ -94,7 +94,7 @@ class MailboxPoller:
         self.may_fetch = may_fetch
         self._rng = random.Random(seed)
 
-    def poll_once(self, source: MailSource) -> IngestResult:
+    def poll_once(self, source: MailSource | NamedMailSource) -> IngestResult:
         total = IngestResult()
         for folder in self.folders:
             result = self.ingest.sync_folder(source, self.mailbox, folder, self.batch_size, backlog=self.backlog)

@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from inboxcrm.core.admission import DEFAULT_NEW_CONTACTS_PER_MESSAGE
+from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES
 from inboxcrm.core.model import MailboxKind, MailboxProfile, Team
 from inboxcrm.core.ports import QuarantinedRaw, Store
 from inboxcrm.core.reading import read_raw
@@ -37,7 +39,11 @@ class QuarantineService:
         support: Support | None = None,
         reply_secret: bytes | None = None,
         outreach: Outreach | None = None,
+        max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        new_contacts_per_message: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
     ) -> None:
+        self._contacts_cap = new_contacts_per_message
+        self._max_bytes = max_bytes  # a message still over the limit stays in quarantine
         self._outreach = outreach
         self._store = store
         self._support = support
@@ -56,7 +62,7 @@ class QuarantineService:
         recovered = failing = 0
         for held in self.list(limit):
             mailbox = self._mailboxes.get(held.mailbox) or MailboxProfile(held.mailbox, MailboxKind.OTHER)
-            reading = read_raw(held.raw)
+            reading = read_raw(held.raw, self._max_bytes)
             problem = reading.problem
             if problem is None and reading.message is not None:
                 try:
@@ -72,6 +78,7 @@ class QuarantineService:
                             scoring=self._scoring,
                             support=self._support,
                             outreach=self._outreach,
+                            contacts_cap=self._contacts_cap,
                             # read again later, maybe much later: filed as history, it mails nobody
                             live=False,
                         )

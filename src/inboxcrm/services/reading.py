@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES
 from inboxcrm.core.reading import Reading, read_many
 
 log = logging.getLogger(__name__)
@@ -22,21 +23,22 @@ Pending = Callable[[], list[Reading]]
 class Reader:
     """Parses batches; `submit` returns a function that gives the readings (waiting if needed)."""
 
-    def __init__(self, workers: int = 0, min_batch: int = 64) -> None:
+    def __init__(self, workers: int = 0, min_batch: int = 64, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self.workers = workers
         self.min_batch = min_batch
+        self.max_bytes = max_bytes  # larger messages are quarantined unread
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, raws: Sequence[bytes]) -> Pending:
         if self.workers < 1 or len(raws) < self.min_batch:
-            readings = read_many(raws)
+            readings = read_many(raws, self.max_bytes)
             return lambda: readings
         if self._pool is None:
             # forkserver: the daemon has threads (pollers, the API), and forking a threaded process is unsafe.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
         size = -(-len(raws) // self.workers)
         futures: list[Future[list[Reading]]] = [
-            self._pool.submit(read_many, list(raws[i : i + size])) for i in range(0, len(raws), size)
+            self._pool.submit(read_many, list(raws[i : i + size]), self.max_bytes) for i in range(0, len(raws), size)
         ]
 
         def result() -> list[Reading]:
@@ -45,7 +47,7 @@ class Reader:
             except BrokenProcessPool:
                 log.warning("a parsing process died; parsing this batch in the daemon instead")
                 self.close()
-                return read_many(raws)
+                return read_many(raws, self.max_bytes)
 
         return result
 

@@ -1,6 +1,8 @@
 """Stored messages → what they mean: contacts, threads, messages, tickets, rule decisions, scores, the desk's
 and campaigns' reactions, and timeline events, in bulk (a constant number of statements per batch, plus
-the desk's work per ticket). Called by `services.ingest` inside the transaction that stores the mail."""
+the desk's work per ticket). Called by `services.ingest` inside the transaction that stores the mail, and by
+`services.quarantine` once a quarantined message is understood after all. Who may become a contact is decided
+first (services/people.py: Cc only from known conversations, at most `contacts_cap` new contacts per message)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from inboxcrm.core.admission import DEFAULT_NEW_CONTACTS_PER_MESSAGE
 from inboxcrm.core.analysis import Analysis
 from inboxcrm.core.classify import Kind
 from inboxcrm.core.model import Address, Direction, MailboxProfile, Message, Team, TicketStatus
@@ -22,6 +25,7 @@ from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
 from inboxcrm.services.desk import UNVERIFIED, Desk, Support
 from inboxcrm.services.outreach import Outreach
+from inboxcrm.services.people import admitted
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
 from inboxcrm.services.scoring import ScoreLedger, Scoring, score_messages
 from inboxcrm.services.search import record_stored
@@ -41,6 +45,7 @@ def record_messages(
     support: Support | None = None,
     outreach: Outreach | None = None,
     live: bool = True,
+    contacts_cap: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
@@ -52,6 +57,7 @@ def record_messages(
         return []
     desk = support or Support(Desk(agents=(), mailboxes={}, secret=None))
     meanings = [understand(message, mailbox, team, now, analysis) for _, message, analysis in items]
+    meanings = admitted(tx, mailbox, team, [m for _, m, _ in items], meanings, reply_secret, contacts_cap)
     prepared = desk.prepare(tx, mailbox, [(message, analysis) for _, message, analysis in items], now)
     people: dict[str, Address] = {}
     for meaning in meanings:

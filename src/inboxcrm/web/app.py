@@ -131,6 +131,7 @@ def create_app(
         title="inboxcrm",
         version="0.1.0",
         description="Contacts, timelines, threads and tickets from your shared mailboxes.",
+        openapi_url=None,  # served below, behind a token like every other route
         docs_url=None,  # served by `api_docs` from files of our own: /docs works without internet
         redoc_url=None,
     )
@@ -139,9 +140,15 @@ def create_app(
     require = authenticate(access)
     app.state.require = require
 
-    install_api_docs(app)
     reader = require(Scope.READ)  # routes take it as a default value: see `inboxcrm.web.auth`
+    install_api_docs(app, dependencies=[reader])
     api = APIRouter(dependencies=[reader])
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[reader])
+    def openapi_document() -> JSONResponse:
+        """The OpenAPI description, to read tokens (a browser signed in to the pages may read it too)."""
+        return JSONResponse(app.openapi())
+
     if unsubscribes is not None:
         app.include_router(unsubscribe_routes(unsubscribes))
     extra = features or Features()

@@ -74,15 +74,25 @@ def token_ok(key: bytes, request: Request, sent: str | None) -> bool:
     return bool(sent) and has_session(request) and hmac.compare_digest(form_token(key, request), sent or "")
 
 
-def cross_origin(request: Request) -> bool:
-    """A POST another site made the browser send. `Sec-Fetch-Site` decides when the browser sends it (all
-    current ones do); otherwise an `Origin` naming another host. `Origin: null` proves nothing either way:
-    our pages' `Referrer-Policy: no-referrer` makes browsers send it for our own forms; the token decides."""
-    site = request.headers.get("sec-fetch-site")
-    if site is not None:
-        return site in {"cross-site", "same-site"}
+def _our_hosts(request: Request) -> set[str]:
+    """The host[:port] names this site answers as: the Host header, and what a proxy says it forwarded."""
+    hosts = {request.headers.get("host", "")}
+    hosts.update(h.strip() for h in request.headers.get("x-forwarded-host", "").split(","))
+    for element in request.headers.get("forwarded", "").replace(",", ";").split(";"):
+        name, _, value = element.strip().partition("=")
+        if name.lower() == "host":
+            hosts.add(value.strip('"'))
+    return {h.lower() for h in hosts if h}
+
+
+def cross_site(request: Request) -> bool:
+    """A form posted from another site (login CSRF, forced sign-out). Browsers say so in Sec-Fetch-Site; the
+    Origin header (sent with every cross-origin POST, also by browsers that do not send Sec-Fetch-Site) must
+    then name this site: the Host the browser asked for, or the one a proxy says it forwarded. Requests
+    with neither header (curl, old clients) carry no cookie a browser was tricked into sending."""
+    if request.headers.get("sec-fetch-site", "same-origin") in {"cross-site", "same-site"}:
+        return True
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
+    if origin is None:
         return False
-    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")} - {""}
-    return urlsplit(origin).netloc.lower() not in {h.lower() for h in hosts}
+    return origin == "null" or urlsplit(origin).netloc.lower() not in _our_hosts(request)

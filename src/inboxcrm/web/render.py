@@ -26,7 +26,7 @@ PAGE_CSP = (
 SECURITY_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": PAGE_CSP,
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # never to other sites; our own forms then carry a real Origin
     # customer data: never kept in shared caches, nor shown from the back/forward cache after signing out
     "Cache-Control": "no-store",
 }

@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from inboxcrm.web.auth import COOKIE
-from inboxcrm.web.csrf import end_session, start_session
+from inboxcrm.web.csrf import cross_site, end_session, start_session
 from inboxcrm.web.render import page, problem, redirect
 
 HOME = "/tickets/page"
@@ -61,12 +61,6 @@ def _safe_next(value: str | None) -> str:
     ):
         return value
     return HOME
-
-
-def cross_site(request: Request) -> bool:
-    """A form posted from another site (login CSRF, forced sign-out). Browsers say so in Sec-Fetch-Site;
-    unlike Origin/Host it does not depend on what a proxy does to the Host header."""
-    return request.headers.get("sec-fetch-site", "same-origin") in {"cross-site", "same-site"}
 
 
 async def small_form(request: Request) -> dict[str, str] | None:

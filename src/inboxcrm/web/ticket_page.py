@@ -138,7 +138,7 @@ def ticket_page_routes(
 
     @router.post("/tickets/{ticket_id:int}/page", dependencies=[require(Scope.WRITE)])
     async def change_ticket(request: Request, ticket_id: int) -> Response:
-        if csrf.cross_origin(request):
+        if csrf.cross_site(request):
             return problem(request, 403, "Not allowed", "Change tickets from this site's own pages.")
         form = await small_form(request)
         if form is None:

@@ -116,6 +116,12 @@ class ContactStatements(Statements):
         ).first()
         return Address(row.email, row.name) if row else None
 
+    def wrote_before(self, contact_id: int, before: datetime) -> bool:
+        """Whether a message from or to the contact was stored before `before` (an earlier fetch)."""
+        m = t.messages.c
+        query = select(m.id).where(m.contact_id == contact_id, m.received_at < before).limit(1)
+        return self.connection.execute(query).first() is not None
+
     def contacts_with_messages(self, contact_ids: Iterable[int]) -> set[int]:
         return self._ids_present(t.messages.c.contact_id, contact_ids)
 

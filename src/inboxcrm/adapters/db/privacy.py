@@ -245,6 +245,9 @@ class PrivacyStatements(Statements):
             unused = and_(r.c.id.in_(chunk), not_(select(m.c.id).where(m.c.raw_id == r.c.id).exists()))
             gone = list(run(select(r.c.id).where(unused)).scalars())
             if gone:
+                # a file source's name stays, without the message: a Maildir or mbox hands over every name not
+                # stored yet, so forgetting it would read the erased mail in again, as new
+                run(update(loc).where(loc.c.raw_id.in_(gone), loc.c.name.is_not(None)).values(raw_id=None))
                 run(delete(loc).where(loc.c.raw_id.in_(gone)))
                 run(delete(q).where(q.c.raw_id.in_(gone)))
                 counts["raw_messages"] += run(delete(r).where(r.c.id.in_(gone))).rowcount

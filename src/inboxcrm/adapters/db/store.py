@@ -1,9 +1,11 @@
 """SQLAlchemy implementation of the services' store ports, for SQLite and PostgreSQL.
 
 `SqlTransaction` is one open transaction; its statements live by area in mixins that share the connection
-(`intake`, `contacts`, `messages`, `tickets`, `outbox`, `outreach`, `access`, `privacy`, and the customer
-record's `record`: search index, fields, business events, webhook deliveries, merging). Bulk statements
-throughout: an ingest batch of a few hundred messages costs a handful of round trips.
+(`intake`, `contacts`, `messages`, `tickets`, `outbox`, `outreach`, `access`, `privacy`, `places` (where
+each message sits in its source), `people`, `claims` (outbox leases), and the customer record's `record`:
+search index, fields, business events, webhook deliveries, merging). Bulk statements throughout: an ingest
+batch of a few hundred messages costs a handful of round trips. A lock, a full disk or a lost connection
+leaves `transaction()` as `StoreUnavailable`, so callers wait and retry instead of blaming the message.
 """
 
 from __future__ import annotations
@@ -13,25 +15,31 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 from inboxcrm.adapters.db.access import AccessStatements
+from inboxcrm.adapters.db.claims import ClaimStatements
 from inboxcrm.adapters.db.contacts import ContactStatements
+from inboxcrm.adapters.db.errors import is_transient
 from inboxcrm.adapters.db.history import HistoryStatements
 from inboxcrm.adapters.db.holding import HoldingStatements
 from inboxcrm.adapters.db.intake import IntakeStatements
 from inboxcrm.adapters.db.messages import MessageStatements
 from inboxcrm.adapters.db.outbox import OutboxStatements
 from inboxcrm.adapters.db.outreach import OutreachStatements
+from inboxcrm.adapters.db.people import PeopleStatements
+from inboxcrm.adapters.db.places import PlaceStatements
 from inboxcrm.adapters.db.privacy import PrivacyStatements
 from inboxcrm.adapters.db.record import EventHooks, RecordStatements
 from inboxcrm.adapters.db.satisfaction import SatisfactionStatements
 from inboxcrm.adapters.db.tickets import TicketStatements
+from inboxcrm.core.ports import StoreUnavailable
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, busy_timeout: float = 30) -> Engine:
     """An engine with the settings we rely on (SQLite: WAL, foreign keys, a busy timeout)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -58,6 +66,9 @@ class SqlTransaction(
     RecordStatements,
     SatisfactionStatements,
     HoldingStatements,
+    PlaceStatements,
+    PeopleStatements,
+    ClaimStatements,
 ):
     """One open transaction on `connection` (see `services.ports.IngestTransaction`)."""
 
@@ -75,7 +86,13 @@ class SqlStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqlTransaction]:
-        with self.engine.begin() as connection:
-            tx = SqlTransaction(connection)
-            tx.event_hooks = self.hooks
-            yield tx
+        """One transaction; a lock, a full disk or a lost connection is raised as `StoreUnavailable`."""
+        try:
+            with self.engine.begin() as connection:
+                tx = SqlTransaction(connection)
+                tx.event_hooks = self.hooks
+                yield tx
+        except DBAPIError as exc:
+            if is_transient(exc):
+                raise StoreUnavailable(f"{type(exc.orig).__name__}: {exc.orig}") from exc
+            raise

@@ -52,13 +52,17 @@ message_locations = Table(
     "message_locations",
     metadata,
     Column("id", Id, primary_key=True),
-    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=False, index=True),
+    # no raw: a named message the mailbox's backlog left out (too old), remembered so it is not read again
+    Column("raw_id", Id, ForeignKey("raw_messages.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("mailbox", String(100), nullable=False),
     Column("folder", String(1000), nullable=False),
     Column("uidvalidity", BigInteger, nullable=False),
     Column("uid", BigInteger, nullable=False),
+    # a file source's stable name for the message (Maildir unique name, mbox offset.hash, .eml file name)
+    Column("name", String(500), nullable=True),
     Column("seen_at", TS, nullable=False),
     UniqueConstraint("mailbox", "folder", "uidvalidity", "uid", name="uq_message_locations_place"),
+    Index("uq_message_locations_name", "mailbox", "folder", "name", unique=True),
 )
 
 folder_cursors = Table(

@@ -5,7 +5,7 @@ mail is sent only under the loop rules of core/loops.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -103,7 +103,8 @@ class Opening(Notifications):
             return [NewEvent(contact_id, row.sent_at, "automatic_mail_held", why[:500])] if contact_id else []
         if self.desk.templates is None:
             return []
-        context = _template_context(desk_mailbox, reply_to, ticket, message)
+        echo = _may_echo(desk_mailbox.echo, lambda: _known(tx, row, reply_to, now))
+        context = _template_context(desk_mailbox, reply_to, ticket, message, echo)
         try:
             rendered = self.desk.templates.render(template, context)
         except Exception as exc:  # a broken template must never stop mail from being stored
@@ -143,38 +144,53 @@ class Opening(Notifications):
         return []
 
     def _customer(self, row: NewMessage) -> Address | None:
-        """Whom an automatic answer to `row` goes to: the customer the message is filed under — for a team
-        member's forward, the original author — or their own Reply-To; never one of our addresses."""
+        """Whom an automatic answer to `row` goes to: the sender (From) — for a team member's forward, the
+        original author — never a Reply-To, which anyone can set to a victim's address (issue 17); never one
+        of our addresses."""
         message = row.message
-        customer = row.meaning.contact
-        if row.meaning.forwarded_by is None and message.reply_to:
-            customer = message.reply_to[0]
-        elif customer is None:
-            customer = message.from_
-        if customer is not None and self.desk.is_ours(customer.email):
-            customer = row.meaning.contact
+        customer = message.from_ if row.meaning.forwarded_by is None else row.meaning.contact
         if customer is None or self.desk.is_ours(customer.email):
             return None
         return customer
 
 
+def _may_echo(echo: str, known: Callable[[], bool]) -> bool:
+    """Whether an automatic answer may repeat the words of the message it answers (`echo` as configured)."""
+    if echo == "always":
+        return True
+    return echo != "never" and known()
+
+
+def _known(tx: SupportTransaction, row: NewMessage, recipient: Address, now: datetime) -> bool:
+    """The recipient is the contact the message is filed under, with mail stored before this fetch: someone
+    we are in touch with, not an address a stranger typed in (From is not authenticated)."""
+    contact = row.meaning.contact
+    if row.contact_id is None or contact is None or contact.email != recipient.email:
+        return False
+    return tx.wrote_before(row.contact_id, now)
+
+
 def _template_context(
-    desk_mailbox: DeskMailbox, person: Address, ticket: Ticket | None, message: Message
+    desk_mailbox: DeskMailbox, person: Address, ticket: Ticket | None, message: Message, echo: bool = True
 ) -> dict[str, Any]:
-    first = person.name.split()[0] if person.name.split() else ""
+    """What an automatic answer's templates see. Without `echo`, nothing the sender wrote (the subject, their
+    display name) is in it: a stranger's first message must not make us mail their words to whoever they
+    named in From (empty strings, so templates render either way)."""
+    name = person.name if echo else ""
+    first = name.split()[0] if name.split() else ""
     return {
-        "contact": {"email": person.email, "name": person.name, "first_name": first},
+        "contact": {"email": person.email, "name": name, "first_name": first},
         "ticket": {
             "id": ticket.id,
             "token": ticket.token,
-            "subject": ticket.subject,
+            "subject": ticket.subject if echo else "",
             "queue": ticket.queue,
             "priority": ticket.priority,
         }
         if ticket
         else None,
         "mailbox": {"name": desk_mailbox.name, "address": desk_mailbox.address, "from_name": desk_mailbox.from_name},
-        "message": {"subject": message.subject},
+        "message": {"subject": message.subject if echo else ""},
     }
 
 

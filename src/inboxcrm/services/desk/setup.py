@@ -42,6 +42,7 @@ class DeskMailbox:
     acknowledge: str | None = None
     # "How did we do?" when a ticket is solved: "off", "reply" (below the solving reply) or "mail" (a mail of its own)
     survey: str = "off"
+    echo: str = "known"  # when automatic answers may repeat the message's words: known | always | never
 
 
 @dataclass(frozen=True)
