@@ -9,20 +9,18 @@ from pathlib import Path
 from pydantic import model_validator
 
 from inboxcrm.config.providers import AlertsSettings, ClusterSettings
+from inboxcrm.config.record import EventsSettings, FieldSettings, SearchSettings, WebhookSettings, WebhooksSettings
 from inboxcrm.config.sections import (
     AgentSettings,
     ApiSettings,
     CampaignsSettings,
     DatabaseSettings,
-    EventsSettings,
-    FieldSettings,
     IngestSettings,
     LoggingSettings,
     MailboxSettings,
     OutboxSettings,
     RulesSettings,
     ScoringSettings,
-    SearchSettings,
     Section,
     SecuritySettings,
     SegmentsSettings,
@@ -31,8 +29,6 @@ from inboxcrm.config.sections import (
     SupportSettings,
     TeamSettings,
     TemplatesSettings,
-    WebhookSettings,
-    WebhooksSettings,
 )
 from inboxcrm.core.model import Team
 

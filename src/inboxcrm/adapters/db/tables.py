@@ -10,13 +10,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     LargeBinary,
-    MetaData,
     Numeric,
     String,
     Table,
@@ -25,17 +23,11 @@ from sqlalchemy import (
     false,
 )
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(column_0_label)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-Id = BigInteger().with_variant(Integer(), "sqlite")  # SQLite only autoincrements INTEGER PRIMARY KEY
-TS = DateTime(timezone=True)
+from inboxcrm.adapters.db.cluster_tables import fetchers as fetchers  # noqa: PLC0414 (re-exported)
+from inboxcrm.adapters.db.cluster_tables import incidents as incidents  # noqa: PLC0414 (re-exported)
+from inboxcrm.adapters.db.cluster_tables import mailbox_leases as mailbox_leases  # noqa: PLC0414 (re-exported)
+from inboxcrm.adapters.db.schema_base import TS, Id
+from inboxcrm.adapters.db.schema_base import metadata as metadata  # noqa: PLC0414 (re-exported)
 
 raw_messages = Table(
     "raw_messages",
@@ -464,41 +456,6 @@ search_index = Table(
     Column("id", Integer, primary_key=True),
     Column("language", String(40), nullable=False),
     Column("built_at", TS, nullable=False),
-)
-
-# --- several daemons, and alerts (issue 13) ---------------------------------------------------------
-
-# Which daemon fetches each mailbox, until when (it renews well before). A lease past `expires_at` is free.
-mailbox_leases = Table(
-    "mailbox_leases",
-    metadata,
-    Column("mailbox", String(100), primary_key=True),
-    Column("holder", String(200), nullable=True),
-    Column("expires_at", TS, nullable=True),
-)
-
-# Daemons alive: each writes `seen_at` with every lease round; the live ones share the mailboxes.
-fetchers = Table(
-    "fetchers",
-    metadata,
-    Column("holder", String(200), primary_key=True),
-    Column("seen_at", TS, nullable=False),
-)
-
-# Something failing that the admins were told about (and told again when it ended).
-incidents = Table(
-    "incidents",
-    metadata,
-    Column("id", Id, primary_key=True),
-    # "mailbox:<name>" or "outbox"
-    Column("key", String(200), nullable=False, index=True),
-    # the key while the incident is open, NULL once closed: at most one open incident per key, whichever
-    # daemon notices first
-    Column("open_key", String(200), nullable=True, unique=True),
-    Column("problem", String(20), nullable=False),
-    Column("detail", Text, nullable=False),
-    Column("opened_at", TS, nullable=False),
-    Column("closed_at", TS, nullable=True),
 )
 
 # An agent's relayed reply not sent because another answer (or the customer) crossed it (core/collisions.py):
