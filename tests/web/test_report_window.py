@@ -174,7 +174,7 @@ def test_the_api_docs_load_nothing_from_outside(database_url: str) -> None:
                 assert "'/openapi.json'" in page.text or '"/openapi.json"' in page.text
             swagger = client.get("/docs-assets/swagger-ui-bundle.js").text
             # Swagger UI 5 reads OpenAPI 3.1, which FastAPI writes (version 4 shows "unsupported version")
-            assert client.get("/openapi.json").json()["openapi"].startswith("3.1")
+            assert client.get("/openapi.json", headers=AUTH).json()["openapi"].startswith("3.1")
             assert re.search(r'"5\.\d+\.\d+"', swagger)
     finally:
         engine.dispose()

@@ -199,7 +199,11 @@ class SearchStatements:
                 )
             elif documents:
                 self.connection.execute(
-                    text("INSERT INTO search_contacts (contact_id, document) VALUES (:id, CAST(:doc AS tsvector))"),
+                    # an upsert: two daemons filing mail of one contact at once both find no row to replace
+                    text(
+                        "INSERT INTO search_contacts (contact_id, document) VALUES (:id, CAST(:doc AS tsvector)) "
+                        "ON CONFLICT (contact_id) DO UPDATE SET document = EXCLUDED.document"
+                    ),
                     [{"id": i, "doc": tsvector([terms], "D")} for i, terms in documents],
                 )
             done += len(documents)
