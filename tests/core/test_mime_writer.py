@@ -33,7 +33,11 @@ def _parsed(raw: bytes) -> EmailMessage:
 def _reading(raw: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Every header as decoded, in order, and every part as (type, decoded text)."""
     message = _parsed(raw)
-    headers = [(k, str(v)) for k, v in message.items() if k != "Content-Type" or "boundary" not in str(v)]
+    # header values compared as a reader sees them: folding whitespace (where a writer broke a long line,
+    # the stdlib sometimes right after the colon) carries no meaning (RFC 5322 3.2.2)
+    headers = [
+        (k, " ".join(str(v).split())) for k, v in message.items() if k != "Content-Type" or "boundary" not in str(v)
+    ]
     parts = [(p.get_content_type(), p.get_content()) for p in message.walk() if not p.is_multipart()]
     return headers, parts
 
