@@ -9,12 +9,9 @@ wrong FAILED loses a customer's mail. Neither sender raises for a mail, network 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import re
 import ssl
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +22,7 @@ from aiosmtplib.email import parse_address
 from aiosmtplib.protocol import normalize_message_line_endings
 
 from inboxcrm.adapters.oauth2 import AccessTokens
+from inboxcrm.adapters.whole_files import write_whole
 from inboxcrm.core.alerts import TokenRefused
 from inboxcrm.core.ports import Envelope, Outcome, Sender, SendResult
 
@@ -416,32 +414,9 @@ class FileSender:
         path = self.path_for(envelope.key)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            # A dot file that does not end in .eml: nothing reading the outbox mistakes it for a message.
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{envelope.key}.", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as file:
-                    file.write(envelope.raw)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-            _fsync_directory(self.directory)  # the rename itself must survive a crash too
+            # written whole (a dot file that does not end in .eml until it is renamed): nothing reading the
+            # outbox mistakes a half-written file for a message
+            write_whole(path, envelope.raw)
         except OSError as exc:
             return SendResult(envelope.key, Outcome.RETRY, f"could not write {path}: {exc}")
         return SendResult(envelope.key, Outcome.SENT, f"written to {path}")
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        handle = os.open(directory, os.O_RDONLY)
-    except OSError:  # some platforms cannot open a directory; the file itself is already synced
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        log.debug("fsync of %s failed", directory, exc_info=True)
-    finally:
-        os.close(handle)

@@ -8,15 +8,13 @@ is refused, as ssh refuses such a key. A provider that hands out a new refresh t
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import stat
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inboxcrm.adapters.whole_files import write_whole
 from inboxcrm.core.alerts import TokenRefused
 
 
@@ -24,18 +22,7 @@ def save(path: Path, refresh_token: str, **about: str) -> None:
     """Store `refresh_token` (and what it is for) at `path`, readable by this user only."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     body = {"refresh_token": refresh_token, "saved_at": datetime.now(UTC).isoformat(), **about}
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(body, file, indent=2)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_whole(path, json.dumps(body, indent=2).encode("utf-8"), mode=0o600)
 
 
 def load(path: Path) -> dict[str, Any]:
