@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.desk import ANA, BEN, desk_config, smtp_outbox
+from tests.support.desk import ANA, BEN, desk_config, smtp_outbox, support_mailbox
 from tests.support.dovecot import Dovecot, free_port
 from tests.support.mail import mail
 from tests.support.smtpd import SmtpServer
@@ -119,6 +119,7 @@ def write_config(tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
     # here (that is tests/*/test_agent_mail.py), so the From header is believed
     outbox = smtp_outbox(smtp, interval="0.3s", timeout="10s")
     desk = desk_config(ANA, BEN, secret="history-secret", agent_mail="from-header", outbox=outbox)
+    support = support_mailbox(dovecot, folder, PASSWORD_ENV, 'acknowledge = "support/ack"', 'poll_interval = "0.3s"')
     config.write_text(
         f"""
 [database]
@@ -130,21 +131,7 @@ port = {api_port}
 [team]
 domains = ["northwind.example"]
 
-[[mailboxes]]
-name = "support"
-kind = "support"
-addresses = ["{SHARED}"]
-from_name = "Northwind Support"
-acknowledge = "support/ack"
-source = "imap"
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-user = "{dovecot.user}"
-password_env = "{PASSWORD_ENV}"
-folders = ["{folder}"]
-poll_interval = "0.3s"
-batch_size = 25
+{support}batch_size = 25
 {desk}
 """
     )

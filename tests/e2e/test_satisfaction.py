@@ -19,8 +19,8 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.config import parse_settings
 from inboxcrm.web.app import create_app
-from tests.e2e.test_support_desk import CAROL, PASSWORD_ENV, SHARED, Clock, Desk, reply, text_of
-from tests.support.desk import ANA, BEN, desk_config, smtp_outbox
+from tests.e2e.test_support_desk import CAROL, PASSWORD_ENV, Clock, Desk, reply, text_of
+from tests.support.desk import ANA, BEN, desk_config, smtp_outbox, support_mailbox
 from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
 from tests.support.smtpd import SmtpServer
@@ -43,20 +43,7 @@ domains = ["northwind.example"]
 [campaigns]
 public_url = "https://crm.northwind.example"
 
-[[mailboxes]]
-name = "support"
-kind = "support"
-addresses = ["{SHARED}"]
-from_name = "Northwind Support"
-survey = "{survey}"
-source = "imap"
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-user = "{dovecot.user}"
-password_env = "{PASSWORD_ENV}"
-folders = ["{folder}"]
-timeout = "10s"
+{support_mailbox(dovecot, folder, PASSWORD_ENV, f'survey = "{survey}"', 'timeout = "10s"')}
 {desk_config(ANA, BEN, secret="csat-secret", outbox=smtp_outbox(smtp_server, timeout="10s"))}
 """
     file = tmp_path / "inboxcrm.toml"

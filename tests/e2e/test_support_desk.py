@@ -25,7 +25,7 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.dkim import DnsLookup
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
-from tests.support.desk import ANA, BEN, desk_config, smtp_outbox
+from tests.support.desk import ANA, BEN, desk_config, smtp_outbox, support_mailbox
 from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
 from tests.support.smtpd import Received, SmtpServer
@@ -150,21 +150,7 @@ url = "sqlite:///{tmp_path / "inboxcrm.db"}"
 [team]
 domains = ["northwind.example"]
 
-[[mailboxes]]
-name = "support"
-kind = "support"
-addresses = ["{SHARED}"]
-from_name = "Northwind Support"
-acknowledge = "support/ack"
-source = "imap"
-host = "{dovecot.host}"
-port = {dovecot.port}
-security = "none"
-user = "{dovecot.user}"
-password_env = "{PASSWORD_ENV}"
-folders = ["{folder}"]
-timeout = "10s"
-
+{support_mailbox(dovecot, folder, PASSWORD_ENV, 'acknowledge = "support/ack"', 'timeout = "10s"')}
 {
         desk_config(
             ANA.but(display_name="Ana Alves"),

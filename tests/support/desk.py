@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tests.support.dovecot import Dovecot
 from tests.support.smtpd import SmtpServer
 
 
@@ -71,3 +72,24 @@ def desk_config(
     elif outbox is not None:
         parts.append(outbox)
     return "\n" + "\n".join(parts)
+
+
+def support_mailbox(dovecot: Dovecot, folder: str, password_env: str, *extra: str) -> str:
+    """The shared support@ mailbox on a test Dovecot folder (`[[mailboxes]]`, plain IMAP on loopback), as
+    "Northwind Support"; `extra` are more of its lines (`acknowledge = "support/ack"`, `timeout = "10s"` …)."""
+    lines = [
+        "[[mailboxes]]",
+        'name = "support"',
+        'kind = "support"',
+        'addresses = ["support@northwind.example"]',
+        'from_name = "Northwind Support"',
+        'source = "imap"',
+        f'host = "{dovecot.host}"',
+        f"port = {dovecot.port}",
+        'security = "none"',
+        f'user = "{dovecot.user}"',
+        f'password_env = "{password_env}"',
+        f'folders = ["{folder}"]',
+        *extra,
+    ]
+    return "\n".join(lines) + "\n"
