@@ -10,22 +10,36 @@ from inboxcrm.core.fingerprint import content_hash
 from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES, bound, too_large
 from inboxcrm.core.model import Message
 from inboxcrm.core.parsing import parse_bounded, unreadable_reason
+from inboxcrm.core.search_text import Analyzer, IndexedText, indexed_text
 
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """A raw message read: its content hash, the message and its analysis, or why it is unreadable."""
+    """A raw message read: its content hash, the message and its analysis, or why it is unreadable; and
+    its search index terms when a search language was given."""
 
     content_hash: str
     message: Message | None
     analysis: Analysis | None
     problem: str | None
+    indexed: IndexedText | None = None
 
 
-def read_raw(raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Reading:
-    """Hash, parse and analyse `raw`. Never raises: a bug quarantines one message, not a mailbox. A message
-    over `max_bytes` is not read at all (it is quarantined with the reason, raw); hostile mail under it is
-    read within the bounds of core/limits.py."""
+# One analyzer per language and process: its memo of folded and stemmed words is what makes indexing cheap.
+_ANALYZERS: dict[str, Analyzer] = {}
+
+
+def _analyzer(language: str) -> Analyzer:
+    found = _ANALYZERS.get(language)
+    if found is None:
+        found = _ANALYZERS[language] = Analyzer(language)
+    return found
+
+
+def read_raw(raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: str | None = None) -> Reading:
+    """Hash, parse and analyse `raw` (and, with a search `language`, make its index terms). Never raises: a
+    bug quarantines one message, not a mailbox. A message over `max_bytes` is not read at all (it is
+    quarantined with the reason, raw); hostile mail under it is read within the bounds of core/limits.py."""
     digest = content_hash(raw)
     oversized = too_large(raw, max_bytes)
     if oversized is not None:
@@ -36,9 +50,14 @@ def read_raw(raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> Reading:
     except Exception as exc:
         return Reading(digest, None, None, f"parser error: {type(exc).__name__}: {exc}")
     problem = unreadable_reason(message)
-    return Reading(digest, message, None if problem else analyse(message, bounded.raw), problem)
+    if problem:
+        return Reading(digest, message, None, problem)
+    indexed = indexed_text(_analyzer(language), message) if language else None
+    return Reading(digest, message, analyse(message, bounded.raw), problem, indexed)
 
 
-def read_many(raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> list[Reading]:
+def read_many(
+    raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: str | None = None
+) -> list[Reading]:
     """`read_raw` over a list (the unit of work sent to a parsing process)."""
-    return [read_raw(raw, max_bytes) for raw in raws]
+    return [read_raw(raw, max_bytes, language) for raw in raws]

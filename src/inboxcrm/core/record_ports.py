@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from inboxcrm.core.business import BusinessEvent
+from inboxcrm.core.search_text import IndexedText
 
 if TYPE_CHECKING:
     from inboxcrm.core.ports import NewEvent
@@ -49,7 +50,7 @@ class Delivery:
 
 
 class SearchTransaction(Protocol):
-    def index_messages(self, message_ids: Iterable[int]) -> int: ...
+    def index_messages(self, message_ids: Iterable[int], known: Mapping[int, IndexedText] | None = None) -> int: ...
     def index_contacts(self, contact_ids: Iterable[int]) -> int: ...
     def forget_contacts(self, contact_ids: Iterable[int]) -> None: ...
     def forget_messages(self, message_ids: Iterable[int]) -> None: ...

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import snowballstemmer
 
+from inboxcrm.core.model import Address, Message
+
 NO_STEMMING = "none"
 DEFAULT_LANGUAGE = "english"
 LANGUAGES: tuple[str, ...] = (NO_STEMMING, *sorted(snowballstemmer.algorithms()))
@@ -127,6 +129,42 @@ def message_terms(analyzer: Analyzer, text: MessageText) -> tuple[list[str], lis
         analyzer.terms(text.subject),
         analyzer.terms(text.body),
     )
+
+
+def _names(addresses: Sequence[Address]) -> str:
+    return " ".join(f"{a.name} {a.email}" for a in addresses)
+
+
+def message_text(message: Message) -> MessageText:
+    """What the index reads of a parsed message: the same text as of the row it is stored as (the stored
+    row's reading is in adapters/db/search.py; a test keeps the two equal)."""
+    sender = f"{message.from_.name} {message.from_.email}" if message.from_ else " "
+    files = " ".join(a.filename for a in message.attachments)
+    return MessageText(
+        sender=sender,
+        recipients=f"{_names(message.to)} {_names(message.cc)}",
+        subject=message.subject or "",
+        body=f"{message.text or ''}\n{files}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedText:
+    """A message's index terms in one language: each part's terms joined by spaces (`PARTS` order). Made
+    where the message is read (a parsing process), so that the process that stores it only writes them."""
+
+    language: str
+    parts: tuple[str, str, str, str]
+
+    def terms(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        sender, recipients, subject, body = (part.split() for part in self.parts)
+        return sender, recipients, subject, body
+
+
+def indexed_text(analyzer: Analyzer, message: Message) -> IndexedText:
+    """`message` as the index stores it, in the analyzer's language."""
+    sender, recipients, subject, body = message_terms(analyzer, message_text(message))
+    return IndexedText(analyzer.language, (" ".join(sender), " ".join(recipients), " ".join(subject), " ".join(body)))
 
 
 # -- snippets

@@ -33,6 +33,7 @@ from inboxcrm.core.ports import (
     StoreUnavailable,
 )
 from inboxcrm.core.reading import Reading, read_many
+from inboxcrm.core.search_text import IndexedText
 from inboxcrm.services import places
 from inboxcrm.services.desk import Support
 from inboxcrm.services.history import connect_folder, split_batch
@@ -82,10 +83,14 @@ class _Parsed:
     message: Message | None
     analysis: Analysis | None
     problem: str | None
+    indexed: IndexedText | None = None
 
 
 def _pair(batch: Sequence[FetchedMessage], readings: Sequence[Reading]) -> list[_Parsed]:
-    return [_Parsed(f, r.content_hash, r.message, r.analysis, r.problem) for f, r in zip(batch, readings, strict=True)]
+    return [
+        _Parsed(f, r.content_hash, r.message, r.analysis, r.problem, r.indexed)
+        for f, r in zip(batch, readings, strict=True)
+    ]
 
 
 class IngestService:
@@ -146,6 +151,8 @@ class IngestService:
                     connect_folder(tx, source, mailbox.name, folder, uidvalidity, cursor, backlog, self._clock())
 
         patiently(connect, self._sleep, f"mailbox {mailbox.name} folder {folder}")
+        # the parsing processes make the search terms too (checked against the language again when stored)
+        language = patiently(self._search_language, self._sleep, "search language")
         done, batches = places.start(self._store, source, mailbox, folder, batch_size)
         if progress:
             progress(done)
@@ -163,7 +170,7 @@ class IngestService:
         for batch in batches:
             if not batch:
                 continue
-            submitted = (batch, self._reader.submit([item.raw for item in batch]))
+            submitted = (batch, self._reader.submit([item.raw for item in batch], language))
             if waiting is not None:
                 store(*waiting)
             waiting = submitted
@@ -171,13 +178,18 @@ class IngestService:
             store(*waiting)
         return total
 
+    def _search_language(self) -> str:
+        with self._store.transaction() as tx:
+            return tx.search_language()
+
     def ingest_batch(
         self, mailbox: MailboxProfile, folder: str, uidvalidity: int, batch: Sequence[FetchedMessage]
     ) -> IngestResult:
         """Store and understand `batch` in one transaction; on a database error, one message at a time."""
         if not batch:
             return IngestResult()
-        readings = read_many([m.raw for m in batch], self._reader.max_bytes)
+        language = patiently(self._search_language, self._sleep, "search language")
+        readings = read_many([m.raw for m in batch], self._reader.max_bytes, language)
         return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings))
 
     def _store_batch(
@@ -252,6 +264,7 @@ class IngestService:
             done = tx.raws_with_messages(raw_ids.values()) | tx.raws_in_quarantine(raw_ids.values())
             understood: list[tuple[int, Message, Analysis | None]] = []
             replayed: list[tuple[int, Message, Analysis | None]] = []
+            indexed: dict[int, IndexedText] = {}
             for p in parsed:
                 raw_id = raw_ids[p.content_hash]
                 result.fetched += 1
@@ -265,6 +278,8 @@ class IngestService:
                     result.errors.append(f"{p.fetched.name or f'uid {p.fetched.uid}'}: {p.problem}")
                     continue
                 (replayed if id(p) in quiet else understood).append((raw_id, p.message, p.analysis))
+                if p.indexed is not None:
+                    indexed[raw_id] = p.indexed
             routing = self._routing()
             for batch, is_live in ((replayed, False), (understood, True)):  # history first: it is older
                 record_messages(
@@ -280,6 +295,7 @@ class IngestService:
                     self._outreach,
                     live=is_live,
                     contacts_cap=self._contacts_cap,
+                    indexed=indexed,
                 )
             result.stored += len(understood) + len(replayed)
             result.history += len(replayed)

@@ -29,16 +29,18 @@ class Reader:
         self.max_bytes = max_bytes  # larger messages are quarantined unread
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, raws: Sequence[bytes]) -> Pending:
+    def submit(self, raws: Sequence[bytes], language: str | None = None) -> Pending:
+        """Read `raws` (with their search index terms in `language`, when given)."""
         if self.workers < 1 or len(raws) < self.min_batch:
-            readings = read_many(raws, self.max_bytes)
+            readings = read_many(raws, self.max_bytes, language)
             return lambda: readings
         if self._pool is None:
             # forkserver: the daemon has threads (pollers, the API), and forking a threaded process is unsafe.
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
         size = -(-len(raws) // self.workers)
         futures: list[Future[list[Reading]]] = [
-            self._pool.submit(read_many, list(raws[i : i + size]), self.max_bytes) for i in range(0, len(raws), size)
+            self._pool.submit(read_many, list(raws[i : i + size]), self.max_bytes, language)
+            for i in range(0, len(raws), size)
         ]
 
         def result() -> list[Reading]:
@@ -47,7 +49,7 @@ class Reader:
             except BrokenProcessPool:
                 log.warning("a parsing process died; parsing this batch in the daemon instead")
                 self.close()
-                return read_many(raws, self.max_bytes)
+                return read_many(raws, self.max_bytes, language)
 
         return result
 

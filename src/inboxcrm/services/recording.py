@@ -6,7 +6,7 @@ first (services/people.py: Cc only from known conversations, at most `contacts_c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -21,6 +21,7 @@ from inboxcrm.core.ports import (
     NewTicket,
 )
 from inboxcrm.core.rules import Decision
+from inboxcrm.core.search_text import IndexedText
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
 from inboxcrm.services.desk import UNVERIFIED, Desk, Support
@@ -46,10 +47,12 @@ def record_messages(
     outreach: Outreach | None = None,
     live: bool = True,
     contacts_cap: int = DEFAULT_NEW_CONTACTS_PER_MESSAGE,
+    indexed: Mapping[int, IndexedText] | None = None,
 ) -> list[int]:
     """Turn parsed messages (with their stored raw ids) into contacts, threads, messages, tickets and
     timeline events, in bulk: a constant number of statements per batch (plus the support desk's work on
-    agents' replies and new tickets). Returns the new message ids.
+    agents' replies and new tickets). Returns the new message ids. `indexed`: search terms already made for
+    some messages, by raw id.
 
     History (`live` False) is replayed at its own times but causes no mail: no acknowledgement, auto-reply,
     notification, relay or campaign enrolment, and it re-opens nothing now (see services/desk/history.py)."""
@@ -234,7 +237,9 @@ def record_messages(
             for name in ruled.enrol
         ]
         events += outreach.after_messages(tx, rows, message_ids, enrolments, now, history=not live)
-    events += record_stored(tx, message_ids, contact_ids.values(), now)  # search index, new contacts
+    made = indexed or {}
+    terms = {m: made[raw_id] for (raw_id, _, _), m in zip(items, message_ids, strict=True) if raw_id in made}
+    events += record_stored(tx, message_ids, contact_ids.values(), now, terms)  # search index, new contacts
     tx.add_events(events)
     return message_ids
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from inboxcrm.core.model import Address
 from inboxcrm.core.ports import IngestTransaction, NewEvent, Store
 from inboxcrm.core.search_query import QueryProblem, SearchQuery, parse_query
-from inboxcrm.core.search_text import Analyzer, Wanted, marked, snippet
+from inboxcrm.core.search_text import Analyzer, IndexedText, Wanted, marked, snippet
 
 MAX_PAGE = 100
 LANGUAGE_TTL = 5.0  # seconds a search trusts the index's language it read
@@ -121,12 +121,17 @@ class SearchService:
 
 
 def record_stored(
-    tx: IngestTransaction, message_ids: Sequence[int], contact_ids: Iterable[int], now: datetime
+    tx: IngestTransaction,
+    message_ids: Sequence[int],
+    contact_ids: Iterable[int],
+    now: datetime,
+    indexed: Mapping[int, IndexedText] | None = None,
 ) -> list[NewEvent]:
-    """What the customer record does in the ingest transaction: index the new messages and their contacts, and
-    tell webhooks of the contacts that are new (`contact.created`; the timeline has their first message).
-    Returns no timeline events (a list, to add to the batch's)."""
-    tx.index_messages(message_ids)
+    """What the customer record does in the ingest transaction: index the new messages (`indexed`: the terms
+    of some, by message id, made where they were read) and their contacts, and tell webhooks of the contacts
+    that are new (`contact.created`; the timeline has their first message). Returns no timeline events (a
+    list, to add to the batch's)."""
+    tx.index_messages(message_ids, indexed)
     people = list(contact_ids)
     tx.index_contacts(people)
     new = tx.contacts_created_at(people, now)

@@ -8,7 +8,7 @@ Results come newest stored first (message id descending): the engines then stop 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, column, exists, func, not_, sel
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.search_schema import create_search_tables, drop_search_tables
 from inboxcrm.core.search_query import SearchQuery, Term
-from inboxcrm.core.search_text import DEFAULT_LANGUAGE, Analyzer, MessageText, message_terms
+from inboxcrm.core.search_text import DEFAULT_LANGUAGE, Analyzer, IndexedText, MessageText, message_terms
 
 _CHUNK = 500
 # The index table as a FROM clause (its columns differ by engine; each query names only its engine's)
@@ -115,22 +115,30 @@ class SearchStatements:
     def search_language(self) -> str:
         return _language(self.connection)
 
-    def index_messages(self, message_ids: Iterable[int]) -> int:
-        """(Re)index these stored messages; returns how many."""
+    def index_messages(self, message_ids: Iterable[int], known: Mapping[int, IndexedText] | None = None) -> int:
+        """(Re)index these stored messages; returns how many. `known`: terms already made for some of them
+        (by the process that read them); used when they are in the index's language, made here otherwise."""
         wanted = sorted(set(message_ids))
         if not wanted:
             return 0
         analyzer = self._analyzer()
+        ready = {i: x.terms() for i, x in (known or {}).items() if x.language == analyzer.language}
         m = t.messages.c
         done = 0
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            rows = self.connection.execute(
-                select(m.id, m.from_name, m.from_email, m.to, m.cc, m.subject, m.text, m.attachments).where(
-                    m.id.in_(chunk)
-                )
-            ).all()
-            documents = [(row.id, message_terms(analyzer, message_text(row))) for row in rows]
+            missing = [i for i in chunk if i not in ready]
+            rows = (
+                self.connection.execute(
+                    select(m.id, m.from_name, m.from_email, m.to, m.cc, m.subject, m.text, m.attachments).where(
+                        m.id.in_(missing)
+                    )
+                ).all()
+                if missing
+                else []
+            )
+            documents = [(i, ready[i]) for i in chunk if i in ready]
+            documents += [(row.id, message_terms(analyzer, message_text(row))) for row in rows]
             if self.connection.dialect.name == "sqlite":
                 self.forget_messages(chunk)
             if documents and self.connection.dialect.name == "sqlite":
