@@ -180,3 +180,15 @@ def test_terms_made_where_mail_is_read_index_it_as_a_rebuild_does(app: App) -> N
     assert len(as_ingested) == len(CORPUS) + 1
     rebuild(app.store, "english", datetime(2026, 11, 9, tzinfo=UTC))
     assert _index_rows(app) == as_ingested
+
+
+def test_a_contact_is_found_by_what_it_is_now_after_more_mail(app: App) -> None:
+    # the contacts of each batch of mail are indexed again: a change shows, what is unchanged stays found
+    service = _store(app)
+    (contact_id,) = service.search("jurgen").contact_ids
+    with app.store.transaction() as tx:
+        tx.set_contact_name(contact_id, "Jörg Müller-Lüdenscheidt")
+        tx.index_contacts([contact_id, *service.search("bob").contact_ids])
+    assert service.search("lüdenscheidt").contact_ids == service.search("jorg").contact_ids == (contact_id,)
+    assert service.search("jurgen").contact_ids == ()
+    assert len(service.search("bob").contact_ids) == 1

@@ -83,9 +83,8 @@ def earned_stage(
 ) -> str | None:
     """The furthest stage whose threshold `score` reaches, if it is beyond `current`; stages only move
     forward by score (a lower score never demotes a customer)."""
-    position = {stage: i for i, stage in enumerate(order)}
-    best = current
+    best, furthest = current, order.index(current) if current in order else -1
     for stage, threshold in thresholds.items():
-        if score >= threshold and position.get(stage, -1) > position.get(best or "", -1):
-            best = stage
+        if score >= threshold and stage in order and order.index(stage) > furthest:
+            best, furthest = stage, order.index(stage)
     return best if best != current else None

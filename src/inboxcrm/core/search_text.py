@@ -156,6 +156,11 @@ class IndexedText:
     language: str
     parts: tuple[str, str, str, str]
 
+    @staticmethod
+    def of(language: str, terms: tuple[list[str], list[str], list[str], list[str]]) -> IndexedText:
+        sender, recipients, subject, body = (" ".join(part) for part in terms)
+        return IndexedText(language, (sender, recipients, subject, body))
+
     def terms(self) -> tuple[list[str], list[str], list[str], list[str]]:
         sender, recipients, subject, body = (part.split() for part in self.parts)
         return sender, recipients, subject, body
@@ -163,8 +168,7 @@ class IndexedText:
 
 def indexed_text(analyzer: Analyzer, message: Message) -> IndexedText:
     """`message` as the index stores it, in the analyzer's language."""
-    sender, recipients, subject, body = message_terms(analyzer, message_text(message))
-    return IndexedText(analyzer.language, (" ".join(sender), " ".join(recipients), " ".join(subject), " ".join(body)))
+    return IndexedText.of(analyzer.language, message_terms(analyzer, message_text(message)))
 
 
 # -- snippets

@@ -25,6 +25,7 @@ from inboxcrm.core.search_text import IndexedText
 from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
 from inboxcrm.services.desk import UNVERIFIED, Desk, Support
+from inboxcrm.services.desk.book import TicketBook
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.people import admitted
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
@@ -171,7 +172,10 @@ def record_messages(
         ledger.flush()
     # The batch's tickets in one query, kept as they are now: the desk updates what a customer's reply
     # changes, and a ticket anything else acts on is read again afterwards.
-    current = tx.tickets_by_id([ticket_id for ticket_id, _ in tickets.values()] + list(opened)) if live else {}
+    # History reads and writes them through a book: once each per batch, however many messages it holds.
+    batch_tickets = [ticket_id for ticket_id, _ in tickets.values()] + list(opened)
+    current = tx.tickets_by_id(batch_tickets)
+    book = TicketBook(tx, {} if live else current)
     from_history = set(opened) if live else tx.history_tickets(t for t, _ in tickets.values()) | set(opened)
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         ready = prepared[index]
@@ -208,7 +212,7 @@ def record_messages(
             events += (
                 desk.agent_wrote(tx, mailbox, row, message_id, ticket_id, ready, now)
                 if live
-                else desk.agent_wrote_before(tx, row, message_id, ticket_id, ready, ticket_id in from_history)
+                else desk.agent_wrote_before(tx, row, message_id, ticket_id, ready, ticket_id in from_history, book)
             )
         elif row.thread_id in tickets and row.direction is Direction.INBOUND and not _automatic(row):
             # Auto-replies and bounces never count as the customer answering.
@@ -216,7 +220,7 @@ def record_messages(
             events += (
                 desk.customer_wrote(tx, row, message_id, ticket_id, now, current)
                 if live
-                else desk.customer_wrote_before(tx, row, ticket_id, ticket_id in from_history)
+                else desk.customer_wrote_before(row, ticket_id, ticket_id in from_history, book)
             )
         if live and ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
             events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
@@ -227,7 +231,7 @@ def record_messages(
     if live:
         tx.end_history(touched, involved)  # live mail: from now on these tickets and contacts are live
     else:
-        events += desk.settle(tx, touched & from_history, now)
+        events += desk.settle(book, touched & from_history, now)
         tx.mark_history(opened, involved - seen_before)
     if outreach is not None:
         enrolments = [

@@ -8,6 +8,7 @@ Results come newest stored first (message id descending): the engines then stop 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, Engine, and_, column, exists, func, not_, sel
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.search_schema import create_search_tables, drop_search_tables
 from inboxcrm.core.search_query import SearchQuery, Term
-from inboxcrm.core.search_text import DEFAULT_LANGUAGE, Analyzer, IndexedText, MessageText, message_terms
+from inboxcrm.core.search_text import DEFAULT_LANGUAGE, PARTS, Analyzer, IndexedText, MessageText, message_terms
 
 _CHUNK = 500
 # The index table as a FROM clause (its columns differ by engine; each query names only its engine's)
@@ -122,7 +123,7 @@ class SearchStatements:
         if not wanted:
             return 0
         analyzer = self._analyzer()
-        ready = {i: x.terms() for i, x in (known or {}).items() if x.language == analyzer.language}
+        ready = {i: x for i, x in (known or {}).items() if x.language == analyzer.language}
         m = t.messages.c
         done = 0
         for start in range(0, len(wanted), _CHUNK):
@@ -138,7 +139,9 @@ class SearchStatements:
                 else []
             )
             documents = [(i, ready[i]) for i in chunk if i in ready]
-            documents += [(row.id, message_terms(analyzer, message_text(row))) for row in rows]
+            documents += [
+                (row.id, IndexedText.of(analyzer.language, message_terms(analyzer, message_text(row)))) for row in rows
+            ]
             if self.connection.dialect.name == "sqlite":
                 self.forget_messages(chunk)
             if documents and self.connection.dialect.name == "sqlite":
@@ -147,16 +150,7 @@ class SearchStatements:
                         "INSERT INTO search_messages (rowid, sender, recipients, subject, body) "
                         "VALUES (:id, :sender, :recipients, :subject, :body)"
                     ),
-                    [
-                        {
-                            "id": i,
-                            "sender": " ".join(p[0]),
-                            "recipients": " ".join(p[1]),
-                            "subject": " ".join(p[2]),
-                            "body": " ".join(p[3]),
-                        }
-                        for i, p in documents
-                    ],
+                    [dict(zip(("id", *PARTS), (i, *x.parts), strict=True)) for i, x in documents],
                 )
             elif documents:
                 self.connection.execute(
@@ -164,13 +158,14 @@ class SearchStatements:
                         "INSERT INTO search_messages (message_id, document) VALUES (:id, CAST(:doc AS tsvector)) "
                         "ON CONFLICT (message_id) DO UPDATE SET document = EXCLUDED.document"
                     ),
-                    [{"id": i, "doc": tsvector(p)} for i, p in documents],
+                    [{"id": i, "doc": tsvector(x.terms())} for i, x in documents],
                 )
             done += len(documents)
         return done
 
     def index_contacts(self, contact_ids: Iterable[int]) -> int:
-        """(Re)index these contacts: name, addresses (with aliases), company, text fields."""
+        """(Re)index these contacts: name, addresses (with aliases), company, text fields; returns how many
+        were written (on SQLite, a contact indexed as it is now is left alone)."""
         wanted = sorted(set(contact_ids))
         if not wanted:
             return 0
@@ -199,7 +194,14 @@ class SearchStatements:
             ):
                 texts.get(value.contact_id, []).append(value.value)
             documents = [(i, analyzer.terms("\n".join(parts))) for i, parts in texts.items()]
-            self.forget_contacts(chunk)
+            if self.connection.dialect.name == "sqlite":
+                # most contacts of a batch of mail are indexed already, as they are: only changes are written
+                indexed = self._indexed_contacts(chunk)
+                documents = [(i, terms) for i, terms in documents if indexed.get(i) != " ".join(terms)]
+                gone = [i for i in chunk if i in indexed and i not in texts]
+                self.forget_contacts(gone + [i for i, _ in documents if i in indexed])
+            else:
+                self.forget_contacts(chunk)
             if documents and self.connection.dialect.name == "sqlite":
                 self.connection.execute(
                     text("INSERT INTO search_contacts (rowid, body) VALUES (:id, :body)"),
@@ -216,6 +218,14 @@ class SearchStatements:
                 )
             done += len(documents)
         return done
+
+    def _indexed_contacts(self, contact_ids: Sequence[int]) -> dict[int, str]:
+        """SQLite: the index's text of these contacts, by id."""
+        found = self.connection.execute(
+            text("SELECT rowid, body FROM search_contacts WHERE rowid IN (SELECT value FROM json_each(:ids))"),
+            {"ids": json.dumps(list(contact_ids))},
+        )
+        return {int(row[0]): str(row[1]) for row in found}
 
     def forget_contacts(self, contact_ids: Iterable[int]) -> None:
         """Take contacts out of the index (PostgreSQL does it by itself when a contact is deleted)."""

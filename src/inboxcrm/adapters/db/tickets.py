@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.statements import Statements, aware, chunks
@@ -132,32 +132,50 @@ class TicketStatements(Statements):
         )
 
     def save_ticket(self, ticket: Ticket, at: datetime) -> None:
+        self.save_tickets([(ticket, at)])
+
+    def save_tickets(self, changed: Sequence[tuple[Ticket, datetime]]) -> None:
+        """Write tickets as they are now (each with the time of its last change): one UPDATE statement for all
+        of them, and their tags' differences in one DELETE and one INSERT."""
+        if not changed:
+            return
         self.connection.execute(
-            update(t.tickets)
-            .where(t.tickets.c.id == ticket.id)
-            .values(
-                status=ticket.status.value,
-                priority=ticket.priority,
-                queue=ticket.queue,
-                assignee=ticket.assignee,
-                first_response_at=ticket.first_response_at,
-                solved_at=ticket.solved_at,
-                first_response_due=ticket.first_response_due,
-                resolution_due=ticket.resolution_due,
-                first_response_breached_at=ticket.first_response_breached_at,
-                resolution_breached_at=ticket.resolution_breached_at,
-                snoozed_until=ticket.snoozed_until,
-                updated_at=at,
-            )
+            update(t.tickets).where(t.tickets.c.id == bindparam("ticket_id")),
+            [
+                {
+                    "ticket_id": ticket.id,
+                    "status": ticket.status.value,
+                    "priority": ticket.priority,
+                    "queue": ticket.queue,
+                    "assignee": ticket.assignee,
+                    "first_response_at": ticket.first_response_at,
+                    "solved_at": ticket.solved_at,
+                    "first_response_due": ticket.first_response_due,
+                    "resolution_due": ticket.resolution_due,
+                    "first_response_breached_at": ticket.first_response_breached_at,
+                    "resolution_breached_at": ticket.resolution_breached_at,
+                    "snoozed_until": ticket.snoozed_until,
+                    "updated_at": at,
+                }
+                for ticket, at in changed
+            ],
         )
         tt = t.ticket_tags
-        present = set(self.connection.execute(select(tt.c.tag).where(tt.c.ticket_id == ticket.id)).scalars())
-        if present - ticket.tags:
-            self.connection.execute(delete(tt).where(tt.c.ticket_id == ticket.id, tt.c.tag.in_(present - ticket.tags)))
-        if ticket.tags - present:
+        wanted = {ticket.id: ticket.tags for ticket, _ in changed}
+        present: dict[int, set[str]] = {}
+        for chunk in chunks(sorted(wanted)):
+            for row in self.connection.execute(select(tt.c.ticket_id, tt.c.tag).where(tt.c.ticket_id.in_(chunk))):
+                present.setdefault(row.ticket_id, set()).add(row.tag)
+        gone = [{"t": i, "g": tag} for i, tags in wanted.items() for tag in sorted(present.get(i, set()) - tags)]
+        new = [
+            {"ticket_id": i, "tag": tag} for i, tags in wanted.items() for tag in sorted(tags - present.get(i, set()))
+        ]
+        if gone:
             self.connection.execute(
-                self._insert_ignore(tt), [{"ticket_id": ticket.id, "tag": tag} for tag in sorted(ticket.tags - present)]
+                delete(tt).where(tt.c.ticket_id == bindparam("t"), tt.c.tag == bindparam("g")), gone
             )
+        if new:
+            self.connection.execute(self._insert_ignore(tt), new)
 
     def open_ticket_load(self, agents: Sequence[str]) -> dict[str, int]:
         if not agents:

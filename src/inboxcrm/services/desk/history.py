@@ -14,6 +14,7 @@ from datetime import datetime
 from inboxcrm.core.history import answered_in_history, as_of, reopenable
 from inboxcrm.core.ports import NewEvent, NewMessage, SupportTransaction
 from inboxcrm.core.tickets import Change, Order, Ticket, agent_replied, apply_orders, customer_replied
+from inboxcrm.services.desk.book import TicketBook
 from inboxcrm.services.desk.relay import Prepared, Relay
 from inboxcrm.services.desk.setup import sender_of
 
@@ -29,11 +30,12 @@ class History(Relay):
         ticket_id: int,
         prepared: Prepared | None,
         from_history: bool,
+        book: TicketBook,
     ) -> list[NewEvent]:
         """An agent's reply, note or commands found in history. A reply is the first response if it is the
         earliest; on a ticket opened by history its commands apply and, without a status command, the
         ticket counts as solved when the team answered."""
-        ticket = tx.ticket(ticket_id)
+        ticket = book.get(ticket_id)
         sender = sender_of(row.message)
         if ticket is None or sender is None:
             return []
@@ -68,36 +70,38 @@ class History(Relay):
                 )
             )
         if updated != ticket:
-            tx.save_ticket(updated, at)
+            book.put(updated, at)
         return events + self._dated(updated, dated) + self._events(updated, changes, at)
 
     def customer_wrote_before(
-        self, tx: SupportTransaction, row: NewMessage, ticket_id: int, from_history: bool
+        self, row: NewMessage, ticket_id: int, from_history: bool, book: TicketBook
     ) -> list[NewEvent]:
         """A customer's message found in history: on a ticket opened by history it re-opens what was pending,
         solved or closed (not spam) before it; nobody is told."""
-        ticket = tx.ticket(ticket_id)
-        if ticket is None or not from_history:
+        ticket = book.get(ticket_id) if from_history else None
+        if ticket is None:
             return []
         at = row.sent_at
         updated, dated = as_of(ticket, at, self.desk.close_after)
         updated, changes = customer_replied(reopenable(updated, at), at)
         if updated != ticket:
-            tx.save_ticket(updated, at)
+            book.put(updated, at)
         return self._dated(updated, dated) + self._events(updated, changes, at)
 
-    def settle(self, tx: SupportTransaction, ticket_ids: Iterable[int], now: datetime) -> list[NewEvent]:
+    def settle(self, book: TicketBook, ticket_ids: Iterable[int], now: datetime) -> list[NewEvent]:
         """Tickets opened by history as the clock leaves them today: closed `close_solved_after` after they
-        were solved, snoozes that ended over, missed targets recorded — each change at the time it happened."""
+        were solved, snoozes that ended over, missed targets recorded — each change at the time it happened.
+        Then every ticket the book holds is written."""
         events: list[NewEvent] = []
         for ticket_id in sorted(set(ticket_ids)):
-            ticket = tx.ticket(ticket_id)
+            ticket = book.get(ticket_id)
             if ticket is None:
                 continue
             updated, dated = as_of(ticket, now, self.desk.close_after)
             if updated != ticket:
-                tx.save_ticket(updated, now)
+                book.put(updated, now)
                 events += self._dated(updated, dated)
+        book.save()
         return events
 
     def _dated(self, ticket: Ticket, dated: list[tuple[datetime, Change]]) -> list[NewEvent]:
