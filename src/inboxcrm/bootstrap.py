@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError, SQLAlchemyError
@@ -64,7 +65,9 @@ from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.scoring import Scoring
 from inboxcrm.services.search import SearchService
 from inboxcrm.services.webhooks import WebhookDispatcher, Webhooks
-from inboxcrm.web.app import Features
+
+if TYPE_CHECKING:
+    from inboxcrm.web.app import Features
 
 
 def utc_now() -> datetime:
@@ -461,6 +464,9 @@ def scoring(settings: Settings) -> Scoring:
 
 def features(app: App) -> Features:
     """What the daemon adds to the API: changes, customer data, reports, pages and metrics."""
+    # the web stack is loaded only by what serves it: commands that only read mail stay smaller
+    from inboxcrm.web.app import Features
+
     settings = app.settings
     reports = SqlReports(app.engine)
     stages = settings.lifecycle.stages

@@ -6,6 +6,7 @@ command starts on a bad config.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -42,6 +43,9 @@ def app_of(ctx: click.Context, check_environment: bool = True) -> bootstrap.App:
     except RuntimeError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    # What is loaded now (modules, settings, compiled rules) lives as long as the process: kept out of the
+    # collector's full passes, which otherwise walk it again and again while mail is filed.
+    gc.freeze()
     return app
 
 

@@ -69,7 +69,7 @@ class Analyzer:
             found = "" if len(folded) > _MAX_WORD else folded
             if found and self._stemmer is not None:
                 found = self._stemmer.stemWord(found)
-            if len(self._memo) < 500_000:
+            if len(self._memo) < 200_000:  # bounded: real mail has endless one-off words
                 self._memo[word] = found
         return found
 
