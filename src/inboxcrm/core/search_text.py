@@ -41,6 +41,13 @@ def fold(word: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
+def _pieces(word: str) -> Sequence[str]:
+    """A word as the index takes it: characters of scripts written without spaces one by one."""
+    if word.isascii() or not _UNSPACED.search(word):
+        return (word,)
+    return [piece for piece in _UNSPACED.split(word) if piece]
+
+
 @dataclass(frozen=True, slots=True)
 class Word:
     """A word of a text: where it is (start, end in the NFC text) and its index form."""
@@ -88,19 +95,16 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The index terms of `text`, in order: what `words` gives, without the positions (this runs on every
-        stored message, so it skips building a `Word` per word and the CJK split for plain ASCII words)."""
-        memo, term = self._memo, self.term
-        found: list[str] = []
-        for word in _WORD.findall(unicodedata.normalize("NFC", text[:MAX_PART])):
-            pieces = _UNSPACED.split(word) if not word.isascii() and _UNSPACED.search(word) else (word,)
-            for piece in pieces:
-                if piece:
-                    made = memo.get(piece)
-                    if made is None:
-                        made = term(piece)
-                    if made:
-                        found.append(made)
-        return found
+        stored message, so known words are looked up all at once, and only words that are not plain ASCII
+        are checked for the CJK split)."""
+        words = _WORD.findall(unicodedata.normalize("NFC", text[:MAX_PART]))
+        if not text.isascii():
+            words = [piece for word in words for piece in _pieces(word)]
+        found = list(map(self._memo.get, words))
+        if None in found:
+            term = self.term
+            found = [term(word) if made is None else made for word, made in zip(words, found, strict=True)]
+        return [made for made in found if made]
 
     def indexed(self, text: str) -> str:
         """`text` as the index stores it: its terms separated by spaces."""
