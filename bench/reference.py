@@ -62,26 +62,38 @@ def reference_maildir(count: int, seed: int) -> Path:
     return target
 
 
-def serve(maildir: Path, work: Path) -> object:
-    """A private Dovecot whose INBOX holds the Maildir's messages (hard links when possible)."""
+def serve(maildir: Path, work: Path, empty: bool = False) -> object:
+    """A private Dovecot whose INBOX holds the Maildir's messages (hard links when possible); `empty`: none
+    yet (`deliver` puts them there later)."""
     from tests.support.dovecot import start_dovecot
 
     server = start_dovecot(work / "dovecot")
-    inbox = server.maildir
     for sub in ("cur", "new", "tmp"):
-        (inbox / sub).mkdir(parents=True, exist_ok=True)
+        (server.maildir / sub).mkdir(parents=True, exist_ok=True)
+    _give_to_dovecot(server.maildir)
+    if not empty:
+        deliver(server, maildir)
+    return server
+
+
+def _give_to_dovecot(inbox: Path) -> None:
+    if os.geteuid() == 0:  # the test Dovecot runs as nobody
+        nobody = pwd.getpwnam("nobody")
+        for path in [inbox, *inbox.rglob("*")]:
+            os.chown(path, nobody.pw_uid, nobody.pw_gid)
+
+
+def deliver(server: object, maildir: Path) -> None:
+    """The Maildir's messages into the server's INBOX, indexed by Dovecot before anything is timed."""
+    inbox = server.maildir
     for file in sorted((maildir / "cur").iterdir()):
         try:
             os.link(file, inbox / "cur" / file.name)
         except OSError:
             shutil.copy2(file, inbox / "cur" / file.name)
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        for path in [inbox, *inbox.rglob("*")]:
-            os.chown(path, nobody.pw_uid, nobody.pw_gid)
-    with server.client() as client:  # let Dovecot index the folder before anything is timed
+    _give_to_dovecot(inbox)
+    with server.client() as client:
         client.select_folder("INBOX", readonly=True)
-    return server
 
 
 # --- measuring a process tree ------------------------------------------------------------------------
@@ -284,18 +296,32 @@ def drop_postgres(name: str) -> None:
     engine.dispose()
 
 
-def run_inboxcrm(name: str, work: Path, server: object, url: str, count: int, profile: str | None = None) -> Figures:
-    """`inboxcrm run --once` (under cProfile into `profile` when given: the main process only)."""
+def run_inboxcrm(
+    name: str, work: Path, server: object, url: str, count: int, profile: str | None = None, live: Path | None = None
+) -> Figures:
+    """`inboxcrm run --once` (under cProfile into `profile` when given: the main process only). With `live`
+    (a Maildir), the mailbox is connected while empty and then that mail arrives: all of it is live mail
+    (acknowledgements, agent notifications, rules' replies — queued to the file outbox)."""
     config = inboxcrm_config(work, server, url)
     env = {**os.environ, PASSWORD_ENV: server.password, "INBOXCRM_CONFIG": str(config)}
     cli = [sys.executable, "-m", "inboxcrm"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    if live is not None:
+        # an empty Maildir has no lasting UIDVALIDITY yet: one message makes the folder's, then inboxcrm
+        # connects (that message is history) and the mail arrives
+        server.append("INBOX", b"From: someone@example.org\r\nSubject: before\r\n\r\nhello\r\n")
+        subprocess.run([*cli, "run", "--once"], env=env, check=True, capture_output=True)
+        deliver(server, live)
     if profile:
         cli = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "inboxcrm"]
     figures = measure(name, [*cli, "run", "--once"], count, env)
     figures.note = next((line for line in figures.note.splitlines() if line.startswith("support:")), figures.note)
     if f"{count} read, {count} stored" not in figures.note:
         raise SystemExit(f"{name}: expected {count} read and stored, got: {figures.note}")
+    if live is not None:
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            kinds = db.execute("SELECT kind, count(*) FROM outbox GROUP BY kind ORDER BY kind").fetchall()
+        figures.note += "; outbox: " + ", ".join(f"{n} {kind}" for kind, n in kinds)
     return figures
 
 
@@ -369,7 +395,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated mailbox (default 42)")
     parser.add_argument("--skip", default="", help="comma-separated: sqlite,postgresql,straightforward,bare,notmuch")
     parser.add_argument("--backfill", help="instead: `inboxcrm import` of Maildirs of these sizes (e.g. 2000,20000)")
-    parser.add_argument("--profile", help="profile the SQLite ingest's main process into this file (cProfile)")
+    parser.add_argument("--profile", help="profile the first SQLite ingest's main process into this file (cProfile)")
+    parser.add_argument("--live", action="store_true", help="add a row: the same mail arriving live, on SQLite")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -409,6 +436,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"  {rows[-1].name}: {rows[-1].seconds:.1f}s ({rows[-1].note})", flush=True)
                 finally:
                     drop_postgres(name)
+            if args.live:
+                live = serve(maildir, work / "live", empty=True)
+                try:
+                    url = f"sqlite:///{work / 'live.db'}"
+                    profile = args.profile if "sqlite" in skip else None  # --profile: the first SQLite row run
+                    rows.append(run_inboxcrm("inboxcrm, live mail, SQLite", work, live, url, count, profile, maildir))
+                    print(f"  {rows[-1].name}: {rows[-1].seconds:.1f}s ({rows[-1].note})", flush=True)
+                finally:
+                    live.stop()
             if "straightforward" not in skip:
                 child = [str(server.host), str(server.port), server.user, server.password, str(work / "plain.db")]
                 rows.append(
