@@ -13,8 +13,8 @@ Rows, each the best of --repeat runs:
 - the baseline: the raw aiosmtplib send rate, `sendmail` N times over one connection to a private aiosmtpd on
   loopback (tests/support/smtpd.py, in a thread of this process), the bytes being the mails the tick queued;
 - the campaign tick end to end (contacts read, templates, MIME, outbox rows, enrolments advanced);
-- composing alone, without a database: the tick's composer for a due step (`StepMail`) over the same contacts;
-- the same per contact through `Outreach.draft` + `outgoing.compose` (what `campaigns preview` prints).
+- composing alone, without a database: the tick's writer for a due step (`StepMail.mail`, one per step) over
+  the same contacts, and a `Draft` per contact written by `outgoing.compose` (how each mail was made before).
 Ratios are against the baseline of the same run. The bytes queued are parsed back (policy.default) as a check.
 Run: `.venv/bin/python bench/compose.py [--contacts N] [--repeat R] [--profile FILE]`.
 """
@@ -29,7 +29,6 @@ import email.policy
 import pstats
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -89,11 +88,11 @@ type = "text"
 
 def contact_rows(count: int) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Companies and contacts: names cycle through NAMES (a third not ASCII, one in eight empty)."""
-    companies = [
+    companies: list[dict[str, object]] = [
         {"id": n + 1, "domain": f"lead{n}.example", "name": f"Lead Works {n} GmbH", "created_at": NOW}
         for n in range(97)
     ]
-    contacts = [
+    contacts: list[dict[str, object]] = [
         {
             "id": n + 1,
             "email": f"person{n}@lead{n % 97}.example",
@@ -198,29 +197,26 @@ def check(mails: Sequence[tuple[str, list[str], bytes]]) -> str:
 
 
 def composing_rows(crm: Crm, repeat: int) -> list[tuple[str, float, str]]:
-    """Composing without a database: the tick's composer per step, and the per-contact draft + compose."""
+    """Composing without a database: the tick's `StepMail` per step, and a draft + `compose` per contact."""
     outreach = crm.app.outreach
     campaign = outreach.marketing.campaigns[CAMPAIGN]
     due = crm.recipients()
-    rows: list[tuple[str, float, str]] = []
-    step_mail = getattr(outreach, "step_mail", None)
-    if step_mail is not None:
+    domain = campaign.sender.email.partition("@")[2]
 
-        def per_step() -> None:
-            composers = {n: step_mail(campaign, n) for n in range(1, len(campaign.steps) + 1)}
-            for n, recipient in due:
-                composers[n].mail(recipient, recipient.contact_id, NOW)
-
-        rows.append(("composing only, StepMail (no database)", best_of(repeat, per_step), "templates + MIME"))
+    def per_step() -> None:
+        writers = {n: outreach.step_mail(campaign, n, NOW) for n in range(1, len(campaign.steps) + 1)}
+        for k, (n, recipient) in enumerate(due):
+            writers[n].mail(recipient, recipient.contact_id, f"<{k}.bench@{domain}>")
 
     def per_contact() -> None:
-        domain = campaign.sender.email.partition("@")[2]
         for k, (n, recipient) in enumerate(due):
-            draft = outreach.draft(campaign, n, recipient, recipient.contact_id)
+            draft = outreach.step_mail(campaign, n, NOW).draft(recipient, recipient.contact_id)
             compose(draft, f"<{k}.bench@{domain}>", NOW)
 
-    rows.append(("composing only, draft + compose per contact", best_of(repeat, per_contact), "as `preview`"))
-    return rows
+    return [
+        ("composing only: StepMail.mail, one writer per step", best_of(repeat, per_step), "templates + MIME"),
+        ("composing only: a draft + compose() per contact", best_of(repeat, per_contact), "per contact"),
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
