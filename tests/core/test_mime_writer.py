@@ -6,13 +6,14 @@ import email
 import email.policy
 import re
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxcrm.core.model import Address
-from inboxcrm.core.outgoing import Draft, compose, compose_simple, compose_with_stdlib
+from inboxcrm.core.outgoing import Draft, compose, compose_simple, compose_with_stdlib, one_line
 
 WHEN = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
 _BOUNDARY = re.compile(rb"={15}\d+==")
@@ -96,3 +97,25 @@ def test_plain_ascii_mail_is_written_byte_for_byte_like_the_stdlib() -> None:
     fast, slow = compose(draft, "<out-1@acme.example>", WHEN), compose_with_stdlib(draft, "<out-1@acme.example>", WHEN)
     assert compose_simple(draft, "<out-1@acme.example>", WHEN) is not None
     assert _BOUNDARY.sub(b"B", fast) == _BOUNDARY.sub(b"B", slow)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    subject=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=400),
+    name=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=120).filter(
+        lambda n: not one_line(n, 200).isascii()
+    ),
+)
+def test_non_ascii_subjects_and_names_are_encoded_words_that_read_back(subject: str, name: str) -> None:
+    draft = Draft("k", "campaign", Address("a@acme.example", "A"), (Address("b@acme.example", name),), subject, "x")
+    raw = compose_simple(draft, "<out-1@acme.example>", WHEN)
+    assert raw is not None and raw_lines_ok(raw)
+    header = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    # RFC 2047: an encoded word is at most 75 characters, a line holding one at most 76 (but the address after it)
+    assert all(len(word) <= 75 for word in re.findall(r"=\?utf-8\?b\?[^?]*\?=", header))
+    assert all(len(line) <= 76 for line in header.split("\r\n") if "=?utf-8?" in line and "<" not in line)
+    message = _parsed(raw)
+    assert message["Subject"] == (one_line(subject) or "(no subject)")
+    # the display name read as RFC 2047 says (whitespace between encoded words dropped) is exactly the name
+    to = re.search(r"\r\nTo: (.*) <b@acme.example>\r\n", header, re.S)
+    assert to is not None and str(make_header(decode_header(to.group(1).replace("\r\n", "")))) == one_line(name, 200)

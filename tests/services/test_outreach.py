@@ -18,6 +18,7 @@ from sqlalchemy import select
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
+from inboxcrm.adapters.db.statements import aware
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import Envelope, FetchedMessage, Outcome, SendResult
 from inboxcrm.services.outbox import Dispatcher
@@ -430,3 +431,48 @@ def test_a_complaint_suppresses_the_address_and_ends_the_drip(crm: bootstrap.App
     clock.now += timedelta(days=5)
     run(crm, clock, sender)
     assert len(sender.sent) == 1
+
+
+def test_a_batch_of_due_steps_is_queued_together_and_one_broken_mail_holds_only_its_step(
+    crm: bootstrap.App, clock: Clock
+) -> None:
+    folder = Path(crm.settings.base_dir) / "templates" / "campaigns"
+    (folder / "trial-1.text.j2").write_text("Hello {{ contact.name.split()[1] }}\n")  # fails without a last name
+    assert crm.templates.load() == []  # as the daemon reloads an edited template
+    people = ["Laura Palmer <laura@twinpeaks.example>", "Cooper <cooper@fbi.example>", "Zoë Ångström <zoe@x.example>"]
+    for n, person in enumerate(people):
+        ingest(crm, trial_request(from_=person, message_id=f"t{n}@x.example"))
+    result = tick_campaigns(crm.store, crm.outreach, clock.now)
+    assert (result.queued, result.held) == (2, 1)
+    with crm.engine.connect() as c:
+        rows = list(c.execute(select(t.outbox).order_by(t.outbox.c.id)))
+    messages = [parsed(row.raw) for row in rows]
+    assert [m["To"].addresses[0].display_name for m in messages] == ["Laura Palmer", "Zoë Ångström"]
+    assert [str(m["Message-ID"]) for m in messages] == [row.message_id for row in rows]
+    assert len({row.message_id for row in rows}) == 2 and [m["Subject"] for m in messages][1] == "Step 1 for Zoë"
+    laura, cooper, zoe = enrolments(crm)
+    assert (laura.step, zoe.step, cooper.step) == (2, 2, 1) and laura.last_sent_at is not None
+    assert aware(laura.next_due_at) == clock.now + timedelta(days=2)  # Wednesday 10:30 Berlin
+    assert aware(cooper.next_due_at) == clock.now + timedelta(hours=1)  # held for an hour
+    assert any(k == "campaign_held" and "trial-1.text.j2:1" in s for k, s in timeline(crm))
+
+
+def test_what_a_step_reads_about_contacts_is_read_for_the_whole_batch(crm: bootstrap.App, clock: Clock) -> None:
+    ingest(crm, trial_request())
+    ingest(crm, trial_request(from_="Cooper <cooper@fbi.example>", message_id="c1@x.example"))
+    hour = timedelta(hours=1)
+    with crm.store.transaction() as tx:
+        tx.change_tags(1, ["vip", "trial"], [])
+        laura_before, laura_after, nobody, cooper = tx.recipients(
+            [(1, clock.now - hour), (1, clock.now + hour), (99, clock.now), (2, clock.now)]
+        )
+        single = tx.recipient(1, clock.now - hour)
+    assert nobody is None and laura_before is not None and laura_after is not None and cooper is not None
+    assert laura_before.replied_since_enrolment and not laura_after.replied_since_enrolment
+    assert laura_before == single and laura_before.tags == frozenset({"vip", "trial"})
+    assert (laura_before.email, laura_before.name, cooper.email, cooper.tags) == (
+        "laura@twinpeaks.example",
+        "Laura Palmer",
+        "cooper@fbi.example",
+        frozenset(),
+    )

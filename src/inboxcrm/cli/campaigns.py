@@ -8,7 +8,6 @@ import click
 
 from inboxcrm.adapters.db.reads import SqlReads
 from inboxcrm.cli.app import app_of, campaigns_of, settings_of
-from inboxcrm.core.outgoing import compose
 from inboxcrm.core.ports import NewEvent
 
 
@@ -66,13 +65,13 @@ def campaigns_preview(ctx: click.Context, name: str, step: int, email: str) -> N
         if recipient is None:
             click.echo(f"error: no contact {email}", err=True)
             sys.exit(2)
+        domain = campaign.sender.email.partition("@")[2]
         try:
-            draft = app.outreach.draft(campaign, step, recipient, None)
+            mail = app.outreach.step_mail(campaign, step, app.clock()).mail(recipient, None, f"<preview@{domain}>")
         except Exception as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-        domain = campaign.sender.email.partition("@")[2]
-        click.echo(compose(draft, f"<preview@{domain}>", app.clock()).decode("utf-8", "replace"), nl=False)
+        click.echo(mail.raw.decode("utf-8", "replace"), nl=False)
     finally:
         app.close()
 

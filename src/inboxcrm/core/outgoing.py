@@ -20,7 +20,7 @@ from email.message import Message as EmailMessageBase
 from email.utils import format_datetime
 
 from inboxcrm.core.loops import OUR_HEADER
-from inboxcrm.core.mime_writer import Value, simple_message
+from inboxcrm.core.mime_writer import Value, header_lines, with_body
 from inboxcrm.core.model import Address
 
 
@@ -82,6 +82,8 @@ def one_line(value: str, limit: int = 900) -> str:
     value = value[: limit * 20]  # decode_header is quadratic; no encoded word shrinks text more than 20x
     for _ in range(4):  # encoded words can hide encoded words
         flat = " ".join(_CONTROL.sub(" ", value).split())
+        if "=?" not in flat:
+            return flat[:limit]  # no encoded word: decoding would give `flat` back (the common case, ~20x faster)
         try:
             decoded = str(make_header(decode_header(flat)))
         except (ValueError, LookupError, UnicodeError):
@@ -129,36 +131,69 @@ def _address(address: Address) -> HeaderAddress:
 
 
 def _plain_word(value: str) -> bool:
-    return value.isascii() and all(32 < ord(c) < 127 for c in value)
+    # printable ASCII without spaces (isprintable lets the space by)
+    return value.isascii() and value.isprintable() and " " not in value
+
+
+@dataclass(frozen=True, slots=True)
+class Letterhead:
+    """The header lines every mail of a batch shares, written once (see `letterhead`): From, Reply-To (one
+    line or none), Date, and `constant`, more headers that are the same in each mail."""
+
+    sender: str
+    reply_to: tuple[str, ...]
+    date: str
+    constant: tuple[str, ...]
+
+    def write(self, draft: Draft, message_id: str) -> bytes | None:
+        """`draft` under this letterhead (its own sender and reply_to are not read), or None when it needs the
+        stdlib. Its `headers` come before the letterhead's constant ones."""
+        ids = [message_id, draft.in_reply_to or "", *draft.references]
+        if not all(_plain_word(i) for i in ids):
+            return None
+        first = header_lines(
+            [
+                ("To", [(one_line(a.name, 200), a.email) for a in draft.to]),
+                ("Subject", one_line(draft.subject) or "(no subject)"),
+            ]
+        )
+        headers: list[tuple[str, Value]] = [("Message-ID", _bracketed(message_id))]
+        if draft.in_reply_to:
+            headers.append(("In-Reply-To", _bracketed(draft.in_reply_to)))
+        if draft.references:
+            headers.append(("References", " ".join(_bracketed(r) for r in draft.references)))
+        if draft.automatic:
+            headers += [("Auto-Submitted", draft.automatic), ("X-Auto-Response-Suppress", "All")]
+            headers.append(("Precedence", "auto_reply"))
+        headers += [(name, one_line(value, 2000)) for name, value in draft.headers]
+        then = header_lines(headers)
+        key = header_lines([(OUR_HEADER, one_line(draft.key, 200))])
+        if first is None or then is None or key is None:
+            return None
+        to, subject = first
+        lines = [self.sender, to, *self.reply_to, subject, self.date, *then, *self.constant, *key]
+        text = draft.text if draft.text.endswith("\n") else draft.text + "\n"
+        return with_body(lines, text, draft.html)
+
+
+def letterhead(
+    sender: Address, reply_to: Sequence[str], date: datetime, constant: Sequence[tuple[str, str]] = ()
+) -> Letterhead | None:
+    """From `sender`, Reply-To `reply_to` (if any), the Date `date` and the `constant` headers, written once
+    for every mail of a batch (values made header-safe like a draft's); None when the stdlib must write them."""
+    lines = header_lines([("From", [(one_line(sender.name, 200), sender.email)])])
+    replying = header_lines([("Reply-To", [("", a) for a in reply_to])] if reply_to else [])
+    dated = header_lines([("Date", format_datetime(date))])
+    more = header_lines([(name, one_line(value, 2000)) for name, value in constant])
+    if lines is None or replying is None or dated is None or more is None:
+        return None
+    return Letterhead(lines[0], tuple(replying), dated[0], tuple(more))
 
 
 def compose_simple(draft: Draft, message_id: str, date: datetime) -> bytes | None:
     """The message written without `EmailMessage` (see core/mime_writer.py), or None when it needs the stdlib."""
-    ids = [message_id, draft.in_reply_to or "", *draft.references]
-    if not all(_plain_word(i) for i in ids):
-        return None
-    headers: list[tuple[str, Value]] = [
-        ("From", [(one_line(draft.sender.name, 200), draft.sender.email)]),
-        ("To", [(one_line(a.name, 200), a.email) for a in draft.to]),
-    ]
-    if draft.reply_to:
-        headers.append(("Reply-To", [("", a) for a in draft.reply_to]))
-    headers += [
-        ("Subject", one_line(draft.subject) or "(no subject)"),
-        ("Date", format_datetime(date)),
-        ("Message-ID", _bracketed(message_id)),
-    ]
-    if draft.in_reply_to:
-        headers.append(("In-Reply-To", _bracketed(draft.in_reply_to)))
-    if draft.references:
-        headers.append(("References", " ".join(_bracketed(r) for r in draft.references)))
-    if draft.automatic:
-        headers += [("Auto-Submitted", draft.automatic), ("X-Auto-Response-Suppress", "All")]
-        headers.append(("Precedence", "auto_reply"))
-    headers += [(name, one_line(value, 2000)) for name, value in draft.headers]
-    headers.append((OUR_HEADER, one_line(draft.key, 200)))
-    text = draft.text if draft.text.endswith("\n") else draft.text + "\n"
-    return simple_message(headers, text, draft.html)
+    head = letterhead(draft.sender, draft.reply_to, date)
+    return None if head is None else head.write(draft, message_id)
 
 
 def compose(draft: Draft, message_id: str, date: datetime) -> bytes:

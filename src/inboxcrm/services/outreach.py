@@ -15,13 +15,11 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from inboxcrm.core.audiences import Segment
 from inboxcrm.core.campaigns import Campaign, ContactNow, due_at, exit_reason, may_enrol
 from inboxcrm.core.classify import Kind, diagnose
-from inboxcrm.core.model import Address, Direction
-from inboxcrm.core.outgoing import Draft, compose
+from inboxcrm.core.model import Direction
 from inboxcrm.core.ports import (
     Enrolment,
     NewEvent,
@@ -35,8 +33,8 @@ from inboxcrm.core.ports import (
 )
 from inboxcrm.core.privacy import erased_key
 from inboxcrm.core.suppression import SoftBouncePolicy, Verdict, suppressed_after_soft, verdict
-from inboxcrm.core.unsubscribe import read_unsubscribe_token, unsubscribe_token
-from inboxcrm.services.campaign_mail import template_context, unsubscribe_headers, with_footer
+from inboxcrm.core.unsubscribe import read_unsubscribe_token
+from inboxcrm.services.campaign_mail import StepMail
 
 log = logging.getLogger(__name__)
 
@@ -286,98 +284,78 @@ class Outreach:
                     events.append(self._enrolled_event(contact_id, campaign.name, trigger.kind, now))
         due = tx.due_enrolments(now, limit)
         result.more = result.more or len(due) >= limit
-        for enrolment in due:
-            events += self._due(tx, enrolment, now, result)
+        events += self._send_due(tx, due, now, result)
         return result, events
 
-    def _due(self, tx: OutreachTransaction, enrolment: Enrolment, now: datetime, result: TickResult) -> list[NewEvent]:
-        campaign = self.marketing.campaigns.get(enrolment.campaign)
-        if campaign is None:
-            # the campaign file was removed: nobody is mailed by a campaign that no longer exists
-            result.exited += 1
-            return self._exit(tx, enrolment, "the campaign no longer exists", now)
-        recipient = tx.recipient(enrolment.contact_id, enrolment.enrolled_at)
-        if recipient is None:
-            return []
-        reason = exit_reason(campaign, _now(recipient))
-        if reason is None and recipient.undeliverable:
-            reason = "bounced"
-        if reason is None and self.erased(tx, [recipient.email]):
-            reason = "erased"
-        if reason is not None:
-            result.exited += 1
-            return self._exit(tx, enrolment, reason, now)
-        if enrolment.step > len(campaign.steps):
-            tx.end_enrolment(enrolment.id, "finished", None, now)
-            result.finished += 1
-            return []
-        try:
-            draft = self.draft(campaign, enrolment.step, recipient, enrolment.id)
-        except Exception as exc:  # a broken template must never produce a half-rendered mail, nor stop the others
-            tx.hold_enrolment(enrolment.id, now + HOLD_AFTER_TEMPLATE_ERROR)
-            result.held += 1
-            log.error("campaign %s step %d: not sent, retrying in 1 h: %s", campaign.name, enrolment.step, exc)
-            return [
-                NewEvent(
-                    recipient.contact_id,
-                    now,
-                    "campaign_held",
-                    f"Campaign {campaign.name} step {enrolment.step} held: {exc}"[:500],
+    def _send_due(
+        self, tx: OutreachTransaction, due: Sequence[Enrolment], now: datetime, result: TickResult
+    ) -> list[NewEvent]:
+        """Queue the step each of `due` is at, with a constant number of statements for the batch: the
+        contacts read at once, each step's mail written by one `StepMail`, the outbox rows queued and the
+        enrolments advanced in one statement each. Exits and held steps (rare) are a statement each."""
+        events: list[NewEvent] = []
+        recipients = tx.recipients([(e.contact_id, e.enrolled_at) for e in due])
+        erased = self.erased(tx, [r.email for r in recipients if r is not None])
+        writers: dict[tuple[str, int], StepMail] = {}
+        mails: list[NewMail] = []
+        sent: list[tuple[int, int, datetime | None]] = []
+        for enrolment, recipient in zip(due, recipients, strict=True):
+            campaign = self.marketing.campaigns.get(enrolment.campaign)
+            if campaign is None:
+                # the campaign file was removed: nobody is mailed by a campaign that no longer exists
+                result.exited += 1
+                events += self._exit(tx, enrolment, "the campaign no longer exists", now)
+                continue
+            if recipient is None:
+                continue
+            reason = exit_reason(campaign, _now(recipient))
+            if reason is None and recipient.undeliverable:
+                reason = "bounced"
+            if reason is None and recipient.email.lower() in erased:
+                reason = "erased"
+            if reason is not None:
+                result.exited += 1
+                events += self._exit(tx, enrolment, reason, now)
+                continue
+            if enrolment.step > len(campaign.steps):
+                tx.end_enrolment(enrolment.id, "finished", None, now)
+                result.finished += 1
+                continue
+            domain = campaign.sender.email.partition("@")[2]
+            try:
+                writer = writers.get((campaign.name, enrolment.step))
+                if writer is None:
+                    writer = writers[campaign.name, enrolment.step] = self.step_mail(campaign, enrolment.step, now)
+                mails.append(writer.mail(recipient, enrolment.id, f"<{self.marketing.new_id()}@{domain}>"))
+            except Exception as exc:  # a broken template must never produce a half-rendered mail, nor stop the others
+                tx.hold_enrolment(enrolment.id, now + HOLD_AFTER_TEMPLATE_ERROR)
+                result.held += 1
+                log.error("campaign %s step %d: not sent, retrying in 1 h: %s", campaign.name, enrolment.step, exc)
+                events.append(
+                    NewEvent(
+                        recipient.contact_id,
+                        now,
+                        "campaign_held",
+                        f"Campaign {campaign.name} step {enrolment.step} held: {exc}"[:500],
+                    )
                 )
-            ]
-        domain = campaign.sender.email.partition("@")[2]
-        message_id = f"<{self.marketing.new_id()}@{domain}>"
-        tx_mail = NewMail(
-            key=draft.key,
-            kind="campaign",
-            message_id=message_id,
-            sender=campaign.sender.email,
-            recipients=(recipient.email,),
-            raw=compose(draft, message_id, now),
-            automatic=False,
-            at=now,
-            contact_id=recipient.contact_id,
-            campaign=campaign.name,
-            step=enrolment.step,
-            enrolment_id=enrolment.id,
-        )
-        queued = tx.queue_mail([tx_mail])
-        last = enrolment.step >= len(campaign.steps)
-        next_due = None if last else due_at(campaign, enrolment.step + 1, now, None)
-        tx.advance_enrolment(enrolment.id, enrolment.step + 1, next_due, now)
-        if last:
-            tx.end_enrolment(enrolment.id, "finished", None, now)
-            result.finished += 1
-        if queued:
-            result.queued += 1  # the timeline shows it when it is sent (see services/outbox.py)
-        return []
+                continue
+            last = enrolment.step >= len(campaign.steps)
+            sent.append(
+                (enrolment.id, enrolment.step + 1, None if last else due_at(campaign, enrolment.step + 1, now, None))
+            )
+            result.finished += last
+        # the timeline shows each mail when it is sent (see services/outbox.py)
+        result.queued += len(tx.queue_mail(mails))
+        tx.advance_enrolments(sent, now)
+        return events
 
     # -- composing -------------------------------------------------------------------------------------------
-    def draft(self, campaign: Campaign, step_number: int, recipient: Recipient, enrolment_id: int | None) -> Draft:
-        """The mail of `step_number` for `recipient`: rendered, with the unsubscribe footer and headers.
-        Raises when the template fails (nothing half-rendered is ever sent)."""
-        if self.marketing.templates is None:
-            raise RuntimeError("no templates folder is configured")
-        if self.marketing.secret is None:
-            raise RuntimeError("campaign mail needs [security] secret_env to sign unsubscribe links")
-        step = campaign.steps[step_number - 1]
-        token = unsubscribe_token(recipient.email, campaign.name, self.marketing.secret)
-        url = f"{self.marketing.public_url}/unsubscribe/{token}"
-        mailto = f"mailto:{campaign.sender.email}?subject={quote('unsubscribe ' + token)}"
-        context = template_context(campaign, step_number, recipient, url)
-        rendered = self.marketing.templates.render(step.template, context)
-        text, html = with_footer(rendered, campaign, url)
-        return Draft(
-            key=f"campaign-{campaign.name}-{recipient.contact_id}-{step_number}-{enrolment_id or 'preview'}",
-            kind="campaign",
-            sender=campaign.sender,
-            to=(Address(recipient.email, recipient.name),),
-            subject=rendered.subject,
-            text=text,
-            html=html,
-            reply_to=(campaign.reply_to,) if campaign.reply_to != campaign.sender.email else (),
-            headers=(*unsubscribe_headers(url, mailto), ("Precedence", "bulk")),
-        )
+    def step_mail(self, campaign: Campaign, number: int, now: datetime) -> StepMail:
+        """What writes step `number` of `campaign` for each contact, dated `now` (see services/campaign_mail.py).
+        Raises RuntimeError without templates or a secret."""
+        marketing = self.marketing
+        return StepMail(campaign, number, marketing.templates, marketing.secret, marketing.public_url, now)
 
     # -- sending ---------------------------------------------------------------------------------------------
     def refused(self, tx: OutreachTransaction, mail: QueuedMail, detail: str, now: datetime) -> list[NewEvent]:

@@ -23,6 +23,7 @@ class OutboxStatements(Statements):
     """Mail waiting to be sent, being sent, sent or failed."""
 
     def queue_mail(self, mails: Sequence[NewMail]) -> list[str]:
+        """Queue `mails` in one statement; the keys of those queued now (a key queued before is left alone)."""
         if not mails:
             return []
         statement = self._insert_ignore(t.outbox).returning(t.outbox.c.key)
@@ -51,7 +52,8 @@ class OutboxStatements(Statements):
             }
             for mail in mails
         ]
-        return [str(key) for row in rows for key in self.connection.execute(statement, row).scalars()]
+        # one statement for the batch (SQLAlchemy writes it as multi-row INSERTs: "insertmanyvalues")
+        return [str(key) for key in self.connection.execute(statement, rows).scalars()]
 
     def automatic_mail_count(self, cause: str, since: datetime) -> int:
         o = t.outbox

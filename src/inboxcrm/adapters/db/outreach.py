@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, not_, select, update
+from sqlalchemy import and_, bindparam, func, insert, not_, select, update
 
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.segments import segment_clause
@@ -78,11 +78,32 @@ class OutreachStatements(Statements):
         query = select(e).where(e.c.status == "active", e.c.contact_id.in_(ids)).order_by(e.c.id)
         return [_enrolment(row) for row in self.connection.execute(query)]
 
-    def advance_enrolment(self, enrolment_id: int, step: int, next_due_at: datetime | None, sent_at: datetime) -> None:
+    def advance_enrolments(self, sent: Sequence[tuple[int, int, datetime | None]], at: datetime) -> None:
+        """Each (enrolment id, next step, when it is due) had a step sent `at`, in one statement; a next step
+        due at None means that was the last one: the enrolment is finished."""
+        if not sent:
+            return
+        e = t.enrolments
         self.connection.execute(
-            update(t.enrolments)
-            .where(t.enrolments.c.id == enrolment_id)
-            .values(step=step, next_due_at=next_due_at, last_sent_at=sent_at)
+            update(e)
+            .where(e.c.id == bindparam("enrolment_id"), e.c.status == "active")
+            .values(
+                step=bindparam("next_step"),
+                next_due_at=bindparam("due"),
+                last_sent_at=at,
+                status=bindparam("new_status"),
+                exited_at=bindparam("ended"),
+            ),
+            [
+                {
+                    "enrolment_id": enrolment_id,
+                    "next_step": step,
+                    "due": due,
+                    "new_status": "active" if due is not None else "finished",
+                    "ended": None if due is not None else at,
+                }
+                for enrolment_id, step, due in sent
+            ],
         )
 
     def end_enrolment(self, enrolment_id: int, status: str, reason: str | None, at: datetime) -> None:
@@ -96,62 +117,80 @@ class OutreachStatements(Statements):
         self.connection.execute(update(t.enrolments).where(t.enrolments.c.id == enrolment_id).values(next_due_at=until))
 
     def recipient(self, contact_id: int, since: datetime) -> Recipient | None:
-        c, m, tk = t.contacts, t.messages, t.tickets
-        row = self.connection.execute(
-            select(c, t.companies.c.name.label("company_name"), t.companies.c.domain.label("company_domain"))
-            .outerjoin(t.companies, t.companies.c.id == c.c.company_id)
-            .where(c.c.id == contact_id)
-        ).first()
-        if row is None:
-            return None
-        tags = frozenset(
-            self.connection.execute(
-                select(t.contact_tags.c.tag).where(t.contact_tags.c.contact_id == contact_id)
-            ).scalars()
-        )
-        replied = self.connection.execute(
-            select(m.c.id)
-            .where(
-                m.c.contact_id == contact_id,
-                m.c.direction == "in",
-                m.c.kind == "normal",
-                m.c.received_at > since,
-                m.c.ignored.is_(False),
+        """What a campaign step needs to know about the contact, `replied_since_enrolment` counting from `since`;
+        None when there is no such contact."""
+        return self.recipients([(contact_id, since)])[0]
+
+    def recipients(self, wanted: Sequence[tuple[int, datetime]]) -> list[Recipient | None]:
+        """`recipient(contact id, since)` for each of `wanted`, in its order, with six queries per 500 contacts
+        whatever their number (a contact may be wanted twice, with two `since`s)."""
+        ids = sorted({contact_id for contact_id, _ in wanted})
+        c, m, tk, f = t.contacts, t.messages, t.tickets, t.contact_fields
+        rows: dict[int, Any] = {}
+        tags: dict[int, set[str]] = {}
+        last_reply: dict[int, datetime] = {}
+        open_tickets: set[int] = set()
+        fields: dict[int, dict[str, str]] = {}
+        for chunk in chunks(ids):
+            query = (
+                select(c, t.companies.c.name.label("company_name"), t.companies.c.domain.label("company_domain"))
+                .outerjoin(t.companies, t.companies.c.id == c.c.company_id)
+                .where(c.c.id.in_(chunk))
             )
-            .limit(1)
-        ).first()
-        open_ticket = self.connection.execute(
-            select(tk.c.id)
-            .where(
-                tk.c.contact_id == contact_id,
-                tk.c.status.in_([TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.PENDING.value]),
+            rows.update((row.id, row) for row in self.connection.execute(query))
+            tag_rows = select(t.contact_tags.c.contact_id, t.contact_tags.c.tag).where(
+                t.contact_tags.c.contact_id.in_(chunk)
             )
-            .limit(1)
-        ).first()
-        suppressed = self.suppressed([row.email])
-        fields = {
-            r.name: r.value
-            for r in self.connection.execute(
-                select(t.contact_fields.c.name, t.contact_fields.c.value).where(
-                    t.contact_fields.c.contact_id == contact_id
+            for contact_id, tag in self.connection.execute(tag_rows):
+                tags.setdefault(contact_id, set()).add(tag)
+            # replied since a moment ⇔ their last person's message came after it
+            replies = (
+                select(m.c.contact_id, func.max(m.c.received_at))
+                .where(
+                    m.c.contact_id.in_(chunk),
+                    m.c.direction == "in",
+                    m.c.kind == "normal",
+                    m.c.ignored.is_(False),
+                )
+                .group_by(m.c.contact_id)
+            )
+            last_reply.update((i, aware(at)) for i, at in self.connection.execute(replies) if at is not None)
+            statuses = [TicketStatus.NEW.value, TicketStatus.OPEN.value, TicketStatus.PENDING.value]
+            open_tickets.update(
+                self.connection.execute(
+                    select(tk.c.contact_id).where(tk.c.contact_id.in_(chunk), tk.c.status.in_(statuses)).distinct()
+                ).scalars()
+            )
+            for contact_id, name, value in self.connection.execute(
+                select(f.c.contact_id, f.c.name, f.c.value).where(f.c.contact_id.in_(chunk))
+            ):
+                fields.setdefault(contact_id, {})[name] = value
+        suppressed = self.suppressed(row.email for row in rows.values())
+        found: list[Recipient | None] = []
+        for contact_id, since in wanted:
+            row = rows.get(contact_id)
+            if row is None:
+                found.append(None)
+                continue
+            replied = last_reply.get(contact_id)
+            found.append(
+                Recipient(
+                    contact_id=row.id,
+                    email=row.email,
+                    name=row.name,
+                    company=row.company_name,
+                    company_domain=row.company_domain,
+                    undeliverable=bool(row.undeliverable),
+                    suppressed=suppressed.get(row.email),
+                    tags=frozenset(tags.get(contact_id, ())),
+                    stage=row.stage,
+                    score=float(row.score),
+                    replied_since_enrolment=replied is not None and replied > since,
+                    open_ticket=contact_id in open_tickets,
+                    fields=fields.get(contact_id, {}),
                 )
             )
-        }
-        return Recipient(
-            contact_id=row.id,
-            email=row.email,
-            name=row.name,
-            company=row.company_name,
-            company_domain=row.company_domain,
-            undeliverable=bool(row.undeliverable),
-            suppressed=suppressed.get(row.email),
-            tags=tags,
-            stage=row.stage,
-            score=float(row.score),
-            replied_since_enrolment=replied is not None,
-            open_ticket=open_ticket is not None,
-            fields=fields,
-        )
+        return found
 
     def suppress(self, email: str, reason: str, campaign: str | None, at: datetime) -> bool:
         """Add `email` to the suppression list; False when it was there already (the first reason stays)."""
