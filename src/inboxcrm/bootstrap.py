@@ -11,19 +11,13 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
-from sqlalchemy.exc import DataError, SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from inboxcrm.adapters.db import migrate
-from inboxcrm.adapters.db import tables as t
-from inboxcrm.adapters.db.desk_reports import DeskReports
 from inboxcrm.adapters.db.history import folder_histories
-from inboxcrm.adapters.db.incidents import SqlIncidents
 from inboxcrm.adapters.db.reads import SqlReads
-from inboxcrm.adapters.db.reports import SqlReports
-from inboxcrm.adapters.db.spans import mail_span
 from inboxcrm.adapters.db.store import SqlStore, make_engine
-from inboxcrm.adapters.db.ticket_history import SqlTicketHistory
 from inboxcrm.adapters.dkim import DkimVerifier, DnsLookup
 from inboxcrm.adapters.files import MaildirSource, read_rule_files
 from inboxcrm.adapters.imap import ImapAccount, ImapSource
@@ -31,7 +25,6 @@ from inboxcrm.adapters.oauth2 import AccessTokens
 from inboxcrm.adapters.smtp import FileSender, SmtpSender
 from inboxcrm.adapters.templates import Templates
 from inboxcrm.bootstrap_record import field_defs, record_parts, search_language, webhooks
-from inboxcrm.bootstrap_reports import report_data
 from inboxcrm.config import MailboxSettings, Settings
 from inboxcrm.core.audiences import Segment, compile_segments
 from inboxcrm.core.campaigns import Campaign, CampaignVocabulary, compile_campaigns
@@ -48,20 +41,16 @@ from inboxcrm.services.access import Access, ConfiguredToken, Scope
 from inboxcrm.services.contacts import ContactService
 from inboxcrm.services.contacts_csv import ContactsCsv
 from inboxcrm.services.desk import Agent, Desk, DeskMailbox, Support
-from inboxcrm.services.desk_views import DeskViews
 from inboxcrm.services.ingest import IngestService
-from inboxcrm.services.manage import Manage
 from inboxcrm.services.outbox import Dispatcher, RetryPolicy
 from inboxcrm.services.outreach import Marketing, Outreach
 from inboxcrm.services.polling import MailboxHealth, MailboxPoller
-from inboxcrm.services.privacy import Privacy
 from inboxcrm.services.quarantine import QuarantineService
 from inboxcrm.services.reading import Reader
 from inboxcrm.services.record import CustomerRecord
 from inboxcrm.services.reports import ReadService
 from inboxcrm.services.routing import Routing
 from inboxcrm.services.rulebook import LiveRules, RuleBook
-from inboxcrm.services.satisfaction import SurveyLinks
 from inboxcrm.services.scoring import Scoring
 from inboxcrm.services.search import SearchService
 from inboxcrm.services.webhooks import WebhookDispatcher, Webhooks
@@ -463,40 +452,8 @@ def scoring(settings: Settings) -> Scoring:
 
 
 def features(app: App) -> Features:
-    """What the daemon adds to the API: changes, customer data, reports, pages and metrics."""
-    # the web stack is loaded only by what serves it: commands that only read mail stay smaller
-    from inboxcrm.web.app import Features
+    """What the daemon adds to the API: changes, customer data, reports, pages and metrics. The web stack is
+    imported only here, by what serves it: commands that only read mail stay smaller."""
+    from inboxcrm.bootstrap_web import web_features
 
-    settings = app.settings
-    reports = SqlReports(app.engine)
-    stages = settings.lifecycle.stages
-
-    def message_html(message_id: int) -> str | None:
-        with app.engine.connect() as connection:
-            found = connection.execute(select(t.messages.c.html).where(t.messages.c.id == message_id)).scalar()
-        return str(found) if found is not None else None
-
-    def collision_counts(since: datetime, until: datetime) -> dict[str, int]:
-        with app.store.transaction() as tx:
-            return tx.collision_counts(since, until)
-
-    return Features(
-        desk=DeskViews(app.templates, collision_counts),
-        manage=Manage(app.store, app.support, app.outreach, app.clock, stages, app.record),
-        privacy=Privacy(app.store, settings.reply_secret(os.environ), app.clock),
-        reports=reports,
-        message_html=message_html,
-        report_data=report_data(app, reports),
-        rule_problems=lambda: len(app.rules.problems),
-        value_errors=(DataError,),
-        clock=app.clock,
-        stages=stages,
-        search=app.search,
-        record=app.record,
-        surveys=SurveyLinks(app.store, app.support, app.clock),
-        satisfaction=DeskReports(app.engine, reports).satisfaction,
-        contacts_csv=app.contacts_csv,
-        incidents=SqlIncidents(app.engine).open_now,
-        history=SqlTicketHistory(app.engine),
-        data_span=lambda: mail_span(app.engine),
-    )
+    return web_features(app)
