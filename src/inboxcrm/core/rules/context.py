@@ -1,5 +1,6 @@
-"""The per-message context the generated rule code reads: one message digested once (lower-cased texts,
-addresses, domains and their parent domains, only the headers rules name), and the helpers that code calls."""
+"""The per-message context the generated rule code reads: one message digested once (lower-cased texts, the
+body's words, addresses, domains and their parent domains, only the headers rules name), and the helpers that
+code calls."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from inboxcrm.core.addresses import FREE_MAIL_DOMAINS
+from inboxcrm.core.rules.text_index import vocabulary, word_runs
 
 if TYPE_CHECKING:
     from inboxcrm.core.rules.model import Facts, RuleSet
@@ -20,12 +22,16 @@ MAX_BODY_CHARS = 100_000
 
 
 class Context:
-    """One message, pre-digested for matching: lower-cased texts, emails, domains and their parent domains."""
+    """One message, pre-digested for matching: lower-cased texts, emails, domains and their parent domains.
+    `body_words` are the distinct words (`\\w+` runs) of the lower-cased body and `body_vocab` those words joined
+    by spaces, found when a rule first reads them (`words`, `vocab`); None until then."""
 
     __slots__ = (
         "attachments",
         "body",
         "body_raw",
+        "body_vocab",
+        "body_words",
         "cc",
         "cc_domains",
         "cc_suffixes",
@@ -73,6 +79,8 @@ class Context:
     subject_raw: str
     body: str
     body_raw: str
+    body_words: frozenset[str] | None
+    body_vocab: str | None
     from_email: str
     from_domain: str
     from_suffixes: tuple[str, ...]
@@ -149,6 +157,7 @@ def digest(facts: Facts, rules: RuleSet, problems: list[str]) -> Context:
         c.body = body.lower()
     else:
         c.body = c.body_raw = ""
+    c.body_words = c.body_vocab = None  # found on first use: `words`, `vocab`
     c.headers = c.headers_raw = _NO_HEADERS
     wanted = rules.header_names
     if wanted:
@@ -201,6 +210,23 @@ def local_time(c: Context) -> str:
     return c.local.strftime("%a %H:%M") if c.local is not None else "?"
 
 
+def words(c: Context) -> frozenset[str]:
+    """The body's distinct words, found on first use: a message whose rules stop early never pays for them.
+    Generated code reads `(c.body_words if c.body_words is not None else _words(c))`."""
+    found = c.body_words
+    if found is None:
+        found = c.body_words = word_runs(c.body)
+        c.body_vocab = vocabulary(found)
+    return found
+
+
+def vocab(c: Context) -> str:
+    """The body's distinct words joined by spaces, found on first use (see `words`)."""
+    if c.body_vocab is None:
+        words(c)
+    return c.body_vocab or ""
+
+
 def _any_match(pattern: re.Pattern[str], values: tuple[str, ...]) -> bool:
     # A plain loop, not any(<generator>): this runs inside the hot path of evaluation.
     for value in values:  # noqa: SIM110
@@ -225,4 +251,6 @@ HELPERS: dict[str, object] = {
     "_any_match": _any_match,
     "_attachment_match": _attachment_match,
     "_FREE": FREE_MAIL_DOMAINS,
+    "_words": words,
+    "_vocab": vocab,
 }
