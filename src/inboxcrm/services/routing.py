@@ -78,6 +78,7 @@ def decide(
                 new_text=analysis.body.new_text if analysis else None,
                 direction=row.direction.value,
             ),
+            reasons=False,  # what is stored of a match is its rule, file and line (`rules explain` says why)
         )
         decisions.append(decision)
         if row.contact_id is not None and state is not None:
