@@ -178,3 +178,19 @@ def test_raw_8bit_headers_are_decoded_not_mangled() -> None:
     assert (message.subject, message.from_.name if message.from_ else "") == ("Réponse automatique", "Jürgen Müller")
     latin1 = "From: a@b.example\r\nSubject: Grüße aus Köln\r\n\r\nx".encode("latin-1")
     assert parse_message(latin1).subject == "Grüße aus Köln"
+
+
+def test_repeated_fields_read_as_the_stdlib_reads_them() -> None:
+    # Header names in any case; a field that appears twice: its first value, and every address.
+    raw = (
+        b"FROM: Ana <ana@acme.example>\r\nsubject: First\r\nTo: a@northwind.example\r\n"
+        b"Subject: Second\r\nto: b@northwind.example\r\nMESSAGE-id: <one@acme.example>\r\n"
+        b"Message-ID: <two@acme.example>\r\nDate: Tue, 03 Nov 2026 09:30:00 +0100\r\n"
+        b"Date: Wed, 04 Nov 2026 09:30:00 +0100\r\n\r\nHello\r\n"
+    )
+    message = parse_message(raw)
+    assert message.from_ is not None and message.from_.email == "ana@acme.example"
+    assert message.subject == "First"
+    assert [a.email for a in message.to] == ["a@northwind.example", "b@northwind.example"]
+    assert message.message_id == "one@acme.example"
+    assert message.date == datetime(2026, 11, 3, 8, 30, tzinfo=UTC)

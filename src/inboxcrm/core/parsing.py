@@ -17,6 +17,7 @@ from email import errors
 from email.message import Message as StdMessage
 from email.parser import BytesParser
 from email.policy import compat32
+from typing import Any
 
 from charset_normalizer import from_bytes
 from inscriptis import get_text
@@ -65,6 +66,8 @@ def clean_text(value: str) -> str:
     """Make `value` safe to store anywhere: no NUL, no lone surrogates (PostgreSQL rejects both)."""
     if "\x00" in value:
         value = value.replace("\x00", "")
+    if value.isascii():  # nearly every header: no surrogates, and no encoded copy made to find out
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -131,7 +134,7 @@ def unescape_8bit(value: object) -> str:
             chunks.append(decode_bytes(chunk, charset or "utf-8") if isinstance(chunk, bytes) else chunk)
         return "".join(chunks)
     text = str(value)
-    if not _ESCAPED.search(text):
+    if text.isascii() or not _ESCAPED.search(text):
         return text
     return decode_bytes(text.encode("utf-8", "surrogateescape"), "utf-8")
 
@@ -379,6 +382,12 @@ def unreadable_reason(message: Message) -> str | None:
     return None
 
 
+def _first(by_name: dict[str, list[Any]], name: str) -> Any:
+    """The first value of field `name` (lower case), as `email.message.Message.get` returns it, or None."""
+    values = by_name.get(name)
+    return values[0] if values else None
+
+
 def parse_message(raw: bytes) -> Message:
     """Parse `raw` into a `Message`. Bad mail yields a Message with `defects`, never an exception; hostile
     mail is read within bounds (see core/limits.py)."""
@@ -399,11 +408,16 @@ def parse_bounded(bounded: Bounded) -> Message:
             std = _BYTES_PARSER.parsebytes(repaired)
             defects.append("malformed header block repaired (obsolete 'Name :' syntax or a stray line)")
     defects.extend(type(d).__name__ for d in std.defects)
-    headers = tuple((clean_text(str(k)), clean_text(unescape_8bit(v))) for k, v in std.items())
+    fields = std.items()
+    headers = tuple((clean_text(str(k)), clean_text(unescape_8bit(v))) for k, v in fields)
+    # The values `std.get` / `std.get_all` return, by lower-case name: each of those scans every field.
+    by_name: dict[str, list[Any]] = {}
+    for name, value in fields:
+        by_name.setdefault(name.lower(), []).append(value)
     if not headers:
         defects.append("no headers: this does not look like an email")
 
-    from_addresses = parse_addresses(std.get_all("From", []), defects)
+    from_addresses = parse_addresses(by_name.get("from", []), defects)
     text, html, attachments = _walk_body(std, defects)
     if html is not None and len(html) > MAX_TEXT_CHARS:
         defects.append(f"HTML longer than {MAX_TEXT_CHARS} characters was cut")
@@ -417,18 +431,18 @@ def parse_bounded(bounded: Bounded) -> Message:
     if len(text) > MAX_TEXT_CHARS:
         defects.append(f"text longer than {MAX_TEXT_CHARS} characters was cut")
         text = text[:MAX_TEXT_CHARS]
-    message_ids = parse_message_ids(std.get("Message-ID"))
-    in_reply_to = parse_message_ids(std.get("In-Reply-To"))
+    message_ids = parse_message_ids(_first(by_name, "message-id"))
+    in_reply_to = parse_message_ids(_first(by_name, "in-reply-to"))
     return Message(
         message_id=message_ids[0] if message_ids else None,
-        subject=decode_header_value(std.get("Subject")),
+        subject=decode_header_value(_first(by_name, "subject")),
         from_=from_addresses[0] if from_addresses else None,
-        to=parse_addresses(std.get_all("To", []), defects),
-        cc=parse_addresses(std.get_all("Cc", []), defects),
-        reply_to=parse_addresses(std.get_all("Reply-To", []), defects),
-        date=_parse_date(std.get("Date"), defects),
+        to=parse_addresses(by_name.get("to", []), defects),
+        cc=parse_addresses(by_name.get("cc", []), defects),
+        reply_to=parse_addresses(by_name.get("reply-to", []), defects),
+        date=_parse_date(_first(by_name, "date"), defects),
         in_reply_to=in_reply_to[-1] if in_reply_to else None,
-        references=parse_message_ids(std.get("References")),
+        references=parse_message_ids(_first(by_name, "references")),
         text=clean_text(text),
         html=clean_text(html) if html is not None else None,
         attachments=tuple(attachments),

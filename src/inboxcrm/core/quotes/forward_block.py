@@ -51,7 +51,7 @@ def forward_start(clean: list[str], kind: list[int], cut: int | None) -> tuple[i
     start = n
     i = 0
     while i < n:
-        if kind[i] != TEXT or len(clean[i]) > MAX_HEADER_LINE:
+        if kind[i] != TEXT or len(clean[i]) > MAX_HEADER_LINE or not _may_open_block(clean[i]):
             i += 1
             continue
         if FORWARD_RE.match(clean[i]):
@@ -82,6 +82,12 @@ def forward_start(clean: list[str], kind: list[int], cut: int | None) -> tuple[i
     while k < start and kind[k] == BLANK:
         k += 1
     return k, bucket
+
+
+def _may_open_block(c: str) -> bool:
+    """False for a line that neither FORWARD_RE nor LABEL_RE can match: both need a colon or a "--" (a quick
+    test, as the scan for a forward runs over every line of every body)."""
+    return ":" in c or "--" in c or "：" in c
 
 
 def _outlook_block(clean: list[str], kind: list[int], i: int) -> tuple[bool, int]:

@@ -20,16 +20,38 @@ from inboxcrm.core.quotes.lines import (
 # Android/HTC write this over a reply's quoted original; it is a quote header, not a forward.
 _REPLY_MARKER_RE = re.compile(r"[\s*]*-{2,}\s*Reply\s+message\s*-{2,}\s*\**\s*$", re.I)
 
-# "wrote" in the languages quote headers come in. Latin-script verbs must start a word.
-_VERBS = (
-    r"(?:(?<!\w)(?:wrote|writes|said|says|a\s+écrit|a\s+ecrit|nous\s+a\s+dit|schrieb|schrieben\s+Sie|geschrieben|"
-    r"schreef|het\s+volgende\s+geschreven|escribió|escribio|escreveu|ha\s+scritto|skrev|kirjoitti|írta|"
-    r"napisał\(a\)|napisała|napisał|pisze|napsal\(a\)|napsal|napísal|написал\(а\)|написала|написал|пише|писал|"
-    r"yazdı|έγραψε|scrise)|写道|寫道|のメッセージ|は書きました|書きました|님이\s*작성)"
-)
+# "wrote" in the languages quote headers come in, as phrases (a space stands for any run of white space).
+# Latin-script verbs must start a word; the others may follow anything ("张三写道").
+_WORD_VERBS = (
+    "wrote", "writes", "said", "says", "a écrit", "a ecrit", "nous a dit", "schrieb", "schrieben Sie", "geschrieben",
+    "schreef", "het volgende geschreven", "escribió", "escribio", "escreveu", "ha scritto", "skrev", "kirjoitti",
+    "írta", "napisał(a)", "napisała", "napisał", "pisze", "napsal(a)", "napsal", "napísal", "написал(а)", "написала",
+    "написал", "пише", "писал", "yazdı", "έγραψε", "scrise",
+)  # fmt: skip
+_GLUED_VERBS = ("写道", "寫道", "のメッセージ", "は書きました", "書きました", "님이작성", "님이 작성")
+
+
+def _phrase(phrase: str, backwards: bool = False) -> str:
+    """A verb phrase as a regular expression, or the expression of the phrase written backwards."""
+    words = [word[::-1] for word in reversed(phrase.split(" "))] if backwards else phrase.split(" ")
+    return r"\s+".join(re.escape(word) for word in words)
+
+
+def _alternatives(phrases: tuple[str, ...], backwards: bool = False) -> str:
+    """The phrases as alternatives of one regular expression (each written backwards if asked)."""
+    return "|".join(_phrase(phrase, backwards) for phrase in phrases)
+
+
+_VERBS = rf"(?:(?<!\w)(?:{_alternatives(_WORD_VERBS)})|{_alternatives(_GLUED_VERBS)})"
 _VERB_ANY_RE = re.compile(_VERBS, re.I)
 # "… wrote:" at the end of a header.
 _VERB_END_RE = re.compile(_VERBS + r"\s*[:：.]?\s*-*\s*$", re.I)
+# The same read from the end of the reversed text: `_VERB_END_RE.search(text)` is
+# `_REVERSED_VERB_END_RE.match(text[::-1])`, one anchored attempt instead of one at every position (the
+# quote-header scan asks it of nearly every line of every body).
+_REVERSED_VERB_END_RE = re.compile(
+    rf"\s*-*\s*[:：.]?\s*(?:(?:{_alternatives(_WORD_VERBS, True)})(?!\w)|{_alternatives(_GLUED_VERBS, True)})", re.I
+)
 # Verbs after which some clients put more before the colon: "schrieb am Fr., 28. Apr. 2017 um 11:53 Uhr:",
 # "skrev Jeff <jeff@example.com>:", "wrote on 5/5/2016:".
 _VERB_TAIL_RE = re.compile(
@@ -107,9 +129,10 @@ def _wrapped_verb_end(clean: list[str], j: int, limit: int) -> int:
 
 
 def _may_end_header(c: str) -> bool:
+    """Whether line `c` may be the last line of a quote header (the scan asks this of every line)."""
     return (
         c[-1] in ":：>-"
-        or _VERB_END_RE.search(c[-48:]) is not None
+        or _REVERSED_VERB_END_RE.match(c[-48:][::-1]) is not None
         or (c[0].isdigit() and _ISO_GMAIL_RE.match(c) is not None)
     )
 
@@ -156,10 +179,10 @@ def _header_start(clean: list[str], kind: list[int], j: int, floor: int) -> int 
 
 
 def _qualifies(joined: str) -> bool:
-    if len(joined) > MAX_HEADER_LINE or not any(ch.isdigit() or ch == "@" for ch in joined):
+    if len(joined) > MAX_HEADER_LINE or not ("@" in joined or any(map(str.isdigit, joined))):
         return False
     return bool(
-        _VERB_END_RE.search(joined)
+        _REVERSED_VERB_END_RE.match(joined[::-1])
         or _VERB_TAIL_RE.search(joined)
         or (_DATE_EMAIL_END_RE.search(joined) and _DATE_TOKEN_RE.search(joined))
         or _ISO_GMAIL_RE.match(joined)

@@ -24,7 +24,8 @@ HEADER_LOOKBACK = 5
 # ">" quoting, and Supercite's "Name>" (a short word right before ">", then a space or the line end).
 QUOTE_RE = re.compile(r">|[^\W\d_][\w.-]{0,15}>(?:\s|$)")
 # Rule lines people and clients draw: "-----", "_____", "***", "ᐧ" (a Gmail extension's marker) …
-DECOR_RE = re.compile(r"[-_=~*#+ᐧ—–]+")
+_DECOR_CHARS = "-_=~*#+ᐧ—–"
+DECOR_RE = re.compile(f"[{re.escape(_DECOR_CHARS)}]+")
 URL_RE = re.compile(r"(?:https?://|www\.)\S", re.I)
 # "Author: …", "Date: …": a mail-header-like line, which is never part of an "On … wrote:" header.
 LABEL_LIKE_RE = re.compile(r"[^\W\d][\w-]{1,23}[ \t]?:\s")
@@ -38,6 +39,6 @@ def line_kind(c: str) -> int:
         return QUOTE
     if c == "--":
         return DELIM
-    if DECOR_RE.fullmatch(c):
+    if c[0] in _DECOR_CHARS and DECOR_RE.fullmatch(c):  # most lines are text: one look at the first character
         return DECOR
     return TEXT

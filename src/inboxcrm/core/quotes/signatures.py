@@ -103,13 +103,12 @@ def _runs(kind: list[int], limit: int) -> tuple[list[int], list[int]]:
 def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list[int]) -> tuple[int, int] | None:
     """(start, end) of the sender's signature among lines before `limit`, or None."""
     run_end, left = _runs(kind, limit)
-
-    def lines_after(i: int) -> int:
-        return left[i + 1] if i + 1 < run_end[i] else 0
+    # Non-blank lines after each line in its run (a list, not a function: it is read for every line).
+    after = [left[i + 1] if i + 1 < run_end[i] else 0 for i in range(limit)]
 
     def short_lines_after(i: int, most: int, width: int) -> bool:
         # Links in footers run long ("http://join.msn.com/?pgmarket=…"); they do not make a line prose.
-        count = lines_after(i)
+        count = after[i]
         return 1 <= count <= most and all(
             len(clean[k]) <= width or URL_RE.match(clean[k]) is not None
             for k in range(i + 1, run_end[i])
@@ -127,7 +126,7 @@ def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list
     # 2. A mobile footer near the end of its run, with a bare name typed right above it.
     for i in texts:
         c = clean[i]
-        if lines_after(i) <= 2 and len(c) <= MAX_SHORT_LINE and _MOBILE_RE.fullmatch(c):
+        if after[i] <= 2 and len(c) <= MAX_SHORT_LINE and _MOBILE_RE.fullmatch(c):
             start = _extend_over_name(clean, kind, i, texts[0])
             above = start - 1
             while above > texts[0] and kind[above] == BLANK:
@@ -148,9 +147,9 @@ def find_signature(clean: list[str], kind: list[int], limit: int, explicit: list
     while run_start > 0 and kind[run_start - 1] not in (QUOTE, HEADER):
         run_start -= 1
     for i in range(max(run_start, texts[0] + 1), end):
-        if kind[i] != TEXT or lines_after(i) > 10 or len(clean[i]) > 60 or not _CLOSER_RE.fullmatch(clean[i]):
+        if kind[i] != TEXT or after[i] > 10 or len(clean[i]) > 60 or not _CLOSER_RE.fullmatch(clean[i]):
             continue
-        first_after = next(k for k in range(i + 1, end) if kind[k] != BLANK) if lines_after(i) else None
+        first_after = next(k for k in range(i + 1, end) if kind[k] != BLANK) if after[i] else None
         if first_after is not None and _is_name(clean[first_after]) and short_lines_after(i, 10, 80):
             below = next((k for k in range(first_after + 1, end) if kind[k] != BLANK), None)
             return (below, end) if below is not None else None

@@ -102,7 +102,8 @@ def _split(lines: list[str], hints: Sequence[str] | None = None, cut: int | None
 def _buckets(lines: list[str], hints: Sequence[str] | None, cut: int | None) -> tuple[list[int], list[int]]:
     """The kind of every line and the part it goes to."""
     n = len(lines)
-    clean = [line.translate(INVISIBLE).strip() for line in lines]
+    # (An ASCII line holds none of the INVISIBLE characters: it is not copied through `translate`.)
+    clean = [line.strip() if line.isascii() else line.translate(INVISIBLE).strip() for line in lines]
     kind = [line_kind(c) for c in clean]
     if hints is not None:
         for i, hint in enumerate(hints):
