@@ -29,7 +29,12 @@ def summary(result: IngestResult) -> str:
     default=None,
     help="File the messages as if they arrived on this configured mailbox (default: 'import').",
 )
-@click.option("--batch-size", default=500, show_default=True)
+@click.option(
+    "--batch-size",
+    default=200,
+    show_default=True,
+    help="Messages per transaction (larger batches: a little faster, more memory).",
+)
 @click.pass_context
 def import_(ctx: click.Context, path: Path, mailbox_name: str | None, batch_size: int) -> None:
     """Import an mbox file, a Maildir, .eml files, or a folder of any of these, as history.
