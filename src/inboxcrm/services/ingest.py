@@ -37,6 +37,7 @@ from inboxcrm.core.search_text import IndexedText
 from inboxcrm.services import places
 from inboxcrm.services.desk import Support
 from inboxcrm.services.history import connect_folder, split_batch
+from inboxcrm.services.memory import give_back_memory
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.patience import Sleep, patiently
 from inboxcrm.services.reading import Pending, Reader
@@ -161,6 +162,7 @@ class IngestService:
             nonlocal done
             total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings()), history))
             source.after_commit(folder, [item.uid for item in batch])
+            give_back_memory()  # a long backfill holds a flat resident size
             if progress:
                 done = done + len(batch) if batch[0].name else max(item.uid for item in batch)
                 progress(done)

@@ -14,10 +14,19 @@ from concurrent.futures.process import BrokenProcessPool
 
 from inboxcrm.core.limits import DEFAULT_MAX_MESSAGE_BYTES
 from inboxcrm.core.reading import Reading, read_many
+from inboxcrm.services.memory import give_back_memory
 
 log = logging.getLogger(__name__)
 
 Pending = Callable[[], list[Reading]]
+
+
+def read_in_worker(raws: Sequence[bytes], max_bytes: int, language: str | None) -> list[Reading]:
+    """What a parsing process runs on each part of a batch: `read_many`, then what it freed goes back."""
+    try:
+        return read_many(raws, max_bytes, language)
+    finally:
+        give_back_memory()
 
 
 class Reader:
@@ -39,7 +48,7 @@ class Reader:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
         size = -(-len(raws) // self.workers)
         futures: list[Future[list[Reading]]] = [
-            self._pool.submit(read_many, list(raws[i : i + size]), self.max_bytes, language)
+            self._pool.submit(read_in_worker, list(raws[i : i + size]), self.max_bytes, language)
             for i in range(0, len(raws), size)
         ]
 
