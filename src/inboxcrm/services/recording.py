@@ -26,6 +26,7 @@ from inboxcrm.core.tickets import opens_ticket
 from inboxcrm.core.understanding import understand
 from inboxcrm.services.desk import UNVERIFIED, Desk, Support
 from inboxcrm.services.desk.book import TicketBook
+from inboxcrm.services.desk.notifications import Notices
 from inboxcrm.services.outreach import Outreach
 from inboxcrm.services.people import admitted
 from inboxcrm.services.routing import Assigner, Routing, as_record, contact_effects, decide
@@ -176,6 +177,7 @@ def record_messages(
     batch_tickets = [ticket_id for ticket_id, _ in tickets.values()] + list(opened)
     current = tx.tickets_by_id(batch_tickets)
     book = TicketBook(tx, {} if live else current)
+    notices = Notices()
     from_history = set(opened) if live else tx.history_tickets(t for t, _ in tickets.values()) | set(opened)
     for index, (row, message_id, meaning) in enumerate(zip(rows, message_ids, meanings, strict=True)):
         ready = prepared[index]
@@ -205,7 +207,7 @@ def record_messages(
                     )
                 )
             if live:
-                events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, current)
+                events += desk.opened(tx, mailbox, row, message_id, ticket_id, now, current, notices)
         elif row.thread_id in tickets and row.role not in (None, UNVERIFIED):
             ticket_id = tickets[row.thread_id][0]
             current.pop(ticket_id, None)
@@ -218,12 +220,13 @@ def record_messages(
             # Auto-replies and bounces never count as the customer answering.
             ticket_id = tickets[row.thread_id][0]
             events += (
-                desk.customer_wrote(tx, row, message_id, ticket_id, now, current)
+                desk.customer_wrote(tx, row, message_id, ticket_id, now, current, notices)
                 if live
                 else desk.customer_wrote_before(row, ticket_id, ticket_id in from_history, book)
             )
         if live and ruled is not None and ruled.auto_replies and row.direction is Direction.INBOUND:
             events += desk.rule_replies(tx, mailbox, row, ruled.auto_replies, now)
+    desk.send_notices(tx, notices, now)  # one per ticket and agent, however many messages it got
     touched = {tickets[row.thread_id][0] for row in rows if row.thread_id in tickets and not row.ignored}
     involved = {
         contact_ids[p.email] for row, m in zip(rows, meanings, strict=True) if not row.ignored for p in m.participants

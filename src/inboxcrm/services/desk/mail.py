@@ -50,9 +50,42 @@ class DeskMail:
         author: str | None = None,
         source: int | None = None,
     ) -> NewMail | None:
+        """Compose `draft` and queue it; the mail, or None when it was queued before (same key)."""
+        mail = self._mail(
+            desk_mailbox,
+            draft,
+            now,
+            automatic=automatic,
+            cause=cause,
+            ticket=ticket,
+            contact_id=contact_id,
+            author=author,
+            source=source,
+        )
+        return mail if self._queue_all(tx, [mail], now) else None
+
+    def _queue_all(self, tx: SupportTransaction, mails: Sequence[NewMail], now: datetime) -> list[str]:
+        """Queue composed mail with one statement; the keys of what was not queued before."""
+        # the key makes deciding twice (a retried batch, two daemons) queue the mail once
+        return tx.queue_mail(mails) if mails else []
+
+    def _mail(
+        self,
+        desk_mailbox: DeskMailbox,
+        draft: Draft,
+        now: datetime,
+        *,
+        automatic: bool,
+        cause: str | None = None,
+        ticket: Ticket | None = None,
+        contact_id: int | None = None,
+        author: str | None = None,
+        source: int | None = None,
+    ) -> NewMail:
+        """`draft` composed, with a new Message-ID, as an outbox row would hold it."""
         domain = desk_mailbox.address.partition("@")[2]
         message_id = f"<{self.desk.new_id()}@{domain}>"
-        mail = NewMail(
+        return NewMail(
             key=draft.key,
             kind=draft.kind,
             message_id=message_id,
@@ -68,8 +101,6 @@ class DeskMail:
             author=author,
             source_message_id=source,
         )
-        # the key makes deciding twice (a retried batch, two daemons) queue the mail once
-        return mail if tx.queue_mail([mail]) else None
 
     def _customer_reply_to(self, desk_mailbox: DeskMailbox, ticket: Ticket) -> tuple[str, ...]:
         if self.desk.secret is None:

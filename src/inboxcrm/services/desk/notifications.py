@@ -4,15 +4,38 @@ agent's reply."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from inboxcrm.core import commands as agent_commands
 from inboxcrm.core.model import Address
 from inboxcrm.core.outgoing import Draft
-from inboxcrm.core.ports import NewMessage, SupportTransaction
+from inboxcrm.core.ports import NewMail, NewMessage, SupportTransaction
 from inboxcrm.core.reply_tokens import relay_address
 from inboxcrm.core.tickets import Ticket
 from inboxcrm.services.desk.mail import DeskMail, outbox_key
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something agents are told about a ticket: a customer's message (`row`), or none (a clock)."""
+
+    ticket: Ticket
+    row: NewMessage | None
+    message_id: int | None
+    what: str
+
+
+class Notices:
+    """A batch's notifications, kept per ticket until the batch is done (`Notifications.send_notices`): a
+    customer who writes three times in a row is one notification per agent, not three."""
+
+    def __init__(self) -> None:
+        self.by_ticket: dict[int, list[Notice]] = {}
+
+    def add(self, notice: Notice) -> None:
+        self.by_ticket.setdefault(notice.ticket.id, []).append(notice)
 
 
 class Notifications(DeskMail):
@@ -26,35 +49,46 @@ class Notifications(DeskMail):
         message_id: int | None,
         what: str,
         now: datetime,
+        notices: Notices | None = None,
     ) -> None:
+        """Tell the ticket's agents now, or with the batch's other notices when `notices` is given."""
+        notice = Notice(ticket, row, message_id, what)
+        if notices is not None:
+            notices.add(notice)
+        else:
+            self._queue_all(tx, self._notifications(tx, [notice], now), now)
+
+    def send_notices(self, tx: SupportTransaction, notices: Notices, now: datetime) -> None:
+        """The batch's notifications: one per ticket and agent (with every message the ticket got), queued
+        with one statement."""
+        mails = [mail for batch in notices.by_ticket.values() for mail in self._notifications(tx, batch, now)]
+        self._queue_all(tx, mails, now)
+        notices.by_ticket.clear()
+
+    def _notifications(self, tx: SupportTransaction, notices: Sequence[Notice], now: datetime) -> list[NewMail]:
+        """One notification per agent watching the ticket, about `notices` (in order; the ticket as the last
+        one left it)."""
+        last = notices[-1]
+        ticket = last.ticket
         desk_mailbox = self.desk.mailboxes.get(ticket.mailbox)
         if desk_mailbox is None or not self.desk.agents:
-            return
-        # the ticket's customer: for a team member's forward, the original author
-        customer = (row.meaning.contact or row.message.from_) if row is not None else None
-        if customer is None and ticket.contact_id is not None:
-            customer = tx.contact_address(ticket.contact_id)
-        who = (
-            f"{customer.name} <{customer.email}>"
-            if customer and customer.name
-            else (customer.email if customer else "the customer")
-        )
-        text = (row.analysis.body.new_text if row and row.analysis else None) or (row.message.text if row else "")
-        lines = [
-            f"{what} — ticket {ticket.token} {ticket.subject}",
-            f"From: {who}",
-            *(
-                [f"Forwarded by: {row.meaning.forwarded_by.email}"]
-                if row is not None and row.meaning.forwarded_by is not None
-                else []
-            ),
+            return []
+        blocks = [self._block(tx, ticket, n) for n in notices]
+        customer, who = blocks[-1][0], blocks[-1][1]
+        what = last.what if len(notices) == 1 else f"{notices[0].what} and {len(notices) - 1} more"
+        status = (
             f"Status: {ticket.status.value} · priority {ticket.priority} · queue {ticket.queue or ticket.mailbox}"
-            f" · {'assigned to ' + ticket.assignee if ticket.assignee else 'unassigned'}",
-            "",
-            text.strip() or "(no text)",
-            "",
-            "-- ",
-        ]
+            f" · {'assigned to ' + ticket.assignee if ticket.assignee else 'unassigned'}"
+        )
+        lines = [f"{what} — ticket {ticket.token} {ticket.subject}"]
+        if len(blocks) == 1:
+            (_, _, sender, text) = blocks[0]
+            lines += [*sender, status, "", *text]
+        else:
+            lines.append(status)
+            for _, _, sender, text in blocks:
+                lines += ["", *sender, "", *text]
+        lines += ["", "-- "]
         reply_to: tuple[str, ...] = ()
         if self.desk.secret is not None:
             expires = now.date() + self.desk.relay_valid_for
@@ -69,11 +103,11 @@ class Notifications(DeskMail):
             lines.append(f"Answer the customer directly with {desk_mailbox.address} in Cc.")
         lines += ["Commands, each on its own line at the top of your reply:", agent_commands.COMMANDS]
         domain = desk_mailbox.address.partition("@")[2]
+        about = last.message_id if last.message_id is not None else now.isoformat()
+        mails = []
         for agent in self.desk.watchers(ticket):
             draft = Draft(
-                key=outbox_key(
-                    "notify", ticket.id, message_id if message_id is not None else now.isoformat(), agent.name
-                ),
+                key=outbox_key("notify", ticket.id, about, agent.name),
                 kind="notification",
                 sender=Address(
                     desk_mailbox.address,
@@ -90,7 +124,27 @@ class Notifications(DeskMail):
                 automatic="auto-generated",
             )
             # no `cause`: the fuse counts mail that goes back to a sender, and this goes to the team
-            self._queue(tx, desk_mailbox, draft, now, automatic=True, ticket=ticket)
+            mails.append(self._mail(desk_mailbox, draft, now, automatic=True, ticket=ticket))
+        return mails
+
+    def _block(
+        self, tx: SupportTransaction, ticket: Ticket, notice: Notice
+    ) -> tuple[Address | None, str, list[str], list[str]]:
+        """Who the customer is (and as written for people), the lines saying who wrote, and what they wrote."""
+        row = notice.row
+        # the ticket's customer: for a team member's forward, the original author
+        customer = (row.meaning.contact or row.message.from_) if row is not None else None
+        if customer is None and ticket.contact_id is not None:
+            customer = tx.contact_address(ticket.contact_id)
+        who = (
+            f"{customer.name} <{customer.email}>"
+            if customer and customer.name
+            else (customer.email if customer else "the customer")
+        )
+        text = (row.analysis.body.new_text if row and row.analysis else None) or (row.message.text if row else "")
+        forwarded = row.meaning.forwarded_by if row is not None else None
+        sender = [f"From: {who}", *([f"Forwarded by: {forwarded.email}"] if forwarded is not None else [])]
+        return customer, who, sender, [text.strip() or "(no text)"]
 
     def delivery_failed(
         self,

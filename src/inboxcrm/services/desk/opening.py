@@ -15,7 +15,7 @@ from inboxcrm.core.outgoing import Draft, references_after
 from inboxcrm.core.ports import NewEvent, NewMessage, SupportTransaction
 from inboxcrm.core.tickets import Ticket, customer_replied
 from inboxcrm.services.desk.mail import outbox_key
-from inboxcrm.services.desk.notifications import Notifications
+from inboxcrm.services.desk.notifications import Notices, Notifications
 from inboxcrm.services.desk.setup import DeskMailbox
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,11 @@ class Opening(Notifications):
         ticket_id: int,
         now: datetime,
         known: Mapping[int, Ticket] | None = None,
+        notices: Notices | None = None,
     ) -> list[NewEvent]:
         """A customer's message opened a ticket: acknowledge it (when the mailbox has a template) and tell the
-        agents who work it. `known`: tickets as they are now, read by the caller already."""
+        agents who work it (with the batch's `notices`, when given). `known`: tickets as they are now, read by
+        the caller already."""
         ticket = (known or {}).get(ticket_id) or tx.ticket(ticket_id)
         if ticket is None:
             return []
@@ -43,7 +45,7 @@ class Opening(Notifications):
         desk_mailbox = self.desk.mailboxes.get(mailbox.name)
         if desk_mailbox is not None and desk_mailbox.acknowledge:
             events += self._automatic_reply(tx, desk_mailbox, row, ticket, desk_mailbox.acknowledge, "ack", now)
-        self._notify(tx, ticket, row, message_id, "New ticket", now)
+        self._notify(tx, ticket, row, message_id, "New ticket", now, notices)
         return events
 
     def customer_wrote(
@@ -54,9 +56,11 @@ class Opening(Notifications):
         ticket_id: int,
         now: datetime,
         known: MutableMapping[int, Ticket] | None = None,
+        notices: Notices | None = None,
     ) -> list[NewEvent]:
-        """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it.
-        `known`: tickets as they are now, read by the caller already; kept up to date here."""
+        """A customer answered on a ticket: it opens again if it was pending or solved; its agents hear of it
+        (with the batch's `notices`, when given). `known`: tickets as they are now, read by the caller
+        already; kept up to date here."""
         ticket = (known or {}).get(ticket_id) or tx.ticket(ticket_id)
         if ticket is None:
             return []
@@ -66,7 +70,7 @@ class Opening(Notifications):
         if known is not None:
             known[ticket_id] = updated
         if updated.status is not TicketStatus.CLOSED:
-            self._notify(tx, updated, row, message_id, "Customer replied", now)
+            self._notify(tx, updated, row, message_id, "Customer replied", now, notices)
         return self._events(updated, changes, row.sent_at)
 
     def rule_replies(
