@@ -8,9 +8,10 @@ same bytes held in memory: a bare `email.message_from_bytes(policy=compat32)` an
 
 The mailbox is `../shared/bench/gen_mailbox.py` (seed 42, --count messages, default 2,000), generated once
 and cached under `var/reference/` as bench/reference.py does. `--profile` prints the functions of one
-`read_many` run by their own time; `--src DIR` reads another checkout's `src` (e.g. main's, for a
-before/after in one machine state).
-Run: `.venv/bin/python bench/reading.py [--count 2000] [--repeat 5] [--profile] [--src ../main/src]`.
+`read_many` run by their own time; `--steps` times three of read_raw's steps alone (the content hash,
+`bound`, `find_forward` on messages parsed beforehand), against the same compat32 baseline; `--src DIR`
+reads another checkout's `src` (e.g. main's, for a before/after in one machine state).
+Run: `.venv/bin/python bench/reading.py [--count 2000] [--repeat 5] [--profile] [--steps] [--src ../main/src]`.
 """
 
 from __future__ import annotations
@@ -62,6 +63,29 @@ def profile(run: Callable[[], object], top: int) -> str:
     return out.getvalue()
 
 
+def steps(raws: Sequence[bytes], compat: float, repeat: int) -> str:
+    """Three of read_raw's steps timed alone over `raws` (messages parsed beforehand for find_forward)."""
+    from inboxcrm.core.fingerprint import content_hash
+    from inboxcrm.core.forwards import find_forward
+    from inboxcrm.core.limits import bound
+    from inboxcrm.core.parsing import parse_message
+
+    messages = [parse_message(raw) for raw in raws]
+    best = rounds(
+        {
+            "content_hash": lambda: [content_hash(raw) for raw in raws],
+            "bound": lambda: [bound(raw) for raw in raws],
+            "find_forward": lambda: [find_forward(m, raw) for m, raw in zip(messages, raws, strict=True)],
+        },
+        repeat,
+    )
+    lines = [f"{'step':<30} {'CPU s':>7} {'ms/msg':>7} {'× compat32':>11}"]
+    lines += [
+        f"{name:<30} {cpu:>7.3f} {cpu / len(raws) * 1000:>7.3f} {cpu / compat:>11.3f}" for name, cpu in best.items()
+    ]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=2000)
@@ -69,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--profile", action="store_true", help="also print the top functions by own time")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--steps", action="store_true", help="also time the hash, bound and find_forward alone")
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the inboxcrm sources to measure")
     args = parser.parse_args(argv)
 
@@ -90,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'contender':<30} {'CPU s':>7} {'ms/msg':>7} {'× compat32':>11} {'× default':>10}")
     for name, cpu in best.items():
         print(f"{name:<30} {cpu:>7.3f} {cpu / n * 1000:>7.3f} {cpu / compat:>11.2f} {cpu / default:>10.2f}")
+    if args.steps:
+        print(steps(raws, compat, args.repeat))
     if args.profile:
         print(profile(lambda: read_many(raws), args.top))
     return 0

@@ -8,8 +8,6 @@ and every body of the shared corpora and of a generated mailbox must split exact
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +16,6 @@ from hypothesis import strategies as st
 
 from inboxcrm.core.parsing import parse_message
 from inboxcrm.core.quotes import BodyParts, forward_block, headers, split_html, split_text
-
-GENERATOR = Path(__file__).resolve().parents[2].parent / "shared" / "bench" / "gen_mailbox.py"
 
 _VERBS = [*headers._WORD_VERBS, *headers._GLUED_VERBS]
 _PIECES = [
@@ -74,16 +70,9 @@ def test_quote_header_endings(line: str, ends: bool) -> None:
     assert (headers._REVERSED_VERB_END_RE.match(line[::-1]) is not None) is ends
 
 
-def _bodies(corpora: Path, tmp_path: Path) -> tuple[list[str], list[str]]:
+def _bodies(corpora: Path, generated_mail: list[Path]) -> tuple[list[str], list[str]]:
     """The text and HTML bodies of every file of the corpora and of a generated mailbox."""
-    if not GENERATOR.is_file():
-        pytest.fail(f"the mailbox generator is missing at {GENERATOR}: put shared/ beside the repo")
-    subprocess.run(
-        [sys.executable, str(GENERATOR), str(tmp_path / "box"), "--count", "300", "--seed", "7"],
-        check=True,
-        capture_output=True,
-    )
-    files = [*sorted((tmp_path / "box" / "cur").iterdir()), *sorted(p for p in corpora.rglob("*") if p.is_file())]
+    files = [*generated_mail, *sorted(p for p in corpora.rglob("*") if p.is_file())]
     messages = [parse_message(path.read_bytes()) for path in files]
     texts = [m.text for m in messages if m.text.strip()]
     htmls = [m.html for m in messages if m.html]
@@ -96,8 +85,10 @@ def _split_all(texts: list[str], htmls: list[str]) -> list[BodyParts]:
     return [split_text(text) for text in texts] + [split_html(html) for html in htmls]
 
 
-def test_the_shortcuts_change_no_split(corpora: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    texts, htmls = _bodies(corpora, tmp_path)
+def test_the_shortcuts_change_no_split(
+    corpora: Path, generated_mail: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts, htmls = _bodies(corpora, generated_mail)
     assert len(texts) > 1000 and len(htmls) > 100
     fast = _split_all(texts, htmls)
     monkeypatch.setattr(headers, "_may_end_header", _may_end_header)

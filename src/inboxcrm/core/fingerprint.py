@@ -64,6 +64,8 @@ def content_hash(raw: bytes) -> str:
         stop = min(start + _CHUNK, len(raw))
         while stop < len(raw) and raw[stop - 1] == 0x0D:  # keep every CRLF in one chunk
             stop += 1
-        digest.update(bytes(view[start:stop]).replace(b"\r\n", b"\n"))
+        # Without a "\r" (memchr finds none) the piece is hashed as it is, not copied and searched (issue 18).
+        has_cr = raw.find(b"\r", start, stop) >= 0
+        digest.update(bytes(view[start:stop]).replace(b"\r\n", b"\n") if has_cr else view[start:stop])
         start = stop
     return digest.hexdigest()

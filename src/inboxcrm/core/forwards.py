@@ -30,47 +30,52 @@ class Forward:
     original_message_id: str | None = None
 
 
-# Markers that open a forwarded block, by client.
-_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
+# Markers that open a forwarded block, by client: each is a pattern for the start of a line (the straightforward
+# form is `re.compile("^" + pattern, flags | re.M)`) and a text it cannot match without (no letters: a letter
+# could match another one when case is ignored, as "ſ" matches "s").
+_MARKER_PATTERNS: tuple[tuple[str, str, re.RegexFlag, str], ...] = (
     # Gmail writes "Forwarded message" in lower case; Thunderbird capitalises "Message".
-    ("gmail", re.compile(r"^-{5,}\s*Forwarded message\s*-{5,}\s*$", re.M)),
+    ("gmail", r"-{5,}\s*Forwarded message\s*-{5,}\s*$", re.NOFLAG, "-----"),
     (
         "thunderbird",
-        re.compile(
-            r"^-{5,}\s*(?:Forwarded Message|Message transféré|Weitergeleitete Nachricht|"
-            r"Messaggio inoltrato|Mensaje reenviado|Doorgestuurd bericht|Vidarebefordrat "
-            r"meddelande)\s*-{5,}\s*$",
-            re.I | re.M,
-        ),
+        r"-{5,}\s*(?:Forwarded Message|Message transféré|Weitergeleitete Nachricht|"
+        r"Messaggio inoltrato|Mensaje reenviado|Doorgestuurd bericht|Vidarebefordrat "
+        r"meddelande)\s*-{5,}\s*$",
+        re.I,
+        "-----",
     ),
     (
         "apple",
-        re.compile(
-            r"^(?:Begin forwarded message|Début du message réexpédié|Anfang der weitergeleiteten "
-            r"(?:Nachricht|E-Mail)|Inizio messaggio inoltrato|Comienzo del mensaje reenviado|"
-            r"Begin doorgestuurd bericht|Vidarebefordrat brev)\s*:\s*$",
-            re.I | re.M,
-        ),
+        r"(?:Begin forwarded message|Début du message réexpédié|Anfang der weitergeleiteten "
+        r"(?:Nachricht|E-Mail)|Inizio messaggio inoltrato|Comienzo del mensaje reenviado|"
+        r"Begin doorgestuurd bericht|Vidarebefordrat brev)\s*:\s*$",
+        re.I,
+        ":",
     ),
     (
         "outlook",
-        re.compile(
-            r"^\s*-{3,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
-            r"Messaggio originale|Mensaje original|Oorspronkelijk bericht|Originalmeddelande|"
-            r"Oprindelig meddelelse|Opprinnelig melding)\s*-{3,}\s*$",
-            re.I | re.M,
-        ),
+        r"\s*-{3,}\s*(?:Original Message|Ursprüngliche Nachricht|Message d'origine|"
+        r"Messaggio originale|Mensaje original|Oorspronkelijk bericht|Originalmeddelande|"
+        r"Oprindelig meddelelse|Opprinnelig melding)\s*-{3,}\s*$",
+        re.I,
+        "---",
     ),
-    ("outlook", re.compile(r"^_{20,}\s*$", re.M)),  # Outlook web: a rule line, then the header block
+    ("outlook", r"_{20,}\s*$", re.NOFLAG, "_" * 20),  # Outlook web: a rule line, then the header block
     # Outlook desktop with no separator: a From: line directly followed by a Sent: line.
     (
         "outlook",
-        re.compile(
-            r"^\s*\*?(?:From|Von|De|Da|Van|Från|Fra|Od)\s*:.*\n\s*\*?(?:Sent|Gesendet|Envoyé|"
-            r"Inviato|Enviado|Verzonden|Skickat|Sendt|Wysłano)\s*:",
-            re.I | re.M,
-        ),
+        r"\s*\*?(?:From|Von|De|Da|Van|Från|Fra|Od)\s*:.*\n\s*\*?(?:Sent|Gesendet|Envoyé|"
+        r"Inviato|Enviado|Verzonden|Skickat|Sendt|Wysłano)\s*:",
+        re.I,
+        ":",
     ),
+)
+# Each marker after a "\n", searched in "\n" + text: a match at k starts at k in the text, as `^` would there.
+# The engine jumps from "\n" to "\n" instead of trying `^` at every character, and a text without the marker's
+# needed part is not searched at all (issue 18).
+_MARKERS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (client, needed, re.compile(r"\n(?:" + pattern + ")", flags | re.M))
+    for client, pattern, flags, needed in _MARKER_PATTERNS
 )
 # "From:" in the languages Outlook and the others localize it to.
 _FROM_LABEL = re.compile(
@@ -114,6 +119,18 @@ def _block_header(text: str, start: int) -> tuple[Address | None, str]:
     return sender, subject.group(1).strip() if subject else ""
 
 
+def _first_marker(text: str) -> tuple[int, str] | None:
+    """Where the first forward marker of `text` starts and which client wrote it (on a tie, the marker
+    listed first in _MARKER_PATTERNS), or None."""
+    lined = "\n" + text
+    best: tuple[int, str] | None = None
+    for client, needed, marker in _MARKERS:
+        found = marker.search(lined) if needed in text else None
+        if found and (best is None or found.start() < best[0]):
+            best = (found.start(), client)
+    return best
+
+
 def _attached(raw: bytes) -> StdMessage | None:
     try:
         std = email.message_from_bytes(raw, policy=compat32)
@@ -154,11 +171,7 @@ def find_forward(message: Message, raw: bytes) -> Forward | None:
         if resenders and resenders[0].email != message.from_.email:
             return Forward(message.from_, resenders[0], 0.9, "Resent-From")
     text = message.text
-    best: tuple[int, str] | None = None
-    for client, marker in _MARKERS:
-        found = marker.search(text)
-        if found and (best is None or found.start() < best[0]):
-            best = (found.start(), client)
+    best = _first_marker(text)
     if best is not None:
         original, subject = _block_header(text, best[0])
         if original is not None and (forwarder is None or original.email != forwarder.email):

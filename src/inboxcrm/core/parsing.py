@@ -262,7 +262,9 @@ def _payload_size(part: StdMessage, not_read: tuple[int, int]) -> int:
         return 0
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     if encoding == "base64":
-        letters = len(payload) - sum(payload.count(space) for space in _BASE64_SPACE) + not_read[1]
+        # Only the kinds of space the payload holds are counted ("in" is a memchr; each count reads it all).
+        spaces = sum(payload.count(space) for space in _BASE64_SPACE if space in payload)
+        letters = len(payload) - spaces + not_read[1]
         return max(0, letters * 3 // 4 - payload[-8:].rstrip()[-2:].count("="))
     if encoding == "quoted-printable" and not not_read[0]:
         return len(part.get_payload(decode=True) or b"")
