@@ -6,8 +6,10 @@ other processes while the daemon fetches batch k+1 and stores batch k-1.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -19,6 +21,21 @@ from inboxcrm.services.memory import give_back_memory
 log = logging.getLogger(__name__)
 
 Pending = Callable[[], list[Reading]]
+
+
+def _parsing_context() -> multiprocessing.context.ForkServerContext:
+    """How parsing processes start. forkserver: the daemon has threads (pollers, the API), and forking a
+    threaded process is unsafe. The server imports only the reading code, and the parsing processes forked
+    from it share those pages. Run as a console script (`inboxcrm run`), `__main__` is that script, which
+    multiprocessing would run again in every parsing process — importing the whole command line and web
+    stack (~110 MB each); named as the package's own `__main__` (as `python -m inboxcrm` names it),
+    multiprocessing leaves it alone."""
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and getattr(main, "__file__", None):
+        main.__spec__ = importlib.util.find_spec("inboxcrm.__main__")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["inboxcrm.services.reading"])
+    return context
 
 
 def read_in_worker(raws: Sequence[bytes], max_bytes: int, language: str | None) -> list[Reading]:
@@ -44,8 +61,7 @@ class Reader:
             readings = read_many(raws, self.max_bytes, language)
             return lambda: readings
         if self._pool is None:
-            # forkserver: the daemon has threads (pollers, the API), and forking a threaded process is unsafe.
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"))
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_parsing_context())
         size = -(-len(raws) // self.workers)
         futures: list[Future[list[Reading]]] = [
             self._pool.submit(read_in_worker, list(raws[i : i + size]), self.max_bytes, language)
