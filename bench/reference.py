@@ -44,6 +44,8 @@ PASSWORD_ENV = "INBOXCRM_BENCH_IMAP_PASSWORD"
 BATCH = 200
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+# the command as users run it: the console script (multiprocessing treats it unlike `python -m inboxcrm`)
+INBOXCRM = [str(Path(sys.executable).parent / "inboxcrm")]
 
 
 # --- the mailbox -------------------------------------------------------------------------------------
@@ -102,9 +104,10 @@ class Figures:
     name: str
     seconds: float
     cpu: float
-    peak_mb: float
+    peak_mb: float  # resident memory of the whole tree, summed over its processes (shared pages counted in each)
     messages: int
     note: str = ""
+    peak_pss_mb: float = 0.0  # the same as proportional set size: shared pages split between the processes
     curve: list[tuple[float, float]] = field(default_factory=list)  # (seconds, tree RSS in MB), every 0.1 s
 
 
@@ -122,10 +125,10 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _sample(root: int) -> tuple[dict[int, float], int]:
-    """CPU seconds of each process of the tree under `root`, and the tree's resident bytes."""
+def _sample(root: int) -> tuple[dict[int, float], int, int]:
+    """CPU seconds of each process of the tree under `root`, and the tree's resident and proportional bytes."""
     tree = _children()
-    todo, cpu, rss = [root], {}, 0
+    todo, cpu, rss, pss = [root], {}, 0, 0
     while todo:
         pid = todo.pop()
         todo.extend(tree.get(pid, []))
@@ -134,11 +137,14 @@ def _sample(root: int) -> tuple[dict[int, float], int]:
                 fields = f.read().rsplit(")", 1)[1].split()
             with open(f"/proc/{pid}/statm") as f:
                 resident = int(f.read().split()[1])
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                proportional = next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
         except OSError:
             continue
         cpu[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         rss += resident * PAGE
-    return cpu, rss
+        pss += proportional * 1024
+    return cpu, rss, pss
 
 
 def measure(name: str, command: Sequence[str], messages: int, env: dict[str, str] | None = None) -> Figures:
@@ -146,16 +152,17 @@ def measure(name: str, command: Sequence[str], messages: int, env: dict[str, str
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: dict[int, float] = {}
-    peak = 0
+    peak = peak_pss = 0
     curve: list[tuple[float, float]] = []
     stop = threading.Event()
 
     def sampler() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not stop.is_set():
-            cpu, rss = _sample(process.pid)
+            cpu, rss, pss = _sample(process.pid)
             seen.update(cpu)
             peak = max(peak, rss)
+            peak_pss = max(peak_pss, pss)
             curve.append((time.perf_counter() - start, rss / 1e6))
             stop.wait(0.1)
 
@@ -167,7 +174,9 @@ def measure(name: str, command: Sequence[str], messages: int, env: dict[str, str
     thread.join()
     if process.returncode != 0:
         raise SystemExit(f"{name} failed ({process.returncode}):\n{out}\n{err[-4000:]}")
-    return Figures(name, seconds, sum(seen.values()), peak / 1e6, messages, out.strip(), curve)
+    return Figures(
+        name, seconds, sum(seen.values()), peak / 1e6, messages, out.strip(), curve=curve, peak_pss_mb=peak_pss / 1e6
+    )
 
 
 # --- the contenders ----------------------------------------------------------------------------------
@@ -253,7 +262,9 @@ def backfill(counts: Sequence[int], seed: int) -> None:
     (the process tree's resident memory at each tenth of the run) — flat memory means the same peak at
     every size."""
     print(f"\nbackfill: inboxcrm import of a generated Maildir into SQLite (load {os.getloadavg()[0]:.1f})")
-    print(f"{'messages':>9}  {'seconds':>8}  {'msg/s':>6}  {'peak MB':>7}  RSS MB at each tenth of the run")
+    print(
+        f"{'messages':>9}  {'seconds':>8}  {'msg/s':>6}  {'peak MB':>7}  {'PSS MB':>6}  RSS MB at each tenth of the run"
+    )
     for count in counts:
         maildir = reference_maildir(count, seed)
         with tempfile.TemporaryDirectory(prefix="inboxcrm-backfill-") as tmp:
@@ -261,14 +272,14 @@ def backfill(counts: Sequence[int], seed: int) -> None:
             server = argparse.Namespace(host="127.0.0.1", port=1, password="unused", user="unused")
             config = inboxcrm_config(work, server, f"sqlite:///{work / 'inboxcrm.db'}")
             env = {**os.environ, PASSWORD_ENV: "unused", "INBOXCRM_CONFIG": str(config)}
-            cli = [sys.executable, "-m", "inboxcrm"]
+            cli = INBOXCRM
             subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
             got = measure(f"import {count}", [*cli, "import", str(maildir)], count, env)
         if f"{count} read, {count} stored" not in got.note:
             raise SystemExit(f"backfill of {count}: {got.note}")
         tenths = [next((mb for at, mb in reversed(got.curve) if at <= got.seconds * k / 10), 0.0) for k in range(1, 11)]
         print(
-            f"{count:9d}  {got.seconds:8.1f}  {count / got.seconds:6.0f}  {got.peak_mb:7.0f}  "
+            f"{count:9d}  {got.seconds:8.1f}  {count / got.seconds:6.0f}  {got.peak_mb:7.0f}  {got.peak_pss_mb:6.0f}  "
             + " ".join(f"{mb:.0f}" for mb in tenths),
             flush=True,
         )
@@ -304,7 +315,7 @@ def run_inboxcrm(
     (acknowledgements, agent notifications, rules' replies — queued to the file outbox)."""
     config = inboxcrm_config(work, server, url)
     env = {**os.environ, PASSWORD_ENV: server.password, "INBOXCRM_CONFIG": str(config)}
-    cli = [sys.executable, "-m", "inboxcrm"]
+    cli = INBOXCRM
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
     if live is not None:
         # an empty Maildir has no lasting UIDVALIDITY yet: one message makes the folder's, then inboxcrm
@@ -475,7 +486,10 @@ def report(rows: Sequence[Figures], count: int) -> None:
     plain = by_name.get("imapclient → policy.default → SQLite")
     notmuch = by_name.get("notmuch new")
     width = max(len(row.name) for row in rows)
-    head = f"{'seconds':>8}  {'msg/s':>7}  {'CPU ms/msg':>10}  {'peak MB':>7}  {'× plain':>7}  {'× notmuch':>9}"
+    head = (
+        f"{'seconds':>8}  {'msg/s':>7}  {'CPU ms/msg':>10}  {'peak MB':>7}  {'PSS MB':>6}  {'× plain':>7}  "
+        f"{'× notmuch':>9}"
+    )
     print(f"\n{'contender':<{width}}  {head}")
     for row in rows:
         rate = count / row.seconds
@@ -483,10 +497,14 @@ def report(rows: Sequence[Figures], count: int) -> None:
         vs_notmuch = f"{notmuch.seconds / row.seconds:9.2f}" if notmuch else f"{'-':>9}"
         print(
             f"{row.name:<{width}}  {row.seconds:8.1f}  {rate:7.0f}  {1000 * row.cpu / count:10.2f}  "
-            f"{row.peak_mb:7.0f}  {vs_plain}  {vs_notmuch}"
+            f"{row.peak_mb:7.0f}  {row.peak_pss_mb:6.0f}  {vs_plain}  {vs_notmuch}"
         )
     load = os.getloadavg()
-    print(f"\n× plain / × notmuch: how many times faster than that row (same run). Load now {load[0]:.1f}.")
+    print(
+        f"\npeak MB: the tree's resident memory (each process's, summed); PSS MB: the same with shared pages "
+        f"split between the processes.\n× plain / × notmuch: how many times faster than that row (same run). "
+        f"Load now {load[0]:.1f}."
+    )
 
 
 if __name__ == "__main__":
