@@ -11,9 +11,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import dkim
-from dkim.util import InvalidTagValueList, parse_tag_value
-
 from inboxcrm.core.agent_mail import DkimResult
 
 log = logging.getLogger(__name__)
@@ -24,7 +21,13 @@ DnsLookup = Callable[..., bytes | str | None]
 MAX_SIGNATURES = 5  # a message may carry many; each costs a DNS lookup and a hash of the body
 
 
+# dkimpy (and dnspython under it) are imported by the first message checked: a daemon that never checks
+# agents' signatures does not load them (~9 MB).
+
+
 def _dkimpy_dns(name: bytes, timeout: int = 5) -> bytes | str | None:
+    import dkim
+
     result: bytes | str | None = dkim.dnsplug.get_txt(name, timeout=timeout)
     return result
 
@@ -42,6 +45,8 @@ class DkimVerifier:
     def verify(self, raw: bytes) -> tuple[DkimResult, ...]:
         """The signatures of `raw` and whether each verifies. Never raises: a signature that cannot be
         checked (no key in DNS, a DNS failure, a malformed header) does not verify."""
+        import dkim
+
         try:
             checker = dkim.DKIM(raw, timeout=self._timeout)
             signatures = [i for i, (name, _) in enumerate(checker.headers) if name.lower() == b"dkim-signature"]
@@ -75,6 +80,8 @@ class DkimVerifier:
 
 def _signer(value: bytes) -> str:
     """The `d=` tag of a DKIM-Signature header value ("" when it has none or cannot be read)."""
+    from dkim.util import InvalidTagValueList, parse_tag_value
+
     try:
         tags = parse_tag_value(b"".join(value.split()))
     except InvalidTagValueList:

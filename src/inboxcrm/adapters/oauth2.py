@@ -20,14 +20,16 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import requests
-from authlib.integrations.requests_client import AssertionSession, OAuth2Session, OAuthError
-from joserfc.jwk import RSAKey
+from typing import TYPE_CHECKING, Any, Literal
 
 from inboxcrm.adapters import token_store
 from inboxcrm.core.alerts import TokenRefused
+
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+
+# authlib, requests and joserfc are imported by the first token asked for: a daemon whose mailboxes sign in
+# with passwords never loads them (~13 MB).
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,8 @@ class TokenRequest:
 
 
 def _client(request: TokenRequest) -> OAuth2Session:
+    from authlib.integrations.requests_client import OAuth2Session
+
     method = "client_secret_post" if request.client_secret else "none"
     return OAuth2Session(
         request.client_id,
@@ -83,6 +87,9 @@ def _client(request: TokenRequest) -> OAuth2Session:
 
 def refused_or_unavailable(exc: Exception, what: str) -> Exception:
     """The error to raise for a failed token request: TokenRefused when asking again cannot help."""
+    import requests
+    from authlib.integrations.requests_client import OAuthError
+
     if isinstance(exc, OAuthError):
         text = f"{what}: {exc.error}" + (f" ({exc.description})" if exc.description else "")
         return TokenRefused(text) if exc.error in _REFUSALS else TokenUnavailable(text)
@@ -115,6 +122,9 @@ def fetch(request: TokenRequest) -> dict[str, Any]:
 
 
 def _service_account(request: TokenRequest) -> dict[str, Any]:
+    from authlib.integrations.requests_client import AssertionSession
+    from joserfc.jwk import RSAKey
+
     key = request.service_account or {}
     token_url = key.get("token_uri") or request.token_url
     session = AssertionSession(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
 from inboxcrm.core.record_ports import Posted
 
 
@@ -13,6 +11,8 @@ class HttpPoster:
     """Follows no redirects (a delivery goes where it was configured to go), verifies TLS certificates."""
 
     def post(self, url: str, payload: bytes, headers: Mapping[str, str], timeout: float) -> Posted:
+        import httpx  # by the first delivery: a daemon without webhooks never loads it (~5 MB)
+
         try:
             response = httpx.post(url, content=payload, headers=dict(headers), timeout=timeout, follow_redirects=False)
         except httpx.TimeoutException:

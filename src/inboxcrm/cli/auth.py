@@ -17,7 +17,6 @@ from inboxcrm import bootstrap, providers
 from inboxcrm.adapters import token_store
 from inboxcrm.adapters.imap import ImapSource
 from inboxcrm.adapters.oauth2 import TokenUnavailable
-from inboxcrm.adapters.oauth2_signin import browser_sign_in, device_sign_in
 from inboxcrm.cli.app import settings_of
 from inboxcrm.config import Settings
 from inboxcrm.config.providers import OAuth2Settings
@@ -99,6 +98,9 @@ def _sign_in(oauth2: OAuth2Settings, name: str, user: str | None, settings: Sett
     device_url = oauth2.endpoint("device")
     secret = _secret(oauth2, settings)
     click.echo(f"Sign in as {user or 'the mailbox user'} (an account that may open the mailbox).")
+    # imported here: every other command starts without authlib's sign-in flows
+    from inboxcrm.adapters.oauth2_signin import browser_sign_in, device_sign_in
+
     if device_url:
         answer = device_sign_in(device_url, token_url, oauth2.client_id, secret, scopes, click.echo)
     else:
