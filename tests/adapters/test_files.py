@@ -35,6 +35,17 @@ def test_a_maildir_file_gone_since_listing_is_left_out(tmp_path: Path) -> None:
     assert [m.name for b in source.fetch_named("f", names, 10) for m in b] == [keys[1]]
 
 
+def test_a_maildir_file_read_in_a_mail_client_since_listing_is_still_read(tmp_path: Path) -> None:
+    box = mailbox.Maildir(str(tmp_path / "md"), create=True)
+    keys = [box.add(mail(subject=s)) for s in ("one", "two")]
+    source = MaildirSource(tmp_path / "md")
+    names = source.names("f")
+    # a mail client opens the first one meanwhile: flags added, moved from new/ to cur/
+    (tmp_path / "md" / "new" / keys[0]).rename(tmp_path / "md" / "cur" / f"{keys[0]}:2,S")
+    read = [m for b in source.fetch_named("f", names, 10) for m in b]
+    assert [m.name for m in read] == names and b"one" in read[names.index(keys[0])].raw
+
+
 def _mbox(path: Path, *messages: bytes) -> None:
     path.write_bytes(b"".join(b"From carol@acme-corp.example Mon Nov  2 10:00:00 2026\n" + m + b"\n" for m in messages))
 

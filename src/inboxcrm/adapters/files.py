@@ -12,6 +12,7 @@ Every message has a stable name, and the ingest reads each one whose name it has
 from __future__ import annotations
 
 import mailbox
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -60,16 +61,46 @@ class MaildirSource:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._box = mailbox.Maildir(str(path), factory=None, create=False)
+        if not is_maildir(path):
+            raise mailbox.NoSuchMailboxError(str(path))
+        # unique name → (new/ or cur/, the rest of the file name). The few distinct pairs are shared, so a
+        # listing of 100,000 messages costs a dictionary, not 100,000 more paths (the stdlib's Maildir keeps
+        # a path per message).
+        self._files: dict[str, tuple[str, str]] = {}
+
+    def _list(self) -> None:
+        files: dict[str, tuple[str, str]] = {}
+        shared: dict[tuple[str, str], tuple[str, str]] = {}
+        for sub in ("new", "cur"):  # a name in both (moved while listing) is taken from cur/, as the stdlib does
+            with os.scandir(self.path / sub) as entries:
+                for entry in entries:
+                    if entry.is_dir():
+                        continue
+                    name, colon, info = entry.name.partition(":")
+                    where = (sub, colon + info)
+                    files[name] = shared.setdefault(where, where)
+        self._files = files
+
+    def _read(self, name: str) -> bytes:
+        for attempt in (1, 2):
+            where = self._files.get(name)
+            if where is not None:
+                try:
+                    return (self.path / where[0] / (name + where[1])).read_bytes()
+                except FileNotFoundError:
+                    pass
+            if attempt == 1:
+                self._list()  # moved to cur/ or flagged since the listing: look again, once
+        raise KeyError(name)
 
     def folder_name(self) -> str:
         return str(self.path.resolve())
 
     def names(self, folder: str = "") -> list[str]:
-        # The stdlib's keys are the unique names (the part before ":"), in new/ and cur/ alike. Message
-        # names never start with "." (the Maildir spec); dotfiles such as .gitkeep are not mail.
-        keys = self._box.keys()  # iterating a Mailbox yields messages, not keys
-        return sorted((k for k in keys if not k.startswith(".")), key=_maildir_order)
+        # The unique names (the part before ":"), in new/ and cur/ alike. Message names never start with "."
+        # (the Maildir spec); dotfiles such as .gitkeep are not mail.
+        self._list()
+        return sorted((k for k in self._files if not k.startswith(".")), key=_maildir_order)
 
     def count(self) -> int:
         return len(self.names())
@@ -81,7 +112,7 @@ class MaildirSource:
         return _snapshot(len(self.names(folder)))
 
     def fetch_named(self, folder: str, names: Sequence[str], batch_size: int) -> Iterator[list[FetchedMessage]]:
-        return _batches(names, self._box.get_bytes, batch_size)
+        return _batches(names, self._read, batch_size)
 
     def after_commit(self, folder: str, uids: Sequence[int]) -> None:
         """Files are left as they are."""
