@@ -31,7 +31,7 @@ def summary(result: IngestResult) -> str:
 )
 @click.option(
     "--batch-size",
-    default=200,
+    default=100,
     show_default=True,
     help="Messages per transaction (larger batches: a little faster, more memory).",
 )
