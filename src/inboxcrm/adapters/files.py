@@ -61,7 +61,7 @@ class MaildirSource:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        if not is_maildir(path):
+        if not path.exists():  # as the stdlib's Maildir: a folder without new/ or cur/ fails when listed
             raise mailbox.NoSuchMailboxError(str(path))
         # unique name → (new/ or cur/, the rest of the file name). The few distinct pairs are shared, so a
         # listing of 100,000 messages costs a dictionary, not 100,000 more paths (the stdlib's Maildir keeps
