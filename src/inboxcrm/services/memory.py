@@ -12,16 +12,18 @@ import ctypes
 import ctypes.util
 from collections.abc import Callable
 from functools import cache
+from typing import cast
 
 
 @cache
 def _trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim if name else None  # type: ignore[assignment]
-    except (OSError, AttributeError):
+    if name is None:
         return None
-    return trim
+    try:
+        return cast(Callable[[int], int], ctypes.CDLL(name).malloc_trim)
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 def give_back_memory() -> None:

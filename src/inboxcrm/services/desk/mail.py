@@ -62,9 +62,9 @@ class DeskMail:
             author=author,
             source=source,
         )
-        return mail if self._queue_all(tx, [mail], now) else None
+        return mail if self._queue_all(tx, [mail]) else None
 
-    def _queue_all(self, tx: SupportTransaction, mails: Sequence[NewMail], now: datetime) -> list[str]:
+    def _queue_all(self, tx: SupportTransaction, mails: Sequence[NewMail]) -> list[str]:
         """Queue composed mail with one statement; the keys of what was not queued before."""
         # the key makes deciding twice (a retried batch, two daemons) queue the mail once
         return tx.queue_mail(mails) if mails else []

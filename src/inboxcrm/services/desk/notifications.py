@@ -56,13 +56,13 @@ class Notifications(DeskMail):
         if notices is not None:
             notices.add(notice)
         else:
-            self._queue_all(tx, self._notifications(tx, [notice], now), now)
+            self._queue_all(tx, self._notifications(tx, [notice], now))
 
     def send_notices(self, tx: SupportTransaction, notices: Notices, now: datetime) -> None:
         """The batch's notifications: one per ticket and agent (with every message the ticket got), queued
         with one statement."""
         mails = [mail for batch in notices.by_ticket.values() for mail in self._notifications(tx, batch, now)]
-        self._queue_all(tx, mails, now)
+        self._queue_all(tx, mails)
         notices.by_ticket.clear()
 
     def _notifications(self, tx: SupportTransaction, notices: Sequence[Notice], now: datetime) -> list[NewMail]:
