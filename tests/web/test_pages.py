@@ -691,6 +691,9 @@ def _browse(driver: Any, base: str, by: Any) -> None:
     assert driver.current_url == f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage"
     driver.find_element(by.ID, "token").send_keys(TOKEN)
     driver.find_element(by.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)  # the click does not wait
     assert driver.current_url == f"{base}/contacts/1/page"
     cookie = driver.get_cookie(COOKIE)
     assert cookie["value"] == TOKEN and cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"

@@ -159,6 +159,7 @@ def test_the_reports_page_in_chromium(lead_app: bootstrap.App, chromium: tuple[s
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.support.ui import WebDriverWait
 
     options = Options()
     options.binary_location = chromium[0]
@@ -179,6 +180,8 @@ def test_the_reports_page_in_chromium(lead_app: bootstrap.App, chromium: tuple[s
             driver.get(f"{base}/sign-in")
             driver.find_element("id", "token").send_keys(TOKEN)
             driver.find_element("css selector", "form[action='/sign-in'] button").click()
+            # the click returns once the form is sent, not once the cookie is set: wait for the redirect
+            WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)
             driver.get(f"{base}/reports/page")
             for phone in (False, True):
                 _screenshot(driver, "reports-lead", phone=phone)

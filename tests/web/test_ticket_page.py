@@ -258,6 +258,7 @@ def test_the_contact_and_ticket_pages_in_headless_chromium(
             driver.get(f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage")
             driver.find_element(By.ID, "token").send_keys(WRITER)
             driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
+            WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)  # the click does not wait
             assert driver.current_url == f"{base}/contacts/1/page"
             refs = driver.find_elements(By.CSS_SELECTOR, "p.ref a")
             assert refs
