@@ -3,7 +3,8 @@
 `read_raw` runs on every message, so some of its steps take shortcuts: forward markers are looked for
 after each line end, and only in text holding a part each needs; the end of the header block is looked for
 first as the first line ends, the other kind only before it; the content hash takes a body without "\\r" as
-it is; a base64 attachment's size counts only the kinds of space it holds. Here the straightforward forms
+it is; a base64 attachment's size counts only the kinds of space it holds; a large base64 attachment's body
+is not parsed at all, only counted. Here the straightforward forms
 are put back and compared on generated input, on every file of the shared corpora and of a generated
 mailbox. (Stored hashes deduplicate mail: a hash that changed would store a message twice.)
 """
@@ -19,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from inboxcrm.core import forwards
+from inboxcrm.core.analysis import analyse
 from inboxcrm.core.fingerprint import content_hash
-from inboxcrm.core.limits import header_end
-from inboxcrm.core.parsing import parse_message
+from inboxcrm.core.limits import bound, header_end
+from inboxcrm.core.parsing import parse_bounded, parse_message
 from tests.core.test_hostile_mail import _reference_hash
 
 # Each marker as it was: a search for `^pattern` at every position of the text.
@@ -110,6 +112,55 @@ def test_a_base64_attachment_is_as_large_as_its_decoded_bytes(space: bytes) -> N
     assert [(a.filename, a.size) for a in parse_message(raw).attachments] == [("d.bin", len(data))]
 
 
+def _with_attachment(data: bytes, space: bytes, head: bytes, text: bytes = b"hi") -> bytes:
+    encoded = base64.b64encode(data)
+    lines = space.join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+    return (
+        (
+            b'From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n'
+            b"\r\n--b\r\nContent-Type: multipart/alternative;\r\n boundary=inner\r\n\r\n--inner\r\n"
+            b"Content-Type: text/plain\r\n\r\n" + text + b"\r\n--inner--\r\n--b\r\n" + head + b"\r\n"
+        )
+        + lines
+        + b"\r\n--b--\r\n"
+    )
+
+
+@pytest.mark.parametrize("space", [b"\n", b"\r\n", b" \r\n", b"\t\n", b"\n \n"])
+@pytest.mark.parametrize("tail", [b"", b"x", b"xy"])  # padding "==", "=" and none
+def test_a_large_attachment_is_counted_not_parsed(space: bytes, tail: bytes) -> None:
+    data = bytes(range(256)) * 200 + tail
+    head = b'Content-Type: application/pdf\r\nContent-Disposition: attachment; filename="q.pdf"\r\n'
+    raw = _with_attachment(data, space, head + b"Content-Transfer-Encoding: base64\r\n")
+    skimmed = bound(raw)
+    assert len(skimmed.raw) < 1_000 < len(raw) and not skimmed.defects  # a shortcut, not a cut to report
+    message = parse_bounded(skimmed)
+    assert [(a.filename, a.size) for a in message.attachments] == [("q.pdf", len(data))]
+    assert message == parse_bounded(bound(raw, skim=False))
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n",  # read as text
+        b"Content-Type: application/ms-tnef\r\nContent-Transfer-Encoding: base64\r\n",  # its files are listed
+        b'Content-Type: application/octet-stream; name="winmail.dat"\r\nContent-Transfer-Encoding: base64\r\n',
+        b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",  # no type: text/plain
+    ],
+)
+def test_parts_something_reads_are_parsed_whole(head: bytes) -> None:
+    raw = _with_attachment(b"plain words. " * 2_000, b"\r\n", head)
+    assert bound(raw).raw == raw
+
+
+def test_a_part_made_up_inside_a_text_is_not_cut() -> None:
+    fake = b"\r\n--fake\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n" + b"QUJD\r\n" * 3_000
+    raw = _with_attachment(b"x" * 100, b"\r\n", b"Content-Type: image/png\r\n", text=b"see below" + fake)
+    assert bound(raw).raw == raw
+    assert parse_message(raw).text.count("QUJD") == 3_000
+
+
 def test_real_mail_reads_as_before(corpora: Path, generated_mail: list[Path]) -> None:
     files = [*generated_mail, *sorted(p for p in corpora.rglob("*") if p.is_file())]
     raws = [path.read_bytes() for path in files]
@@ -117,6 +168,11 @@ def test_real_mail_reads_as_before(corpora: Path, generated_mail: list[Path]) ->
     for raw in raws:
         assert header_end(raw) == _plain_header_end(raw)
         assert content_hash(raw) == _reference_hash(raw)
+        skimmed, whole = bound(raw), bound(raw, skim=False)
+        read = parse_bounded(skimmed)
+        assert read == parse_bounded(whole)
+        assert analyse(read, skimmed.raw) == analyse(read, whole.raw)
+    assert sum(len(bound(raw).raw) < len(raw) for raw in raws) > 5  # the generated mailbox's attachments
     # The corpora's own files read as bodies too (the reply fixtures are bodies, not messages).
     texts = [parse_message(raw).text for raw in raws] + [raw.decode("utf-8", "replace") for raw in raws]
     assert sum(forwards._first_marker(text) is not None for text in texts) > 20
