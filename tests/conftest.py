@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, text
 
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
+from inboxcrm.adapters.db.store import make_engine
 from inboxcrm.config import Settings, parse_settings
 from tests.support.dovecot import Dovecot, dovecot_server  # noqa: F401  (an imported fixture is registered)
 from tests.support.smtpd import smtp_server  # noqa: F401  (registers the fixture)
@@ -70,7 +71,7 @@ def _migrated_postgres() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("schema") / "migrated.db"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = make_engine(f"sqlite:///{path}")  # as the daemon makes a new database file
     try:
         migrate.upgrade(engine)
     finally:

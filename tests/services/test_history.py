@@ -63,7 +63,7 @@ def days_ago(days: float) -> str:
     return format_datetime(NOW - timedelta(days=days))
 
 
-def build(tmp_path: Path, database_url: str, backlog: str = "all") -> bootstrap.App:
+def build(tmp_path: Path, database_url: str, backlog: str = "all", more: str = "") -> bootstrap.App:
     (tmp_path / "templates" / "support").mkdir(parents=True)
     (tmp_path / "templates" / "support" / "ack.subject.j2").write_text("Got it: {{ ticket.subject }}\n")
     (tmp_path / "templates" / "support" / "ack.text.j2").write_text("Hello {{ contact.first_name }}.\n")
@@ -78,6 +78,7 @@ def build(tmp_path: Path, database_url: str, backlog: str = "all") -> bootstrap.
     extra = (
         desk_config(ANA, BEN, secret="history", agent_mail="from-header")
         + '\n[campaigns]\npublic_url = "https://crm.northwind.example"\n'
+        + more
     )
     settings = make_settings(
         tmp_path, database_url, extra, support_extra=f'acknowledge = "support/ack"\nbacklog = "{backlog}"'
@@ -174,6 +175,28 @@ def test_what_the_folder_holds_at_first_connection_is_filed_quietly_and_new_mail
         ("notification", ("ana@northwind.example",)),
         ("notification", ("ben@northwind.example",)),
     ]
+
+
+def test_history_tells_no_webhook_and_live_mail_does(tmp_path: Path, database_url: str) -> None:
+    hook = '[[webhooks]]\nname = "shop"\nurl = "https://shop.example/hooks"\nevents = ["*"]\nsecret = "s"\n'
+    app = build(tmp_path, database_url, more=hook)
+    try:
+        deliver(tmp_path, *PAST)
+        assert poll(app).history == 3
+        assert deliveries(app) == []  # three contacts, tickets and messages of the past: nothing to announce
+
+        deliver(
+            tmp_path, mail(from_="Erin <erin@hooli.example>", subject="Login broken", message_id="e1@hooli.example")
+        )
+        assert poll(app).history == 0
+        assert deliveries(app) == ["contact.created", "message.received", "ticket.opened"]
+    finally:
+        app.close()
+
+
+def deliveries(app: bootstrap.App) -> list[str]:
+    with app.engine.connect() as c:
+        return sorted(c.execute(select(t.webhook_deliveries.c.event)).scalars())
 
 
 @pytest.mark.parametrize(("backlog", "stored"), [("none", set()), ("5d", {"VIP: invoice copy"})])

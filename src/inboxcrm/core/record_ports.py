@@ -4,6 +4,7 @@ webhook deliveries), as Protocols the SQL transaction satisfies; `IngestTransact
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -78,6 +79,7 @@ class RecordTransaction(Protocol):
     def ticket_statuses(self, ticket_ids: Iterable[int]) -> dict[int, str]: ...
     def move_contact_references(self, other_id: int, keep_id: int) -> dict[str, int]: ...
     def after_events(self, events: Sequence[NewEvent]) -> None: ...
+    def unannounced(self) -> AbstractContextManager[None]: ...
 
 
 class WebhookTransaction(Protocol):

@@ -9,7 +9,7 @@ The contract (see README "Never lose mail"):
 - a database that is unavailable (locked, full, gone) refuses nothing: the same work is done again after a
   wait (services/patience.py), and no good message is quarantined for it;
 - mail that was in a folder when inboxcrm first connected, and everything `inboxcrm import` reads, is
-  history (core/history.py): stored and understood, but it never causes mail.
+  history (core/history.py): stored and understood, but it never causes mail, and webhooks are not told of it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -284,21 +285,23 @@ class IngestService:
                     indexed[raw_id] = p.indexed
             routing = self._routing()
             for batch, is_live in ((replayed, False), (understood, True)):  # history first: it is older
-                record_messages(
-                    tx,
-                    mailbox,
-                    self._team,
-                    batch,
-                    now,
-                    self._reply_secret,
-                    routing,
-                    self._scoring,
-                    self._support,
-                    self._outreach,
-                    live=is_live,
-                    contacts_cap=self._contacts_cap,
-                    indexed=indexed,
-                )
+                # history tells no webhook either: a backfill is not a flood of "new" contacts and tickets
+                with nullcontext() if is_live else tx.unannounced():
+                    record_messages(
+                        tx,
+                        mailbox,
+                        self._team,
+                        batch,
+                        now,
+                        self._reply_secret,
+                        routing,
+                        self._scoring,
+                        self._support,
+                        self._outreach,
+                        live=is_live,
+                        contacts_cap=self._contacts_cap,
+                        indexed=indexed,
+                    )
             result.stored += len(understood) + len(replayed)
             result.history += len(replayed)
             if cursor is None or cursor.uidvalidity != uidvalidity or last_uid > cursor.last_uid:

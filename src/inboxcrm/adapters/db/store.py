@@ -37,7 +37,8 @@ from inboxcrm.core.ports import StoreUnavailable
 
 
 def make_engine(url: str, echo: bool = False, busy_timeout: float = 30) -> Engine:
-    """An engine with the settings we rely on (SQLite: WAL, foreign keys, a busy timeout; PostgreSQL: lz4 for
+    """An engine with the settings we rely on (SQLite: WAL, foreign keys, a busy timeout, 16 KB pages in a new
+    file; PostgreSQL: lz4 for
     what is stored compressed, where the server has it)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout})
@@ -45,6 +46,10 @@ def make_engine(url: str, echo: bool = False, busy_timeout: float = 30) -> Engin
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
+            # Raw mail is stored as blobs of ~20 KB: in 16 KB pages they take a third fewer page writes than
+            # in the default 4 KB (commits ~30% cheaper, issue 18). Only a new, empty file takes it; an
+            # existing database keeps its page size.
+            cursor.execute("PRAGMA page_size=16384")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
