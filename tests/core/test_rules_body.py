@@ -1,10 +1,13 @@
 """Body conditions: they read what the sender wrote (not the quoted mail below it), and the word index that
-makes them fast on long mail gives the same answers as reading the whole text."""
+makes them fast on long mail gives the same answers as reading the whole text, also when the parsing
+processes made it (`Analysis.words`)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,3 +136,40 @@ def test_a_regex_written_to_start_with_its_text_matches_where_it_did(text: str) 
 def test_a_regex_that_cannot_be_split_is_left_as_written() -> None:
     for pattern in ["abc\\d", "(?:a|b)+", "(?:a|b){2}", "(a|b)\\1", "(?:a|b)x|y", "\\bab?c", "(?i)(?:a|b)", "(?=a)b"]:
         assert literal_first(pattern) is None, pattern
+
+
+WORD_RULES = """
+[[rule]]
+name = "words"
+when.body.contains_word = ["refund", "cancel", "2026", "meeting"]
+then.add_tags = "w"
+
+[[rule]]
+name = "text"
+when.body = ["unsubscribe", "thank", "please"]
+then.add_tags = "t"
+
+[[rule]]
+name = "regex"
+when.body.regex = 'order\\s+#?\\d+'
+then.add_tags = "r"
+"""
+
+
+def test_words_made_where_mail_is_read_decide_as_words_made_by_the_rules(
+    corpora: Path, generated_mail: list[Path]
+) -> None:
+    rules = compile_rules([("rules/words.toml", WORD_RULES)], VOCABULARY)
+    hits = 0
+    for path in [*generated_mail, *sorted(p for p in corpora.rglob("*.eml") if p.is_file())]:
+        reading = read_raw(path.read_bytes())
+        if reading.message is None or reading.analysis is None:
+            continue
+        message, analysis = reading.message, reading.analysis
+        assert analysis.words is not None
+        facts = Facts(message, analysis.kind, "support", "support", None, NOW, "UTC", analysis.body.new_text)
+        made_here = evaluate(rules, facts)
+        made_there = evaluate(rules, replace(facts, words=analysis.words))
+        assert made_there == made_here, path
+        hits += len(made_here.matches)
+    assert hits > 50  # the rules match real mail, so equal decisions say something

@@ -10,6 +10,7 @@ from inboxcrm.core.forwards import Forward, find_forward
 from inboxcrm.core.model import Message
 from inboxcrm.core.parsing import MAX_HTML_CHARS
 from inboxcrm.core.quotes import BodyParts, split_html, split_text
+from inboxcrm.core.rules.context import body_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,9 @@ class Analysis:
     kind_reasons: tuple[str, ...]
     body: BodyParts
     forward: Forward | None
+    # The distinct words rules' body conditions read (core/rules/context.py `body_words`), made here because
+    # this runs in the parsing processes; None: made by the rules on first use.
+    words: str | None = None
 
     @property
     def automatic(self) -> bool:
@@ -47,4 +51,5 @@ def analyse(message: Message, raw: bytes) -> Analysis:
             forward = find_forward(message, raw)
         except Exception:
             forward = None
-    return Analysis(kind.kind, kind.bounce, kind.reasons, body, forward)
+    words = body_words(message, body.new_text)
+    return Analysis(kind.kind, kind.bounce, kind.reasons, body, forward, words)

@@ -148,7 +148,9 @@ def read_commands(
     body = "".join(lines[body_start:])
     sending = next((c for c in reader.commands if c.name == "send"), None)
     if sending is not None and body.strip():
-        # #send releases the reply as it was held; new text would go unseen or unsent, so say so
+        # #send releases the reply as it was held; new text would go unseen or unsent, so say so (and a line
+        # is either a command or a problem, never both)
+        reader.commands.remove(sending)
         reader.problem(
             sending.line,
             "#send",

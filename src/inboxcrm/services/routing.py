@@ -77,6 +77,7 @@ def decide(
                 timezone=routing.timezone,
                 new_text=analysis.body.new_text if analysis else None,
                 direction=row.direction.value,
+                words=analysis.words if analysis else None,
             ),
             reasons=False,  # what is stored of a match is its rule, file and line (`rules explain` says why)
         )

@@ -14,6 +14,7 @@ from inboxcrm.core.addresses import FREE_MAIL_DOMAINS
 from inboxcrm.core.rules.text_index import vocabulary, word_runs
 
 if TYPE_CHECKING:
+    from inboxcrm.core.model import Message
     from inboxcrm.core.rules.model import Facts, RuleSet
 
 
@@ -151,13 +152,14 @@ def digest(facts: Facts, rules: RuleSet, problems: list[str]) -> Context:
     c.recipients = c.to + c.cc
     c.recipients_domains = c.to_domains + c.cc_domains
     c.recipients_suffixes = c.to_suffixes + c.cc_suffixes
+    c.body_words = c.body_vocab = None  # found on first use: `words`, `vocab`
     if "body" in needs:
-        body = (facts.new_text if facts.new_text is not None else message.text)[:MAX_BODY_CHARS].strip()
+        body = body_text(message, facts.new_text)
         c.body_raw = body
         c.body = body.lower()
+        c.body_vocab = facts.words  # made where the message was read, or None
     else:
         c.body = c.body_raw = ""
-    c.body_words = c.body_vocab = None  # found on first use: `words`, `vocab`
     c.headers = c.headers_raw = _NO_HEADERS
     wanted = rules.header_names
     if wanted:
@@ -210,13 +212,29 @@ def local_time(c: Context) -> str:
     return c.local.strftime("%a %H:%M") if c.local is not None else "?"
 
 
+def body_text(message: Message, new_text: str | None) -> str:
+    """The text body conditions read: the message's new text (without quotes and signature) when the analysis
+    found it, else its whole text; bounded and trimmed."""
+    return (new_text if new_text is not None else message.text)[:MAX_BODY_CHARS].strip()
+
+
+def body_words(message: Message, new_text: str | None) -> str:
+    """The distinct words of `body_text` in lower case, sorted and joined by spaces (a `vocab`; sorted, so it
+    is the same in every process). Pure and per message, so the parsing processes make it (`Facts.words`),
+    not the daemon."""
+    return vocabulary(sorted(word_runs(body_text(message, new_text).lower())))
+
+
 def words(c: Context) -> frozenset[str]:
     """The body's distinct words, found on first use: a message whose rules stop early never pays for them.
     Generated code reads `(c.body_words if c.body_words is not None else _words(c))`."""
     found = c.body_words
     if found is None:
-        found = c.body_words = word_runs(c.body)
-        c.body_vocab = vocabulary(found)
+        if c.body_vocab is not None:  # made where the message was read: words never hold a space
+            found = c.body_words = frozenset(c.body_vocab.split())
+        else:
+            found = c.body_words = word_runs(c.body)
+            c.body_vocab = vocabulary(found)
     return found
 
 

@@ -60,6 +60,7 @@ class Facts:
     new_text: str | None = None
     direction: str = "in"
     event: EventFacts | None = None  # a business event (then `message` is empty)
+    words: str | None = None  # `body_words` of the message, when made already (see core/analysis.py)
 
 
 class Action(enum.StrEnum):
