@@ -223,3 +223,52 @@ def test_rule_deals_open_and_move_on_the_company(tmp_path: Path, database_url: s
         ]
     finally:
         app.close()
+
+
+TAG_RULES = """
+[[rule]]
+name = "A complaint makes a contact unhappy"
+when.subject.contains_word = "broken"
+then.add_tags = ["unhappy", "support"]
+
+[[rule]]
+name = "Thanks make them happy again"
+when.subject.contains_word = "thanks"
+then.add_tags = ["happy"]
+then.remove_tags = ["unhappy"]
+"""
+
+
+def test_tags_changed_by_several_messages_of_one_batch_end_as_applied_in_order(
+    tmp_path: Path, database_url: str
+) -> None:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "10-tags.toml").write_text(TAG_RULES)
+    app = bootstrap.build(make_settings(tmp_path, database_url, AGENTS))
+    from inboxcrm.adapters.db import migrate
+
+    migrate.upgrade(app.engine)
+    carol, dave = "Carol <carol@acme-corp.example>", "dave@globex.example"
+    try:
+        ingest(
+            app,
+            mail(from_=carol, subject="Drill broken", message_id="1@x"),
+            mail(from_=carol, subject="Thanks, it works", message_id="2@x"),  # unhappy, then not
+            mail(from_=dave, subject="Thanks for the quote", message_id="3@x"),
+            mail(from_=dave, subject="Now the printer is broken", message_id="4@x"),  # not unhappy, then unhappy
+        )
+        with app.engine.connect() as connection:
+            rows = connection.execute(
+                select(t.contacts.c.email, t.contact_tags.c.tag).join(
+                    t.contact_tags, t.contact_tags.c.contact_id == t.contacts.c.id
+                )
+            ).all()
+    finally:
+        app.close()
+    tags: dict[str, set[str]] = {}
+    for email, tag in rows:
+        tags.setdefault(email, set()).add(tag)
+    assert tags == {
+        "carol@acme-corp.example": {"support", "happy"},
+        "dave@globex.example": {"happy", "unhappy", "support"},
+    }

@@ -78,8 +78,10 @@ class Message:
     def header(self, name: str) -> str | None:
         """The first value of header `name` (case-insensitive), decoded, or None."""
         wanted = name.lower()
+        size = len(wanted)
         for key, value in self.headers:
-            if key.lower() == wanted:
+            # most names differ in length: that test is cheaper than lower-casing each (long header blocks)
+            if len(key) == size and key.lower() == wanted:
                 return value
         return None
 

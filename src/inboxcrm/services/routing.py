@@ -162,12 +162,12 @@ def effects_on_contact(
     ledger: ScoreLedger | None = None,
 ) -> list[NewEvent]:
     """Apply one decision's tags, score points, deals and stage to a contact; the timeline events that say so.
-    Scores and stages go through `ledger` (the caller flushes it), or are written before this returns."""
+    Tags, scores and stages go through `ledger` (the caller flushes it), or are written before this returns."""
     own = ledger is None
     scores = ledger if ledger is not None else ScoreLedger(tx, half_life, [contact])
     events: list[NewEvent] = []
     if decision.tags_added or decision.tags_removed:
-        tx.change_tags(contact, decision.tags_added, decision.tags_removed)
+        scores.change_tags(contact, decision.tags_added, decision.tags_removed)
         changes = [f"+{t}" for t in sorted(decision.tags_added)] + [f"-{t}" for t in sorted(decision.tags_removed)]
         events.append(NewEvent(contact, at, "tags_changed", "Tags " + " ".join(changes), message_id))
     if decision.score_changes:

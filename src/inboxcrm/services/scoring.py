@@ -21,8 +21,9 @@ class Scoring:
 
 
 class ScoreLedger:
-    """The score and stage changes of one batch, worked out in memory from one read of the batch's contacts
-    and written with one statement per table (`flush`), with the same results as writing them one by one."""
+    """The score, stage and tag changes of one batch, worked out in memory from one read of the batch's
+    contacts and written with one statement per table (`flush`), with the same results as writing them one
+    by one."""
 
     def __init__(self, tx: IngestTransaction, half_life: timedelta | None, contact_ids: Iterable[int]) -> None:
         self._tx = tx
@@ -31,6 +32,7 @@ class ScoreLedger:
         self._changes: list[tuple[int, datetime, float, str, int | None]] = []
         self._scores: dict[int, tuple[float, datetime]] = {}
         self._stages: dict[int, str] = {}
+        self._tags: dict[tuple[int, str], bool] = {}  # (contact, tag) → there after the batch; the last change wins
 
     def _of(self, contact: int) -> tuple[float, datetime | None, str | None] | None:
         if contact not in self._state:
@@ -66,9 +68,19 @@ class ScoreLedger:
             self._stages[contact] = stage
         return previous
 
+    def change_tags(self, contact: int, added: Iterable[str], removed: Iterable[str]) -> None:
+        """Remove, then add, the contact's tags (as `IngestTransaction.change_tags` does, when flushed)."""
+        for tag in removed:
+            self._tags[(contact, tag)] = False
+        for tag in added:
+            self._tags[(contact, tag)] = True
+
     def flush(self) -> None:
         self._tx.write_scores(self._changes, self._scores, self._stages)
-        self._changes, self._scores, self._stages = [], {}, {}
+        if self._tags:
+            there = [pair for pair, kept in self._tags.items() if kept]
+            self._tx.change_many_tags(there, [pair for pair, kept in self._tags.items() if not kept])
+        self._changes, self._scores, self._stages, self._tags = [], {}, {}, {}
 
 
 def score_messages(

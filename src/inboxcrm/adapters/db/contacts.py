@@ -131,7 +131,17 @@ class ContactStatements(Statements):
             self.connection.execute(
                 t.contact_tags.delete().where(t.contact_tags.c.contact_id == contact_id, t.contact_tags.c.tag.in_(gone))
             )
-        new = [{"contact_id": contact_id, "tag": tag} for tag in added]
+        self.change_many_tags([(contact_id, tag) for tag in added], ())
+
+    def change_many_tags(self, added: Iterable[tuple[int, str]], removed: Iterable[tuple[int, str]]) -> None:
+        """Remove, then add, tags of several contacts ((contact id, tag) pairs): one statement each."""
+        gone = [{"who": contact, "what": tag} for contact, tag in removed]
+        if gone:
+            c = t.contact_tags.c
+            self.connection.execute(
+                t.contact_tags.delete().where(c.contact_id == bindparam("who"), c.tag == bindparam("what")), gone
+            )
+        new = [{"contact_id": contact, "tag": tag} for contact, tag in added]
         if new:
             self.connection.execute(self._insert_ignore(t.contact_tags), new)
 
