@@ -15,7 +15,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
 from tests.conftest import make_settings
-from tests.services.test_support import (
+from tests.services.desk_support import (
     SECRET,
     Clock,
     agent_reply,

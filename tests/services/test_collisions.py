@@ -10,7 +10,7 @@ from sqlalchemy import select
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.services.desk import tick_tickets
-from tests.services.test_support import (  # noqa: F401  (clock, desk: the fixtures `team` builds on)
+from tests.services.desk_support import (  # noqa: F401  (clock, desk: the fixtures `team` builds on)
     Clock,
     agent_reply,
     body,

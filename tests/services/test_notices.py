@@ -4,7 +4,7 @@ messages are read together, as after a restart) is one notification per agent wi
 from __future__ import annotations
 
 from inboxcrm import bootstrap
-from tests.services.test_support import body, clock, customer_mail, desk, ingest, outbox, parsed
+from tests.services.desk_support import body, clock, customer_mail, desk, ingest, outbox, parsed
 
 __all__ = ["clock", "desk"]  # the fixtures
 
