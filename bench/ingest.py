@@ -1,6 +1,6 @@
 """How fast does mail go from IMAP into the database, and where does the time go?
 
-Puts a seeded mailbox of N realistic messages into a private Dovecot (tests/support/dovecot.py), then
+Puts a seeded mailbox of N realistic messages into a private Dovecot (tests/support/dovecot/), then
 measures, on the same messages:
 - the real ingest: `app.ingest.sync_folder` through `ImapSource` into a fresh SQLite database;
 - IMAP fetch only (SELECT, SEARCH, FETCH BODY.PEEK[] in batches), with imaplib's debug level at 0 (what

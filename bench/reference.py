@@ -2,7 +2,7 @@
 
 The reference mailbox is `../shared/bench/gen_mailbox.py` with seed 42 and 20,000 messages (long header
 blocks, HTML alternatives, 5% with a ~270 KB attachment, legacy charsets, threads). It is generated once
-and cached under `var/reference/`, then served from a private Dovecot (tests/support/dovecot.py). Every
+and cached under `var/reference/`, then served from a private Dovecot (tests/support/dovecot/). Every
 contender runs as its own process, measured the same way: wall seconds, CPU seconds of the whole process
 tree (sampled from /proc, and the child's rusage), peak RSS of the whole tree (sum over its processes).
 

@@ -25,6 +25,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.imap import ImapAccount, ImapSource, Security, connect
 from inboxcrm.config import Settings, parse_settings
 from tests.support.dovecot import Dovecot, sample_messages, start_dovecot
+from tests.support.dovecot.config import make_certificate
 
 pytestmark = pytest.mark.imap
 
@@ -162,7 +163,7 @@ def test_a_context_trusting_another_certificate_is_refused(
 ) -> None:
     # A second server's certificate: the same names, another key. Trusting it must not trust ours.
     other = Dovecot(root=tmp_path / "other", port=0, tls_port=0)
-    other._make_certificate()
+    make_certificate(other)
     account = account_for(tls_dovecot, security, other.ssl_context())
     with pytest.raises(ssl.SSLCertVerificationError):
         ImapSource(account)

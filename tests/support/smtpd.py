@@ -3,7 +3,7 @@
 `SmtpServer` runs aiosmtpd's `Controller` in its own thread with its own event loop, so async tests,
 synchronous tests and code that calls `asyncio.run` in a worker thread can all talk to it. It can do
 STARTTLS or implicit TLS with a self-signed certificate for 127.0.0.1/localhost (made with the `openssl`
-CLI, like tests/support/dovecot.py; `ssl_context()` trusts it), and AUTH (PLAIN, LOGIN) for one user.
+CLI, like tests/support/dovecot/config.py; `ssl_context()` trusts it), and AUTH (PLAIN, LOGIN) for one user.
 
 What it saw is recorded: `received` (accepted messages, exact DATA bytes), `dropped` (messages whose
 DATA it took in but never answered), `mail_from_seen` (every MAIL FROM, refused or not) and

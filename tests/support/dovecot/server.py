@@ -1,32 +1,13 @@
-"""A private Dovecot IMAP server on a loopback port, for the test suite and the benchmarks.
-
-`start_dovecot(base_dir)` writes a minimal dovecot.conf under `base_dir` (its own base_dir, state_dir,
-log file, passwd-file and Maildir), runs `dovecot -F` as a child process and waits until it greets.
-Every pytest-xdist worker gets its own server on its own free port, so nothing is shared with the
-system instance or with other workers. That server is plain text only (no STARTTLS); with
-`start_dovecot(base_dir, tls=True)` it also has a self-signed certificate for 127.0.0.1/localhost
-(`ca_file`, the file a client must trust), offers STARTTLS on `port` and implicit TLS on `tls_port`.
-A missing `dovecot` binary is installed with apt-get; if that fails, the error says why. Nothing here
-ever skips.
-
-Dovecot as root (what the test machines run as) needs three things that a stock config does not say:
-- mail processes never run as uid 0 ("Mail access not allowed for root", whatever first_valid_uid
-  says), so mail is accessed as `nobody`;
-- login processes must not run as root either ("This process must not be run as root"), so they run
-  as `dovenull` (created by the Debian package), chrooted into base_dir/login as usual;
-- pytest's temp dirs are 0700 root, which `nobody` cannot traverse, so each user's home is reached
-  through a chroot (`home = <mailroot>/./<user>`, `valid_chroot_dirs = <mailroot>`): the chroot is
-  entered while still root, and everything below it belongs to `nobody`.
-"""
+"""One private Dovecot (`Dovecot`): its files, starting and stopping it (it keeps its port, config and mail
+across restarts), and IMAP helpers to fill and read its mail; `start_dovecot` on free loopback ports, and
+`dovecot_server`, the session fixture (one server per xdist worker). Servers still running when the
+interpreter exits are stopped."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import email.utils
 import os
-import pwd
-import random
 import re
 import secrets
 import shutil
@@ -34,77 +15,27 @@ import signal
 import socket
 import ssl
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
 from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
 
+from tests.support.dovecot.config import write_config
+from tests.support.dovecot.machine import HOST, DovecotError, dovecot_binary, free_port
+
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 20.0
-HOST = "127.0.0.1"
-# Unix sockets live under base_dir; their paths must stay well below the 108-byte sun_path limit.
-_MAX_RUN_DIR = 60
 
 _running: set[Dovecot] = set()
-
-
-class DovecotError(RuntimeError):
-    """The private Dovecot could not be installed, configured or started."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def dovecot_binary() -> str:
-    """Path of the `dovecot` binary, installing `dovecot-imapd` with apt-get when it is missing."""
-    found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin:/sbin")
-    if found:
-        return found
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "--no-install-recommends", "dovecot-imapd"]
-    outputs: list[str] = []
-    for commands in ([install], [["apt-get", "update"], install]):
-        ok = True
-        for command in commands:
-            try:
-                done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                outputs.append(f"$ {' '.join(command)}\n{exc}")
-                ok = False
-                break
-            outputs.append(f"$ {' '.join(command)} (exit {done.returncode})\n{done.stdout}\n{done.stderr}")
-            if done.returncode != 0:
-                ok = False
-                break
-        found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin:/sbin")
-        if ok and found:
-            return found
-    raise DovecotError("dovecot is not installed and `apt-get install dovecot-imapd` failed:\n" + "\n".join(outputs))
 
 
 def _kill_group(pgid: int) -> None:
     """SIGKILL what is left of a stopped server's process group (only that server's processes)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 @dataclass(eq=False)
@@ -169,164 +100,6 @@ class Dovecot:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def _run_dir(self) -> Path:
-        run = self.root / "run"
-        if len(str(run)) <= _MAX_RUN_DIR:
-            return run
-        link = self.root / "run-dir"  # remembers the short directory across restarts
-        if link.is_symlink():
-            return Path(os.readlink(link))
-        short = Path(tempfile.mkdtemp(prefix="dovecot-"))
-        link.symlink_to(short)
-        return short
-
-    def _make_certificate(self) -> None:
-        """A self-signed certificate for 127.0.0.1 and localhost, made once (a restart keeps it).
-
-        The `openssl` CLI, since the `cryptography` package is not a dependency. The extensions are
-        the ones Python 3.13's stricter default context (VERIFY_X509_STRICT) also wants.
-        """
-        if self.ca_file.exists() and self.key_file.exists():
-            return
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise DovecotError("tls=True needs the `openssl` command to make a certificate; it is not installed")
-        self.ca_file.parent.mkdir(parents=True, exist_ok=True)
-        command = [
-            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", str(self.key_file), "-out", str(self.ca_file), "-days", "30", "-subj", "/CN=localhost",
-            "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-addext", "keyUsage=critical,digitalSignature,keyCertSign",
-            "-addext", "extendedKeyUsage=serverAuth",
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
-        if done.returncode != 0:
-            raise DovecotError(f"openssl could not make a certificate (exit {done.returncode}):\n{done.stderr}")
-        self.key_file.chmod(0o600)
-
-    def _tls_config(self) -> tuple[str, str]:
-        """(global settings, imaps listener settings) for the config: TLS on, or off as before."""
-        if not self.tls:
-            return "ssl = no\n", "    port = 0\n"
-        self._make_certificate()
-        settings = f"""ssl = yes
-ssl_cert = <{self.ca_file}
-ssl_key = <{self.key_file}
-"""
-        listener = f"""    address = {self.host}
-    port = {self.tls_port}
-    ssl = yes
-"""
-        return settings, listener
-
-    def _write_config(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        ssl_settings, imaps_listener = self._tls_config()
-        run_dir = self._run_dir()
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (self.root / "state").mkdir(exist_ok=True)
-        users = (self.user, *self.extra_users)
-        (self.root / "passwd").write_text("".join(f"{user}:{{PLAIN}}{self.password}\n" for user in users))
-        homes = [self.mail_root / user for user in users]
-        for home in homes:
-            home.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            self.mail_root.chmod(0o755)
-            nobody = pwd.getpwnam("nobody")
-            for home in homes:
-                os.chown(home, nobody.pw_uid, nobody.pw_gid)
-                home.chmod(0o700)
-            login_user = "dovenull" if _user_exists("dovenull") else "nobody"
-            privileges = f"""
-# Dovecot refuses uid 0 for mail and for login processes; see the module docstring.
-first_valid_uid = 1
-first_valid_gid = 1
-mail_uid = {nobody.pw_uid}
-mail_gid = {nobody.pw_gid}
-default_internal_user = root
-default_internal_group = root
-default_login_user = {login_user}
-valid_chroot_dirs = {self.mail_root}
-"""
-            userdb_home = f"{self.mail_root}/./%u"
-            login_chroot = ""
-        else:  # a "rootless" Dovecot: everything runs as us, and nothing can chroot
-            me = pwd.getpwuid(os.geteuid())
-            privileges = f"""
-first_valid_uid = {me.pw_uid}
-first_valid_gid = {me.pw_gid}
-mail_uid = {me.pw_uid}
-mail_gid = {me.pw_gid}
-default_internal_user = {me.pw_name}
-default_internal_group = {me.pw_gid}
-default_login_user = {me.pw_name}
-"""
-            userdb_home = f"{self.mail_root}/%u"
-            login_chroot = "  chroot =\n"
-        self.conf_path.write_text(f"""# Written by tests/support/dovecot.py: a private, throwaway IMAP server.
-base_dir = {run_dir}
-state_dir = {self.root / "state"}
-instance_name = inboxcrm-test-{self.port}
-protocols = imap
-listen = {self.host}
-{ssl_settings}disable_plaintext_auth = no
-auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.introspection_url else ""}
-auth_failure_delay = 0
-auth_verbose = yes
-log_path = {self.log_path}
-mail_location = maildir:~/Maildir
-mail_fsync = never
-mail_max_userip_connections = 1000
-{privileges}
-passdb {{
-  driver = passwd-file
-  mechanisms = plain login
-  args = scheme=PLAIN username_format=%u {self.root / "passwd"}
-}}
-{self._oauth2_passdb()}userdb {{
-  driver = static
-  args = home={userdb_home}
-}}
-# A failed login slows down the next logins from the same IP (the "auth penalty": 2 s, 4 s … 15 s), so
-# one wrong-password test would slow every later test on this server. Closing the socket turns it off
-# (login_trusted_networks = 127.0.0.1/32, which the docs say skips it, did not, on 2.3.19).
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
-service imap-login {{
-{login_chroot}  inet_listener imap {{
-    address = {self.host}
-    port = {self.port}
-  }}
-  inet_listener imaps {{
-{imaps_listener}  }}
-}}
-""")
-
-    def _oauth2_passdb(self) -> str:
-        """Dovecot's oauth2 passdb asking `introspection_url` about each token, or nothing.
-
-        `introspection_mode = auth` (GET with the token as a bearer header): 2.3.19's `post` mode panics
-        (an assertion in http-client-request.c) on the first login, and so does any %variable in the URL.
-        The answer's `username` must be the login name."""
-        if not self.introspection_url:
-            return ""
-        conf = self.root / "dovecot-oauth2.conf.ext"
-        conf.write_text(f"""introspection_mode = auth
-introspection_url = {self.introspection_url}
-username_attribute = username
-active_attribute = active
-active_value = true
-""")
-        return f"""passdb {{
-  driver = oauth2
-  mechanisms = xoauth2 oauthbearer
-  args = {conf}
-}}
-"""
-
     def client(self, user: str | None = None) -> IMAPClient:
         """A logged-in, plain-text client (as `user`, default the main user); imaplib's debug level 5 (slow)
         is turned off."""
@@ -362,7 +135,7 @@ active_value = true
         if self.running:
             return
         binary = dovecot_binary()
-        self._write_config()
+        write_config(self)
         with self.stderr_path.open("ab") as stderr:
             self.process = subprocess.Popen(
                 [binary, "-c", str(self.conf_path), "-F"],
@@ -559,76 +332,3 @@ def dovecot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dovecot
         yield server
     finally:
         server.stop()
-
-
-# --- realistic test mail ----------------------------------------------------------------------------
-
-_PEOPLE = [
-    ("Carol Danvers", "acme-corp.example"),
-    ("Bruce Wayne", "wayne-enterprises.example"),
-    ("Zoë Løvås", "fjord-shipping.example"),
-    ("Hiro Tanaka", "tanaka-robotics.example"),
-    ("Amélie Poulain", "cafe-deux-moulins.example"),
-    ("Olu Adeyemi", "lagos-logistics.example"),
-    ("Marta Kowalska", "baltic-bakery.example"),
-    ("Diego Ramírez", "andes-outdoor.example"),
-]
-_TOPICS = [
-    "Invoice {n} is missing a PO number",
-    "Cannot log in after the password reset",
-    "Quote request: {n} seats for next quarter",
-    "Delivery {n} arrived damaged",
-    "Question about the API rate limits",
-    "Renewal of contract {n}",
-    "Feature request: export to CSV",
-    "Urgent: production outage since {n}:00",
-]
-_LINES = [
-    "Could you have a look at this when you get a chance?",
-    "We tried again this morning and got the same result.",
-    "I attached nothing, but I can send screenshots if that helps.",
-    "Our finance team needs this sorted before the end of the month.",
-    "Thanks for the quick answer last time — much appreciated.",
-    "Is there a workaround we can use in the meantime?",
-]
-
-
-def _author(seed: int, n: int) -> tuple[str, str]:
-    return random.Random(f"author:{seed}:{n}").choice(_PEOPLE)
-
-
-def _message_id(seed: int, n: int) -> str:
-    _, domain = _author(seed, n)
-    return f"<s{seed}.m{n}.{random.Random(f'id:{seed}:{n}').getrandbits(32):08x}@{domain}>"
-
-
-def sample_messages(count: int, seed: int = 0, start: int = 0, to: str = "support@northwind.example") -> list[bytes]:
-    """`count` distinct, realistic messages (CRLF line ends, unique Message-IDs), the same for the same
-    arguments: numbers `start` … `start + count - 1` of the sequence for `seed`, so a later call with a
-    higher `start` never collides with an earlier one. About one in four is multipart with an HTML
-    part, about one in five replies to an earlier message of the same call."""
-    out = []
-    first_date = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-    for n in range(start, start + count):
-        rng = random.Random(f"body:{seed}:{n}")
-        name, domain = _author(seed, n)
-        local = name.split()[0].lower().replace("ë", "e").replace("é", "e")
-        message = EmailMessage(policy=SMTP)
-        message["From"] = email.utils.formataddr((name, f"{local}@{domain}"))
-        message["To"] = to
-        subject = rng.choice(_TOPICS).format(n=1000 + n)
-        message["Date"] = email.utils.format_datetime(first_date + timedelta(minutes=7 * n))
-        message["Message-ID"] = _message_id(seed, n)
-        if n > start and rng.random() < 0.2:
-            parent = _message_id(seed, rng.randrange(start, n))
-            subject = f"Re: {subject}"
-            message["In-Reply-To"] = parent
-            message["References"] = parent
-        message["Subject"] = subject
-        body = "Hello team,\n\n" + "\n".join(rng.sample(_LINES, 3)) + f"\n\nBest regards,\n{name}\n"
-        message.set_content(body)
-        if rng.random() < 0.25:
-            html = "".join(f"<p>{part}</p>" for part in body.split("\n\n"))
-            message.add_alternative(f"<html><body>{html}</body></html>", subtype="html")
-        out.append(message.as_bytes())
-    return out
