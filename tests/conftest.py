@@ -15,6 +15,7 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db.store import make_engine
 from inboxcrm.config import Settings, parse_settings
+from tests.support.browser import chromium  # noqa: F401  (registers the fixture)
 from tests.support.dovecot import Dovecot, dovecot_server  # noqa: F401  (an imported fixture is registered)
 from tests.support.smtpd import smtp_server  # noqa: F401  (registers the fixture)
 

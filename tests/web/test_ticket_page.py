@@ -27,9 +27,9 @@ from inboxcrm.services.access import Access, ConfiguredToken
 from inboxcrm.web.auth import Scope, authenticate
 from inboxcrm.web.pages import page_routes
 from tests.conftest import make_settings
+from tests.support.browser import ARTIFACTS, screenshot, serving
 from tests.support.desk import ANA, BEN, desk_config
-from tests.web import test_pages
-from tests.web.test_pages import SECRET, Clock, Document, message_html_of, work_a_ticket
+from tests.web.pages_support import SECRET, Clock, Document, message_html_of, work_a_ticket
 
 READER, WRITER = "reader-token", "writer-token"
 EXTRA = (
@@ -229,8 +229,6 @@ def test_a_read_token_sees_no_form_and_may_not_post(client: TestClient, desk: bo
 
 # --- in a real browser: Debian's chromium, a real uvicorn; screenshots in test-artifacts/pages/ ----------
 
-chromium = test_pages.chromium  # the session fixture that installs chromium (never skipped)
-
 
 def test_the_contact_and_ticket_pages_in_headless_chromium(
     tmp_path: Path, clock: Clock, desk: bootstrap.App, request: pytest.FixtureRequest
@@ -251,8 +249,8 @@ def test_the_contact_and_ticket_pages_in_headless_chromium(
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                      "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--window-size=1280,900"):  # fmt: skip
         options.add_argument(argument)
-    test_pages.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with test_pages.serving(web(desk)) as base:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with serving(web(desk)) as base:
         driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
         try:
             driver.get(f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage")
@@ -265,8 +263,8 @@ def test_the_contact_and_ticket_pages_in_headless_chromium(
             for ref in refs:  # each line points at the mail, shown once on the page
                 target = ref.get_attribute("href").split("#")[1]
                 assert len(driver.find_elements(By.ID, target)) == 1
-            test_pages._screenshot(driver, "contact-one-per-thing", phone=False)
-            test_pages._screenshot(driver, "contact-one-per-thing", phone=True)
+            screenshot(driver, "contact-one-per-thing", phone=False)
+            screenshot(driver, "contact-one-per-thing", phone=True)
 
             driver.get(f"{base}/tickets/1/page")
             events = [e.get_attribute("data-kind") for e in driver.find_elements(By.CSS_SELECTOR, "p.event")]
@@ -280,8 +278,8 @@ def test_the_contact_and_ticket_pages_in_headless_chromium(
             assert driver.current_url == f"{base}/tickets/1/page?saved=1", driver.page_source[-1500:]
             assert driver.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "pending"
             assert driver.find_element(By.CSS_SELECTOR, "[data-field=assignee]").text == "ben"
-            test_pages._screenshot(driver, "ticket-activity", phone=False)
-            test_pages._screenshot(driver, "ticket-activity", phone=True)
+            screenshot(driver, "ticket-activity", phone=False)
+            screenshot(driver, "ticket-activity", phone=True)
             problems = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
             assert problems == []
         finally:
