@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
@@ -151,6 +151,14 @@ def app(tmp_path: Path, database_url: str) -> Iterator[bootstrap.App]:
     bootstrap.prepare_database(built) if built.engine.dialect.name == "sqlite" else _upgrade(built)
     yield built
     built.close()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on the migrated, empty database (SQLite and PostgreSQL), for tests that write rows directly."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 def _upgrade(built: bootstrap.App) -> None:
