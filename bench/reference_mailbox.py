@@ -1,6 +1,6 @@
 """The reference mailbox of bench/reference.py: generated once per (count, seed) by
 `../shared/bench/gen_mailbox.py` and cached under var/reference/, then served by a private Dovecot
-(tests/support/dovecot.py)."""
+(tests/support/dovecot/)."""
 
 from __future__ import annotations
 
