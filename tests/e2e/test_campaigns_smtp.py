@@ -23,6 +23,7 @@ from inboxcrm.config import parse_settings
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.services.outreach import tick_campaigns
+from tests.support.clock import Clock
 from tests.support.desk import desk_config, smtp_outbox
 from tests.support.mail import mail
 from tests.support.smtpd import SmtpServer
@@ -79,18 +80,10 @@ public_url = "https://crm.northwind.example"
     return config
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def setup(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[Path, bootstrap.App, Clock]]:
     config = write_config(tmp_path, smtp_server)
-    clock = Clock()
+    clock = Clock(datetime.now(UTC))
     app = bootstrap.build(parse_settings(config.read_text(), str(config), {}), clock=clock)
     bootstrap.prepare_database(app)
     requests = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,26 +13,14 @@ from click.testing import CliRunner
 
 from inboxcrm.adapters import token_store
 from inboxcrm.cli import main
-from tests.support.dovecot import Dovecot, start_dovecot
-from tests.support.oauth_idp import IdentityProvider
+from tests.support.dovecot import Dovecot
+from tests.support.oauth_idp import IdentityProvider, idp, oauth_dovecot
 
 cli_auth = importlib.import_module("inboxcrm.cli.auth")  # the module (the package exports the command `auth`)
 
 pytestmark = pytest.mark.imap
 
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[IdentityProvider]:
-    server = IdentityProvider().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, idp: IdentityProvider) -> Iterator[Dovecot]:
-    started = start_dovecot(tmp_path_factory.mktemp("dovecot-auth"), introspection_url=f"{idp.url}/introspect")
-    yield started
-    started.stop()
+__all__ = ["idp", "oauth_dovecot"]  # the fixtures
 
 
 def write_config(tmp_path: Path, server: Dovecot, oauth2: str) -> Path:
@@ -58,12 +45,12 @@ auth = "oauth2"
 
 
 def test_the_device_flow_stores_a_refresh_token_the_daemon_can_use(
-    tmp_path: Path, server: Dovecot, idp: IdentityProvider
+    tmp_path: Path, oauth_dovecot: Dovecot, idp: IdentityProvider
 ) -> None:
-    idp.device_code_user(server.user)
+    idp.device_code_user(oauth_dovecot.user)
     config = write_config(
         tmp_path,
-        server,
+        oauth_dovecot,
         f'provider = "microsoft"\nflow = "refresh_token"\ntenant = "northwind.example"\n'
         f'authority = "{idp.url}"\nclient_id = "{idp.client_id}"\n',
     )
@@ -79,19 +66,19 @@ def test_the_device_flow_stores_a_refresh_token_the_daemon_can_use(
     stored = tmp_path / "var" / "tokens" / "support.json"
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
-    assert token_store.load(stored)["user"] == server.user
+    assert token_store.load(stored)["user"] == oauth_dovecot.user
     # … and is content after it
     after = CliRunner().invoke(main, ["--config", str(config), "check"])
     assert "token_file" not in after.output
 
 
 def test_the_browser_flow_takes_the_address_the_browser_ended_on(
-    tmp_path: Path, server: Dovecot, idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, oauth_dovecot: Dovecot, idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    idp.device_code_user(server.user)
+    idp.device_code_user(oauth_dovecot.user)
     config = write_config(
         tmp_path,
-        server,
+        oauth_dovecot,
         f'provider = "google"\nflow = "refresh_token"\nclient_id = "{idp.client_id}"\n'
         f'client_secret_env = "GOOGLE_SECRET"\ntoken_url = "{idp.token_url}"\n'
         f'authorization_url = "{idp.url}/authorize"\n',

@@ -7,7 +7,6 @@ IDLE. A session cut while waiting in IDLE reconnects (with the usual backoff) an
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,20 +18,11 @@ from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
 from tests.support.blackhole import Blackhole
 from tests.support.dovecot import Dovecot, sample_messages
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.imap
 
 PASSWORD_ENV = "INBOXCRM_TEST_IMAP_PASSWORD"
-
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    """Poll `predicate` until it is true; the bound only turns a hang into a failure."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 Run = Callable[..., tuple[bootstrap.App, MailboxPoller]]

@@ -10,10 +10,10 @@ import email
 import email.policy
 import email.utils
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -21,12 +21,14 @@ import pytest
 from inboxcrm import bootstrap
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
+from tests.support import wait
 from tests.support.dovecot import Dovecot, sample_messages
 
 pytestmark = pytest.mark.imap
 
 PASSWORD_ENV = "INBOXCRM_TEST_IMAP_PASSWORD"
 GARBAGE = b"garbage without headers\r\n"
+wait_until = partial(wait.wait_until, timeout=90.0)  # this module's waits allow 90 s, not 60
 
 
 @pytest.fixture
@@ -81,16 +83,6 @@ timeout = "10s"
     yield make
     for app in apps:
         app.close()
-
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 90.0) -> None:
-    """Poll `predicate` until it is true; the bound only turns a hang into a failure."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def header(raw: bytes, name: str) -> str:

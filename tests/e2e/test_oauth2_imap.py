@@ -20,34 +20,13 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters import token_store
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
-from tests.support.dovecot import Dovecot, sample_messages, start_dovecot
-from tests.support.oauth_idp import IdentityProvider
+from tests.support.dovecot import Dovecot, sample_messages
+from tests.support.oauth_idp import IdentityProvider, idp, oauth_dovecot
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.imap
 
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    """Poll `predicate` until it is true; the bound only turns a hang into a failure."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[IdentityProvider]:
-    server = IdentityProvider().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def oauth_dovecot(tmp_path_factory: pytest.TempPathFactory, idp: IdentityProvider) -> Iterator[Dovecot]:
-    server = start_dovecot(tmp_path_factory.mktemp("dovecot-oauth"), introspection_url=f"{idp.url}/introspect")
-    yield server
-    server.stop()
+__all__ = ["idp", "oauth_dovecot"]  # the fixtures
 
 
 @pytest.fixture(autouse=True)

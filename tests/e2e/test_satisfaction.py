@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,8 @@ from inboxcrm import bootstrap
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.config import parse_settings
 from inboxcrm.web.app import create_app
-from tests.e2e.test_support_desk import CAROL, PASSWORD_ENV, Clock, Desk, reply, text_of
+from tests.e2e.test_support_desk import CAROL, PASSWORD_ENV, Desk, reply, text_of
+from tests.support.clock import Clock
 from tests.support.desk import ANA, BEN, desk_config, smtp_outbox, support_mailbox
 from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
@@ -49,7 +50,7 @@ public_url = "https://crm.northwind.example"
     file = tmp_path / "inboxcrm.toml"
     file.write_text(config)
     environ = {PASSWORD_ENV: dovecot.password}
-    clock = Clock()
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
     app = bootstrap.build(parse_settings(config, str(file), environ), clock=clock)
     bootstrap.prepare_database(app)
     [poller] = bootstrap.pollers(app, environ)

@@ -25,6 +25,7 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.dkim import DnsLookup
 from inboxcrm.config import parse_settings
 from inboxcrm.services.polling import MailboxPoller
+from tests.support.clock import Clock
 from tests.support.desk import ANA, BEN, desk_config, smtp_outbox, support_mailbox
 from tests.support.dovecot import Dovecot
 from tests.support.mail import mail
@@ -35,14 +36,6 @@ pytestmark = pytest.mark.imap
 PASSWORD_ENV = "INBOXCRM_TEST_IMAP_PASSWORD"
 SHARED = "support@northwind.example"
 CAROL = "Carol Danvers <carol@acme-corp.example>"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Desk:
@@ -167,7 +160,7 @@ fuse_window = "2h"
     file = tmp_path / "inboxcrm.toml"
     file.write_text(config)
     environ = {PASSWORD_ENV: dovecot.password}
-    clock = Clock()
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
     app = bootstrap.build(parse_settings(config, str(file), environ), clock=clock, dkim_dns=dkim_dns)
     bootstrap.prepare_database(app)
     [poller] = bootstrap.pollers(app, environ)

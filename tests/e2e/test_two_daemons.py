@@ -15,7 +15,8 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from sqlalchemy import create_engine, func, select
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.leases import SqlLeases
 from tests.conftest import _postgres_database
+from tests.support import wait
 from tests.support.dovecot import Dovecot, sample_messages, start_dovecot
 
 pytestmark = [pytest.mark.imap, pytest.mark.postgres]
@@ -31,15 +33,7 @@ pytestmark = [pytest.mark.imap, pytest.mark.postgres]
 USERS = ("inboxcrm", "box1", "box2", "box3", "box4", "box5")
 TAKEOVER = 8.0  # seconds; the default is 60
 PER_MAILBOX = 50
-
-
-def wait_until(predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+wait_until = partial(wait.wait_until, every=0.1)  # each look asks the database or the daemons
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from tests.conftest import make_settings
-from tests.support.desk import ANA, BEN, desk_config
+from tests.support.clock import Clock
+from tests.support.desk import ANA, BEN, SLA, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
@@ -37,28 +38,15 @@ EXTRA = (
 close_solved_after = "4d"
 fuse_limit = 3
 fuse_window = "2h"
-
-[sla]
-timezone = "UTC"
-
-[sla.targets]
-normal = { first_response = "4h", resolution = "2d" }
-high = { first_response = "1h", resolution = "8h" }
 """
+    + SLA
 )
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)  # the clock's time when a test begins
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from inboxcrm.services.outbox import Dispatcher
 from inboxcrm.services.outreach import tick_campaigns
 from inboxcrm.services.privacy import Privacy
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
@@ -70,14 +71,6 @@ deal = { name = "Trial", stage = "qualified" }
 """
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 class Recorder:
     """A sender that accepts everything and remembers it."""
 
@@ -91,7 +84,7 @@ class Recorder:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -18,17 +18,11 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.core.model import MailboxKind, MailboxProfile
 from inboxcrm.core.ports import FetchedMessage
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+START = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)
 
 
 def build(tmp_path: Path, database_url: str, clock: Clock, echo: str | None = None) -> bootstrap.App:
@@ -46,7 +40,7 @@ def build(tmp_path: Path, database_url: str, clock: Clock, echo: str | None = No
 
 @pytest.fixture
 def desk(tmp_path: Path, database_url: str) -> Iterator[bootstrap.App]:
-    app = build(tmp_path, database_url, Clock())
+    app = build(tmp_path, database_url, Clock(START))
     yield app
     app.close()
 
@@ -91,7 +85,7 @@ def test_a_first_time_sender_gets_an_acknowledgement_without_their_words(desk: b
 
 
 def test_a_sender_we_have_mail_of_gets_their_subject_back(tmp_path: Path, database_url: str) -> None:
-    clock = Clock()
+    clock = Clock(START)
     app = build(tmp_path, database_url, clock)
     try:
         first = mail(from_="Ada Lovelace <ada@customer.example>", subject="Printer on fire", message_id="a1@c")
@@ -109,7 +103,7 @@ def test_a_sender_we_have_mail_of_gets_their_subject_back(tmp_path: Path, databa
 
 
 def test_two_messages_in_one_fetch_do_not_make_a_stranger_known(tmp_path: Path, database_url: str) -> None:
-    app = build(tmp_path, database_url, Clock())
+    app = build(tmp_path, database_url, Clock(START))
     try:
         batch = [
             FetchedMessage(n, mail(from_="victim@innocent.example", subject=f"{SPAM} {n}", message_id=f"s{n}@e"))
@@ -127,7 +121,7 @@ def test_two_messages_in_one_fetch_do_not_make_a_stranger_known(tmp_path: Path, 
 def test_what_acknowledgements_repeat_is_configurable(
     tmp_path: Path, database_url: str, echo: str, repeated: bool
 ) -> None:
-    clock = Clock()
+    clock = Clock(START)
     app = build(tmp_path, database_url, clock, echo)
     try:
         for n in (1, 2):  # the second from a sender we have mail of

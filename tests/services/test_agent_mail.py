@@ -17,7 +17,7 @@ from inboxcrm.adapters.db import tables as t
 from tests.conftest import make_settings
 from tests.services.desk_support import (
     SECRET,
-    Clock,
+    START,
     agent_reply,
     body,
     customer_mail,
@@ -27,6 +27,7 @@ from tests.services.desk_support import (
     relay_of,
     ticket_row,
 )
+from tests.support.clock import Clock
 from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
@@ -43,7 +44,7 @@ def build(tmp_path: Path, database_url: str) -> Iterator[Build]:
     def make(**security: str) -> bootstrap.App:
         extra = desk_config(ANA.but(display_name="Ana Alves"), BEN, secret=SECRET, **security)
         settings = make_settings(tmp_path, database_url, extra, support_extra='from_name = "Northwind Support"')
-        app = bootstrap.build(settings, clock=Clock())
+        app = bootstrap.build(settings, clock=Clock(START))
         migrate.upgrade(app.engine)
         apps.append(app)
         return app

@@ -27,6 +27,7 @@ from inboxcrm.services.ingest import IngestResult
 from inboxcrm.services.outreach import tick_campaigns
 from inboxcrm.services.polling import MailboxPoller
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 
@@ -49,14 +50,6 @@ name = "VIPs say so"
 when.subject.contains_word = "vip"
 then.add_tags = ["vip"]
 """
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def days_ago(days: float) -> str:
@@ -83,7 +76,7 @@ def build(tmp_path: Path, database_url: str, backlog: str = "all", more: str = "
     settings = make_settings(
         tmp_path, database_url, extra, support_extra=f'acknowledge = "support/ack"\nbacklog = "{backlog}"'
     )
-    app = bootstrap.build(settings, clock=Clock())
+    app = bootstrap.build(settings, clock=Clock(NOW))
     migrate.upgrade(app.engine)
     return app
 

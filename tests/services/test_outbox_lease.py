@@ -17,19 +17,12 @@ from inboxcrm.adapters.smtp import SmtpSender
 from inboxcrm.bootstrap import App
 from inboxcrm.core.ports import Envelope, NewMail, SendResult
 from inboxcrm.services.outbox import Dispatcher
+from tests.support.clock import Clock
 from tests.support.mail import mail
 from tests.support.smtpd import SmtpServer
 
 START = datetime(2026, 11, 2, 10, tzinfo=UTC)
 LEASE = timedelta(minutes=2)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def queue(app: App, count: int) -> None:
@@ -70,7 +63,7 @@ class SlowSender:
 
 def test_a_dispatcher_at_work_keeps_its_claim_and_nothing_is_sent_twice(app: App, smtp_server: SmtpServer) -> None:
     queue(app, 3)
-    clock = Clock()
+    clock = Clock(START)
     smtp = SmtpSender(smtp_server.host, smtp_server.port, "none", None, None)
     rival = Dispatcher(app.store, smtp, clock, lease=LEASE)
     sender = SlowSender(smtp, app, clock, rival)
@@ -93,7 +86,7 @@ class CrashingSender:
 
 def test_a_dead_dispatchers_mail_is_sent_within_one_lease(app: App, smtp_server: SmtpServer) -> None:
     queue(app, 2)
-    clock = Clock()
+    clock = Clock(START)
     with pytest.raises(Crash):
         Dispatcher(app.store, CrashingSender(), clock).dispatch()  # claimed with the default lease, then died
     smtp = SmtpSender(smtp_server.host, smtp_server.port, "none", None, None)

@@ -25,6 +25,7 @@ from inboxcrm.services.outbox import Dispatcher
 from inboxcrm.services.outreach import Unsubscribes, tick_campaigns
 from inboxcrm.web.app import create_app
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.desk import desk_config
 from tests.support.mail import mail
 
@@ -75,14 +76,6 @@ then.enrol = "trial-nurture"
 """
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)  # a Monday, 10:30 in Berlin
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 class Recorder:
     """A sender that accepts everything (or refuses `refuse`), remembering what it sent and when."""
 
@@ -104,7 +97,7 @@ class Recorder:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(datetime(2026, 11, 2, 9, 30, tzinfo=UTC))  # a Monday, 10:30 in Berlin
 
 
 @pytest.fixture

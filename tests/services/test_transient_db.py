@@ -70,6 +70,7 @@ def count(engine: Engine, table: Any) -> int:
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
+    # overrides tests/conftest.py's `engine`: this one gives up on a lock after 0.2 s (`impatient_engine`)
     built = impatient_engine(database_url)
     yield built
     built.dispose()

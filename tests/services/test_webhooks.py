@@ -22,18 +22,11 @@ from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.core.webhooks import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, verify
 from inboxcrm.services.manage import TicketChange
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SECRET = "whsec-test-1"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Receiver:
@@ -71,7 +64,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    clock = Clock()
+    clock = Clock(datetime(2026, 11, 2, 10, 0, tzinfo=UTC))
     found = Receiver(clock)
     found.start()
     yield found

@@ -1,7 +1,7 @@
 """A real browser for the page tests: Debian's chromium and chromedriver (the `chromium` session fixture,
-registered in tests/conftest.py, installs them with apt-get when missing and never skips), a real uvicorn
-serving an app on a loopback port (`serving`), and screenshots at phone and desktop sizes in
-test-artifacts/pages/ (`screenshot`)."""
+registered in tests/conftest.py, installs them with apt-get when missing and never skips), driven headless
+(`headless_chrome`), a real uvicorn serving an app on a loopback port (`serving`), the sign-in form
+(`browser_sign_in`), and screenshots at phone and desktop sizes in test-artifacts/pages/ (`screenshot`)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,56 @@ def serving(web: FastAPI) -> Iterator[str]:
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+# Chromium's own requests (first-run pages, updates, background fetches) are off, and no host but 127.0.0.1
+# resolves: nothing leaves this machine, whatever a page asks for.
+CHROME_ARGUMENTS = (
+    "--headless=new",
+    "--no-sandbox",  # we run as root
+    "--disable-dev-shm-usage",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--window-size=1280,900",
+)
+
+
+@contextlib.contextmanager
+def headless_chrome(chromium: tuple[str, str], *, browser_log: bool = False) -> Iterator[Any]:
+    """A selenium driver of the `chromium` fixture's browser and chromedriver (CHROME_ARGUMENTS), quit when
+    the block ends; ARTIFACTS exists for `screenshot`. `browser_log`: `driver.get_log("browser")` keeps every
+    console message, not only chromedriver's default level."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.options import Options
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.fail("selenium is missing: install the dev extras (pip install -e '.[dev]')")
+    options = Options()
+    options.binary_location = chromium[0]
+    for argument in CHROME_ARGUMENTS:
+        options.add_argument(argument)
+    if browser_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium[1]))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def browser_sign_in(driver: Any, token: str) -> None:
+    """Fill in and send the sign-in form the browser shows, and wait until it has left it (the click returns
+    once the form is sent, not once the cookie is set)."""
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver.find_element("id", "token").send_keys(token)
+    driver.find_element("css selector", "form[action='/sign-in'] button").click()
+    WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)
 
 
 def screenshot(driver: Any, name: str, phone: bool, scroll_to: str | None = None) -> None:

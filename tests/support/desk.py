@@ -1,6 +1,7 @@
-"""The support desk's part of a test config, written once: agents, the reply secret and the outbox.
+"""The support desk's part of a test config, written once: agents, the reply secret and the outbox, and
+the SLA targets most desk tests work to (`SLA`).
 
-make_settings(tmp_path, url, desk_config(ANA, BEN, secret="s") + OTHER_TABLES)
+make_settings(tmp_path, url, desk_config(ANA, BEN, secret="s") + SLA + OTHER_TABLES)
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ class TeamAgent:
 
 ANA = TeamAgent("ana", ("ana@northwind.example",))
 BEN = TeamAgent("ben", ("ben@northwind.example",))
+SLA = """
+[sla]
+timezone = "UTC"
+
+[sla.targets]
+normal = { first_response = "4h", resolution = "2d" }
+high = { first_response = "1h", resolution = "8h" }
+"""
 
 
 def file_outbox(path: str = "outbox") -> str:

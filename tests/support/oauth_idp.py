@@ -40,6 +40,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from tests.support.dovecot import Dovecot, start_dovecot
+
 HOST = "127.0.0.1"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -317,11 +319,20 @@ def _handler(idp: IdentityProvider) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def identity_provider() -> Iterator[IdentityProvider]:
-    """A fresh loopback identity provider for one test."""
-    idp = IdentityProvider().start()
-    try:
-        yield idp
-    finally:
-        idp.stop()
+# The OAuth2 IMAP tests' fixtures: a test module imports them to have them (one of each per module).
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[IdentityProvider]:
+    """A loopback identity provider for the test module."""
+    server = IdentityProvider().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def oauth_dovecot(tmp_path_factory: pytest.TempPathFactory, idp: IdentityProvider) -> Iterator[Dovecot]:
+    """A Dovecot of the test module's own whose `oauth2` passdb asks `idp` about every token."""
+    server = start_dovecot(tmp_path_factory.mktemp("dovecot-oauth"), introspection_url=f"{idp.url}/introspect")
+    yield server
+    server.stop()

@@ -23,32 +23,15 @@ from inboxcrm.services.access import Access, ConfiguredToken
 from inboxcrm.services.desk import tick_tickets
 from inboxcrm.web.auth import Require, Scope, authenticate
 from inboxcrm.web.pages import page_routes
-from tests.support.desk import ANA, desk_config
+from tests.support.clock import Clock
+from tests.support.desk import ANA, SLA, desk_config
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 SECRET = "test-secret"
 TOKEN = "page-reader-token"
-EXTRA = (
-    desk_config(ANA.but(display_name="Ana Alves"), secret=SECRET)
-    + """
-[sla]
-timezone = "UTC"
-
-[sla.targets]
-normal = { first_response = "4h", resolution = "2d" }
-high = { first_response = "1h", resolution = "8h" }
-"""
-)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
+EXTRA = desk_config(ANA.but(display_name="Ana Alves"), secret=SECRET) + SLA
+START = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)  # the test clock's time when a test begins
 
 _uid = iter(range(1, 1_000_000))
 

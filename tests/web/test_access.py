@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,28 +24,12 @@ from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.services.access import Access, Caller, ConfiguredToken, RateLimited, Scope, TokenExists, TokenNotFound
 from inboxcrm.web.app import create_app
 from inboxcrm.web.auth import COOKIE
+from tests.support.clock import Clock
 from tests.support.mail import mail
 
 SUPPORT = MailboxProfile("support", MailboxKind.SUPPORT, frozenset({"support@northwind.example"}))
 CONFIG_TOKEN = "secret-token"  # the admin token `make_settings` configures (no scope given: admin)
-
-
-class Clock:
-    """A settable wall clock and monotonic clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-        self.seconds = 1000.0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-        self.seconds += seconds
+START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -138,7 +122,7 @@ def test_rate_limit_answers_429_with_retry_after(client: TestClient, access: Acc
 
 
 def test_the_window_slides(app: App) -> None:
-    clock = Clock()
+    clock = Clock(START)
     access = Access(
         [ConfiguredToken("v", "ops", Scope.READ)], app.store, clock, rate_limit=2, monotonic=clock.monotonic
     )
@@ -157,7 +141,7 @@ def test_the_window_slides(app: App) -> None:
 
 
 def test_tokens_are_stored_hashed_and_last_use_is_written_at_most_once_a_minute(app: App) -> None:
-    clock = Clock()
+    clock = Clock(START)
     access = Access((), app.store, clock)
     token = access.create("ops", Scope.WRITE, rate_limit=100)
     assert token.startswith("icrm_") and len(token) >= len("icrm_") + 43  # 32 random bytes, URL-safe

@@ -24,11 +24,12 @@ from inboxcrm.web.auth import COOKIE, Scope
 from inboxcrm.web.mail_html import FRAME_CSP, FRAME_SANDBOX
 from inboxcrm.web.render import PAGE_CSP
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.mail import mail
 from tests.web.pages_support import (
     EXTRA,
+    START,
     TOKEN,
-    Clock,
     Document,
     hostile_html,
     html_mail,
@@ -41,7 +42,7 @@ from tests.web.pages_support import (
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture

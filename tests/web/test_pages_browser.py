@@ -11,14 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from inboxcrm import bootstrap
 from inboxcrm.adapters.db import migrate
 from inboxcrm.web.auth import COOKIE
 from tests.conftest import make_settings
-from tests.support.browser import ARTIFACTS, screenshot, serving
-from tests.web.pages_support import EXTRA, TOKEN, Clock, hostile_html, html_mail, ingest, pages_app, work_a_ticket
+from tests.support.browser import browser_sign_in, headless_chrome, screenshot, serving
+from tests.support.clock import Clock
+from tests.web.pages_support import EXTRA, START, TOKEN, hostile_html, html_mail, ingest, pages_app, work_a_ticket
 
 
 class Tracker(http.server.ThreadingHTTPServer):
@@ -42,46 +41,19 @@ class Tracker(http.server.ThreadingHTTPServer):
 
 
 def test_the_pages_in_headless_chromium(tmp_path: Path, chromium: tuple[str, str]) -> None:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-        from selenium.webdriver.common.by import By
-    except ImportError:
-        pytest.fail("selenium is missing: install the dev extras (pip install -e '.[dev]')")
-
     tracker = Tracker()
     threading.Thread(target=tracker.serve_forever, daemon=True).start()
     tracker_url = f"http://127.0.0.1:{tracker.server_address[1]}"
-    clock = Clock()
+    clock = Clock(START)
     app = bootstrap.build(make_settings(tmp_path, f"sqlite:///{tmp_path / 'pages.db'}", EXTRA), clock=clock)
     migrate.upgrade(app.engine)
-    options = Options()
-    options.binary_location = chromium[0]
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",  # we run as root
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        # nothing leaves this machine, whatever a page asks for
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
         work_a_ticket(app, clock)
         ingest(app, html_mail(hostile_html(tracker_url), message_id="h2@acme-corp.example"))
-        with serving(pages_app(app)) as base:
-            driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium[1]))
-            try:
-                _browse(driver, base, By)
-            finally:
-                driver.quit()
+        with serving(pages_app(app)) as base, headless_chrome(chromium, browser_log=True) as driver:
+            from selenium.webdriver.common.by import By
+
+            _browse(driver, base, By)
     finally:
         app.close()
         tracker.shutdown()
@@ -92,11 +64,7 @@ def _browse(driver: Any, base: str, by: Any) -> None:
     # not signed in: the browser lands on the sign-in form, and comes back to the page it asked for
     driver.get(f"{base}/contacts/1/page")
     assert driver.current_url == f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage"
-    driver.find_element(by.ID, "token").send_keys(TOKEN)
-    driver.find_element(by.CSS_SELECTOR, "form[action='/sign-in'] button").click()
-    from selenium.webdriver.support.wait import WebDriverWait
-
-    WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)  # the click does not wait
+    browser_sign_in(driver, TOKEN)
     assert driver.current_url == f"{base}/contacts/1/page"
     cookie = driver.get_cookie(COOKIE)
     assert cookie["value"] == TOKEN and cookie["httpOnly"] is True and cookie["sameSite"] == "Strict"

@@ -20,7 +20,7 @@ from inboxcrm.adapters.db import migrate
 from inboxcrm.adapters.db import tables as t
 from inboxcrm.web.app import create_app
 from tests.conftest import make_settings
-from tests.support.browser import ARTIFACTS, screenshot, serving
+from tests.support.browser import browser_sign_in, headless_chrome, screenshot, serving
 from tests.web.pages_support import EXTRA, Document
 
 TOKEN = "lead-token"
@@ -157,47 +157,22 @@ def test_every_chart_with_real_figures(lead_app: bootstrap.App) -> None:
 
 
 def test_the_reports_page_in_chromium(lead_app: bootstrap.App, chromium: tuple[str, str]) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    options = Options()
-    options.binary_location = chromium[0]
-    for argument in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--disable-gpu",
-        "--no-first-run",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(argument)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(web(lead_app)) as base:
-        driver = webdriver.Chrome(options=options, service=Service(executable_path=chromium[1]))
-        try:
-            driver.get(f"{base}/sign-in")
-            driver.find_element("id", "token").send_keys(TOKEN)
-            driver.find_element("css selector", "form[action='/sign-in'] button").click()
-            # the click returns once the form is sent, not once the cookie is set: wait for the redirect
-            WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)
-            driver.get(f"{base}/reports/page")
-            for phone in (False, True):
-                screenshot(driver, "reports-lead", phone=phone)
-                for section, kind in CHARTS.items():
-                    chart = driver.find_element("css selector", f"#{section} svg.chart")
-                    assert chart.rect["width"] > 200 and chart.rect["height"] > 50, section
-                    if kind == "bar":
-                        heights = [b.rect["height"] for b in chart.find_elements("css selector", "rect.bar")]
-                        assert heights and max(heights) > 5, section
-                    else:
-                        lines = chart.find_elements("css selector", "polyline.line")
-                        assert lines and max(line.rect["width"] for line in lines) > 50, section
-                    labels = [x.text for x in chart.find_elements("css selector", "text") if x.text.strip()]
-                    assert len(labels) >= 2, section
-                    if phone:
-                        assert chart.rect["width"] <= 390, section
-        finally:
-            driver.quit()
+    with serving(web(lead_app)) as base, headless_chrome(chromium) as driver:
+        driver.get(f"{base}/sign-in")
+        browser_sign_in(driver, TOKEN)
+        driver.get(f"{base}/reports/page")
+        for phone in (False, True):
+            screenshot(driver, "reports-lead", phone=phone)
+            for section, kind in CHARTS.items():
+                chart = driver.find_element("css selector", f"#{section} svg.chart")
+                assert chart.rect["width"] > 200 and chart.rect["height"] > 50, section
+                if kind == "bar":
+                    heights = [b.rect["height"] for b in chart.find_elements("css selector", "rect.bar")]
+                    assert heights and max(heights) > 5, section
+                else:
+                    lines = chart.find_elements("css selector", "polyline.line")
+                    assert lines and max(line.rect["width"] for line in lines) > 50, section
+                labels = [x.text for x in chart.find_elements("css selector", "text") if x.text.strip()]
+                assert len(labels) >= 2, section
+                if phone:
+                    assert chart.rect["width"] <= 390, section

@@ -8,12 +8,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, insert
@@ -31,18 +29,12 @@ from inboxcrm.web.auth import Scope, authenticate
 from inboxcrm.web.pages import page_routes
 from inboxcrm.web.report_window import report_window
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.mail import mail
-from tests.web.pages_support import Clock, Document, ingest, message_html_of, report_data
+from tests.web.pages_support import START, Document, ingest, message_html_of, report_data
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 AUTH = {"Authorization": "Bearer t"}
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def api(engine: Engine) -> TestClient:
@@ -121,7 +113,7 @@ def test_the_window_falls_back_to_the_span_of_the_data_only_when_the_default_is_
 
 
 def test_the_reports_page_shows_old_mail_when_the_last_90_days_have_none(tmp_path: Path, database_url: str) -> None:
-    clock = Clock()  # Nov 2, 2026
+    clock = Clock(START)  # Nov 2, 2026
     app = bootstrap.build(make_settings(tmp_path, database_url), clock=clock)
     migrate.upgrade(app.engine)
     try:

@@ -21,6 +21,7 @@ from inboxcrm.core.ports import FetchedMessage
 from inboxcrm.core.reply_tokens import relay_address
 from inboxcrm.services.desk import tick_tickets
 from tests.conftest import make_settings
+from tests.support.clock import Clock
 from tests.support.desk import ANA, BEN, desk_config
 from tests.support.mail import mail
 from tests.web.reports_support import at, client_for
@@ -47,17 +48,9 @@ message_in = 1
 )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 10, 5, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def desk(tmp_path: Path, database_url: str) -> Iterator[tuple[bootstrap.App, Clock]]:
-    clock = Clock()
+    clock = Clock(datetime(2026, 11, 2, 10, 5, tzinfo=UTC))
     app = bootstrap.build(make_settings(tmp_path, database_url, DESK), clock=clock)
     migrate.upgrade(app.engine)
     yield app, clock

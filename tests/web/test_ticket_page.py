@@ -27,21 +27,16 @@ from inboxcrm.services.access import Access, ConfiguredToken
 from inboxcrm.web.auth import Scope, authenticate
 from inboxcrm.web.pages import page_routes
 from tests.conftest import make_settings
-from tests.support.browser import ARTIFACTS, screenshot, serving
-from tests.support.desk import ANA, BEN, desk_config
-from tests.web.pages_support import SECRET, Clock, Document, message_html_of, work_a_ticket
+from tests.support.browser import browser_sign_in, headless_chrome, screenshot, serving
+from tests.support.clock import Clock
+from tests.support.desk import ANA, BEN, SLA, desk_config
+from tests.web.pages_support import SECRET, START, Document, message_html_of, work_a_ticket
 
 READER, WRITER = "reader-token", "writer-token"
 EXTRA = (
     desk_config(ANA.but(display_name="Ana Alves"), BEN, secret=SECRET)
+    + SLA
     + """
-[sla]
-timezone = "UTC"
-
-[sla.targets]
-normal = { first_response = "4h", resolution = "2d" }
-high = { first_response = "1h", resolution = "8h" }
-
 [scoring]
 keywords = { fire = 8 }
 
@@ -59,7 +54,7 @@ then.add_tags = "urgent"
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(START)
 
 
 @pytest.fixture
@@ -235,56 +230,41 @@ def test_the_contact_and_ticket_pages_in_headless_chromium(
 ) -> None:
     if desk.engine.dialect.name != "sqlite":
         return  # the browser part needs one database; the pages' queries run on both above
-    browser, driver_path = request.getfixturevalue("chromium")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
+    chromium = request.getfixturevalue("chromium")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.expected_conditions import staleness_of
     from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.wait import WebDriverWait
 
     work_a_ticket(desk, clock)
-    options = Options()
-    options.binary_location = browser
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--window-size=1280,900"):  # fmt: skip
-        options.add_argument(argument)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(web(desk)) as base:
-        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-        try:
-            driver.get(f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage")
-            driver.find_element(By.ID, "token").send_keys(WRITER)
-            driver.find_element(By.CSS_SELECTOR, "form[action='/sign-in'] button").click()
-            WebDriverWait(driver, 20).until(lambda d: "/sign-in" not in d.current_url)  # the click does not wait
-            assert driver.current_url == f"{base}/contacts/1/page"
-            refs = driver.find_elements(By.CSS_SELECTOR, "p.ref a")
-            assert refs
-            for ref in refs:  # each line points at the mail, shown once on the page
-                target = ref.get_attribute("href").split("#")[1]
-                assert len(driver.find_elements(By.ID, target)) == 1
-            screenshot(driver, "contact-one-per-thing", phone=False)
-            screenshot(driver, "contact-one-per-thing", phone=True)
+    with serving(web(desk)) as base, headless_chrome(chromium) as driver:
+        driver.get(f"{base}/sign-in?next=%2Fcontacts%2F1%2Fpage")
+        browser_sign_in(driver, WRITER)
+        assert driver.current_url == f"{base}/contacts/1/page"
+        refs = driver.find_elements(By.CSS_SELECTOR, "p.ref a")
+        assert refs
+        for ref in refs:  # each line points at the mail, shown once on the page
+            target = ref.get_attribute("href").split("#")[1]
+            assert len(driver.find_elements(By.ID, target)) == 1
+        screenshot(driver, "contact-one-per-thing", phone=False)
+        screenshot(driver, "contact-one-per-thing", phone=True)
 
-            driver.get(f"{base}/tickets/1/page")
-            events = [e.get_attribute("data-kind") for e in driver.find_elements(By.CSS_SELECTOR, "p.event")]
-            assert events[0] == "ticket_opened" and "ticket_sla_breached" in events
-            received = driver.find_element(By.CSS_SELECTOR, "[data-field=received]").text
-            assert "please unplug it first" in received and "#assign" not in received
-            Select(driver.find_element(By.NAME, "status")).select_by_visible_text("pending")
-            Select(driver.find_element(By.NAME, "assignee")).select_by_visible_text("ben")
-            before = driver.find_element(By.TAG_NAME, "html")
-            driver.find_element(By.CSS_SELECTOR, "form.change button").click()
-            # the click returns before the answer is in: wait until the page it was on is gone
-            WebDriverWait(driver, 20).until(staleness_of(before))
-            assert driver.current_url == f"{base}/tickets/1/page?saved=1", driver.page_source[-1500:]
-            assert driver.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "pending"
-            assert driver.find_element(By.CSS_SELECTOR, "[data-field=assignee]").text == "ben"
-            screenshot(driver, "ticket-activity", phone=False)
-            screenshot(driver, "ticket-activity", phone=True)
-            problems = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
-            assert problems == []
-        finally:
-            driver.quit()
+        driver.get(f"{base}/tickets/1/page")
+        events = [e.get_attribute("data-kind") for e in driver.find_elements(By.CSS_SELECTOR, "p.event")]
+        assert events[0] == "ticket_opened" and "ticket_sla_breached" in events
+        received = driver.find_element(By.CSS_SELECTOR, "[data-field=received]").text
+        assert "please unplug it first" in received and "#assign" not in received
+        Select(driver.find_element(By.NAME, "status")).select_by_visible_text("pending")
+        Select(driver.find_element(By.NAME, "assignee")).select_by_visible_text("ben")
+        before = driver.find_element(By.TAG_NAME, "html")
+        driver.find_element(By.CSS_SELECTOR, "form.change button").click()
+        # the click returns before the answer is in: wait until the page it was on is gone
+        WebDriverWait(driver, 20).until(staleness_of(before))
+        assert driver.current_url == f"{base}/tickets/1/page?saved=1", driver.page_source[-1500:]
+        assert driver.find_element(By.CSS_SELECTOR, "[data-field=status]").text == "pending"
+        assert driver.find_element(By.CSS_SELECTOR, "[data-field=assignee]").text == "ben"
+        screenshot(driver, "ticket-activity", phone=False)
+        screenshot(driver, "ticket-activity", phone=True)
+        problems = [e["message"] for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+        assert problems == []
     assert desk.reads.tickets().items[0].status == "pending"
