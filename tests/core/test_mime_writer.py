@@ -119,3 +119,15 @@ def test_non_ascii_subjects_and_names_are_encoded_words_that_read_back(subject: 
     # the display name read as RFC 2047 says (whitespace between encoded words dropped) is exactly the name
     to = re.search(r"\r\nTo: (.*) <b@acme.example>\r\n", header, re.S)
     assert to is not None and str(make_header(decode_header(to.group(1).replace("\r\n", "")))) == one_line(name, 200)
+
+
+def test_an_encoded_subject_broken_after_a_space_keeps_each_word_short() -> None:
+    # found by the property above: the text after the last space of a full word, plus the next character,
+    # made a word of 64 base64 letters (a line of 77)
+    subject = "0 000" + "\x80" * 21 + " 0000" + "\x80" * 20 + "\x99"
+    draft = Draft("k", "campaign", Address("a@acme.example", "A"), (Address("b@acme.example", "\x80"),), subject, "x")
+    raw = compose_simple(draft, "<out-1@acme.example>", WHEN)
+    assert raw is not None
+    header = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert all(len(line) <= 76 for line in header.split("\r\n") if "=?utf-8?" in line and "<" not in line)
+    assert _parsed(raw)["Subject"] == subject

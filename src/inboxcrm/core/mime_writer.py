@@ -40,6 +40,9 @@ def _encoded(value: str, name: str) -> str:
             cut = chunk.rfind(b" ") + 1 or len(chunk)
             words.append(chunk[:cut])
             chunk, room = chunk[cut:], _WORD_BYTES
+            if len(chunk) + len(data) > room:  # the words after that space fill this one already
+                words.append(chunk)
+                chunk = b""
         chunk += data
     words.append(chunk)
     return "\r\n ".join(f"=?utf-8?b?{b64encode(word).decode('ascii')}?=" for word in words if word)
