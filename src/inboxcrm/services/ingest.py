@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -159,26 +160,40 @@ class IngestService:
         if progress:
             progress(done)
 
-        def store(batch: list[FetchedMessage], readings: Pending) -> None:
+        def store(batch: list[FetchedMessage], readings: Pending) -> IngestResult:
+            return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings()), history)
+
+        def stored(batch: list[FetchedMessage], result: IngestResult) -> None:
+            """After the batch's commit, on this thread (the source's connection is this thread's)."""
             nonlocal done
-            total.add(self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings()), history))
+            total.add(result)
             source.after_commit(folder, [item.uid for item in batch])
             give_back_memory()  # a long backfill holds a flat resident size
             if progress:
                 done = done + len(batch) if batch[0].name else max(item.uid for item in batch)
                 progress(done)
 
-        # A pipeline: batch k is parsed (in worker processes when configured) while batch k+1 is fetched.
+        # A pipeline of three: batch k+1 is fetched here while batch k is parsed (in worker processes when
+        # configured) and batch k-1 is stored by a writer thread, whose database work (in the driver, without
+        # Python's lock) goes on beside the fetching. One batch is stored at a time, in order, and the
+        # source hears of a batch only after its commit.
         waiting: tuple[list[FetchedMessage], Pending] | None = None
-        for batch in batches:
-            if not batch:
-                continue
-            submitted = (batch, self._reader.submit([item.raw for item in batch], language))
+        writing: tuple[list[FetchedMessage], Future[IngestResult]] | None = None
+        # (Leaving the `with` waits for a batch being stored, also when something failed here.)
+        with ThreadPoolExecutor(1, thread_name_prefix=f"store-{mailbox.name}") as writer:
+            for batch in batches:
+                if not batch:
+                    continue
+                submitted = (batch, self._reader.submit([item.raw for item in batch], language))
+                if waiting is not None:
+                    if writing is not None:
+                        stored(writing[0], writing[1].result())
+                    writing = (waiting[0], writer.submit(store, *waiting))
+                waiting = submitted
+            if writing is not None:
+                stored(writing[0], writing[1].result())
             if waiting is not None:
-                store(*waiting)
-            waiting = submitted
-        if waiting is not None:
-            store(*waiting)
+                stored(waiting[0], store(*waiting))
         return total
 
     def _search_language(self) -> str:

@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import multiprocessing
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -54,31 +55,52 @@ class Reader:
         self.min_batch = min_batch
         self.max_bytes = max_bytes  # larger messages are quarantined unread
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     def submit(self, raws: Sequence[bytes], language: str | None = None) -> Pending:
         """Read `raws` (with their search index terms in `language`, when given)."""
         if self.workers < 1 or len(raws) < self.min_batch:
             readings = read_many(raws, self.max_bytes, language)
             return lambda: readings
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_parsing_context())
         size = -(-len(raws) // self.workers)
-        futures: list[Future[list[Reading]]] = [
-            self._pool.submit(read_in_worker, list(raws[i : i + size]), self.max_bytes, language)
-            for i in range(0, len(raws), size)
-        ]
+        parts = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
+        with self._lock:  # the daemon submits while its writer thread may find the pool broken
+            try:
+                pool, futures = self._send(parts, language)
+            except BrokenProcessPool:
+                log.warning("a parsing process died; starting them again")
+                self._close()
+                pool, futures = self._send(parts, language)
 
         def result() -> list[Reading]:
             try:
                 return [reading for future in futures for reading in future.result()]
             except BrokenProcessPool:
                 log.warning("a parsing process died; parsing this batch in the daemon instead")
-                self.close()
+                self._retire(pool)
                 return read_many(raws, self.max_bytes, language)
 
         return result
 
+    def _send(
+        self, parts: Sequence[list[bytes]], language: str | None
+    ) -> tuple[ProcessPoolExecutor, list[Future[list[Reading]]]]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_parsing_context())
+        pool = self._pool
+        return pool, [pool.submit(read_in_worker, part, self.max_bytes, language) for part in parts]
+
     def close(self) -> None:
+        with self._lock:
+            self._close()
+
+    def _retire(self, pool: ProcessPoolExecutor) -> None:
+        """Shut `pool` down if it is still the one in use (a newer one, started meanwhile, stays)."""
+        with self._lock:
+            if self._pool is pool:
+                self._close()
+
+    def _close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
