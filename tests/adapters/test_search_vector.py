@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
-from inboxcrm.adapters.db.search import tsvector
+from inboxcrm.core.search_vector import tsvector
 from tests.conftest import POSTGRES_ADMIN_URL
 
 MAX_POSITION = 16383

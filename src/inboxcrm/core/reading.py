@@ -36,8 +36,11 @@ def _analyzer(language: str) -> Analyzer:
     return found
 
 
-def read_raw(raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: str | None = None) -> Reading:
-    """Hash, parse and analyse `raw` (and, with a search `language`, make its index terms). Never raises: a
+def read_raw(
+    raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: str | None = None, vectors: bool = False
+) -> Reading:
+    """Hash, parse and analyse `raw` (and, with a search `language`, make its index terms; with `vectors`,
+    also PostgreSQL's tsvector literal of them). Never raises: a
     bug quarantines one message, not a mailbox. A message over `max_bytes` is not read at all (it is
     quarantined with the reason, raw); hostile mail under it is read within the bounds of core/limits.py."""
     digest = content_hash(raw)
@@ -52,12 +55,13 @@ def read_raw(raw: bytes, max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: s
     problem = unreadable_reason(message)
     if problem:
         return Reading(digest, message, None, problem)
-    indexed = indexed_text(_analyzer(language), message) if language else None
+    indexed = indexed_text(_analyzer(language), message, vectors) if language else None
     return Reading(digest, message, analyse(message, bounded.raw), problem, indexed)
 
 
 def read_many(
-    raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: str | None = None
-) -> list[Reading]:
+    raws: Sequence[bytes], max_bytes: int = DEFAULT_MAX_MESSAGE_BYTES, language: str | None = None,
+    vectors: bool = False,
+) -> list[Reading]:  # fmt: skip
     """`read_raw` over a list (the unit of work sent to a parsing process)."""
-    return [read_raw(raw, max_bytes, language) for raw in raws]
+    return [read_raw(raw, max_bytes, language, vectors) for raw in raws]

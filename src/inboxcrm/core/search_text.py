@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import snowballstemmer
 
 from inboxcrm.core.model import Address, Message
+from inboxcrm.core.search_vector import tsvector
 
 NO_STEMMING = "none"
 DEFAULT_LANGUAGE = "english"
@@ -185,20 +186,23 @@ class IndexedText:
 
     language: str
     parts: tuple[str, str, str, str]
+    vector: str | None = None  # the same as PostgreSQL's tsvector literal, when asked for
 
     @staticmethod
-    def of(language: str, terms: tuple[list[str], list[str], list[str], list[str]]) -> IndexedText:
+    def of(
+        language: str, terms: tuple[list[str], list[str], list[str], list[str]], vector: bool = False
+    ) -> IndexedText:
         sender, recipients, subject, body = (" ".join(part) for part in terms)
-        return IndexedText(language, (sender, recipients, subject, body))
+        return IndexedText(language, (sender, recipients, subject, body), tsvector(terms) if vector else None)
 
     def terms(self) -> tuple[list[str], list[str], list[str], list[str]]:
         sender, recipients, subject, body = (part.split() for part in self.parts)
         return sender, recipients, subject, body
 
 
-def indexed_text(analyzer: Analyzer, message: Message) -> IndexedText:
-    """`message` as the index stores it, in the analyzer's language."""
-    return IndexedText.of(analyzer.language, message_terms(analyzer, message_text(message)))
+def indexed_text(analyzer: Analyzer, message: Message, vector: bool = False) -> IndexedText:
+    """`message` as the index stores it, in the analyzer's language (`vector`: also as PostgreSQL's)."""
+    return IndexedText.of(analyzer.language, message_terms(analyzer, message_text(message)), vector)
 
 
 # -- snippets

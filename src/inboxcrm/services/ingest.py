@@ -155,7 +155,7 @@ class IngestService:
 
         patiently(connect, self._sleep, f"mailbox {mailbox.name} folder {folder}")
         # the parsing processes make the search terms too (checked against the language again when stored)
-        language = patiently(self._search_language, self._sleep, "search language")
+        language, vectors = patiently(self._search_index, self._sleep, "search language")
         done, batches = places.start(self._store, source, mailbox, folder, batch_size)
         if progress:
             progress(done)
@@ -184,7 +184,7 @@ class IngestService:
             for batch in batches:
                 if not batch:
                     continue
-                submitted = (batch, self._reader.submit([item.raw for item in batch], language))
+                submitted = (batch, self._reader.submit([item.raw for item in batch], language, vectors))
                 if waiting is not None:
                     if writing is not None:
                         stored(writing[0], writing[1].result())
@@ -196,9 +196,10 @@ class IngestService:
                 stored(waiting[0], store(*waiting))
         return total
 
-    def _search_language(self) -> str:
+    def _search_index(self) -> tuple[str, bool]:
+        """The index's language, and whether it is written as PostgreSQL tsvector literals."""
         with self._store.transaction() as tx:
-            return tx.search_language()
+            return tx.search_language(), tx.search_vectors()
 
     def ingest_batch(
         self, mailbox: MailboxProfile, folder: str, uidvalidity: int, batch: Sequence[FetchedMessage]
@@ -206,8 +207,8 @@ class IngestService:
         """Store and understand `batch` in one transaction; on a database error, one message at a time."""
         if not batch:
             return IngestResult()
-        language = patiently(self._search_language, self._sleep, "search language")
-        readings = read_many([m.raw for m in batch], self._reader.max_bytes, language)
+        language, vectors = patiently(self._search_index, self._sleep, "search language")
+        readings = read_many([m.raw for m in batch], self._reader.max_bytes, language, vectors)
         return self._store_batch(mailbox, folder, uidvalidity, _pair(batch, readings))
 
     def _store_batch(

@@ -39,10 +39,10 @@ def _parsing_context() -> multiprocessing.context.ForkServerContext:
     return context
 
 
-def read_in_worker(raws: Sequence[bytes], max_bytes: int, language: str | None) -> list[Reading]:
+def read_in_worker(raws: Sequence[bytes], max_bytes: int, language: str | None, vectors: bool) -> list[Reading]:
     """What a parsing process runs on each part of a batch: `read_many`, then what it freed goes back."""
     try:
-        return read_many(raws, max_bytes, language)
+        return read_many(raws, max_bytes, language, vectors)
     finally:
         give_back_memory()
 
@@ -57,20 +57,21 @@ class Reader:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def submit(self, raws: Sequence[bytes], language: str | None = None) -> Pending:
-        """Read `raws` (with their search index terms in `language`, when given)."""
+    def submit(self, raws: Sequence[bytes], language: str | None = None, vectors: bool = False) -> Pending:
+        """Read `raws` (with their search index terms in `language`, when given; with `vectors`, also as
+        PostgreSQL's tsvector literals)."""
         if self.workers < 1 or len(raws) < self.min_batch:
-            readings = read_many(raws, self.max_bytes, language)
+            readings = read_many(raws, self.max_bytes, language, vectors)
             return lambda: readings
         size = -(-len(raws) // self.workers)
         parts = [list(raws[i : i + size]) for i in range(0, len(raws), size)]
         with self._lock:  # the daemon submits while its writer thread may find the pool broken
             try:
-                pool, futures = self._send(parts, language)
+                pool, futures = self._send(parts, language, vectors)
             except BrokenProcessPool:
                 log.warning("a parsing process died; starting them again")
                 self._close()
-                pool, futures = self._send(parts, language)
+                pool, futures = self._send(parts, language, vectors)
 
         def result() -> list[Reading]:
             try:
@@ -78,17 +79,17 @@ class Reader:
             except BrokenProcessPool:
                 log.warning("a parsing process died; parsing this batch in the daemon instead")
                 self._retire(pool)
-                return read_many(raws, self.max_bytes, language)
+                return read_many(raws, self.max_bytes, language, vectors)
 
         return result
 
     def _send(
-        self, parts: Sequence[list[bytes]], language: str | None
+        self, parts: Sequence[list[bytes]], language: str | None, vectors: bool
     ) -> tuple[ProcessPoolExecutor, list[Future[list[Reading]]]]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=_parsing_context())
         pool = self._pool
-        return pool, [pool.submit(read_in_worker, part, self.max_bytes, language) for part in parts]
+        return pool, [pool.submit(read_in_worker, part, self.max_bytes, language, vectors) for part in parts]
 
     def close(self) -> None:
         with self._lock:

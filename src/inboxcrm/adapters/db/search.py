@@ -19,12 +19,12 @@ from inboxcrm.adapters.db import tables as t
 from inboxcrm.adapters.db.search_schema import create_search_tables, drop_search_tables
 from inboxcrm.core.search_query import SearchQuery, Term
 from inboxcrm.core.search_text import DEFAULT_LANGUAGE, PARTS, Analyzer, IndexedText, MessageText, message_terms
+from inboxcrm.core.search_vector import lexeme_quoted, tsvector
 
 _CHUNK = 500
 # The index table as a FROM clause (its columns differ by engine; each query names only its engine's)
 _FTS = table("search_messages", column("rowid"), column("message_id"))
 _WEIGHTS = {"sender": "A", "recipients": "B", "subject": "C", None: ""}
-_MAX_POSITION = 16383  # PostgreSQL's limit; it clamps larger positions to it, so do we
 
 
 def _names(addresses: Any) -> str:
@@ -40,35 +40,6 @@ def message_text(row: Any) -> MessageText:
         subject=row.subject or "",
         body=f"{row.text or ''}\n{files}",
     )
-
-
-# "1A", "2A" …: a position's label, made once (a message has ~750 terms: formatting each was ~0.3 ms of the
-# daemon's time per message on PostgreSQL). Positions past the table are formatted as they come.
-_LABELS = {weight: [f"{at}{weight}" for at in range(4096)] for weight in "ABCD"}
-
-
-def tsvector(parts: Sequence[Sequence[str]], weights: str = "ABCD") -> str:
-    """Terms of each part → a tsvector literal, positions in order, parts apart (no phrase spans two parts)."""
-    positions: dict[str, list[str]] = {}
-    at = 1
-    for terms, weight in zip(parts, weights, strict=False):
-        labels = _LABELS[weight]
-        for term in terms:
-            label = labels[at] if at < 4096 else f"{min(at, _MAX_POSITION)}{weight}"
-            found = positions.get(term)
-            if found is None:
-                positions[term] = [label]
-            elif len(found) < 255:
-                found.append(label)
-            at += 1
-        at += 1
-    return " ".join(f"'{_quoted(term)}':{','.join(where)}" for term, where in positions.items())
-
-
-def _quoted(term: str) -> str:
-    if "'" not in term and "\\" not in term:  # folded words almost never hold either
-        return term
-    return term.replace("\\", "\\\\").replace("'", "''")
 
 
 # -- queries in each engine's syntax
@@ -93,7 +64,7 @@ def _ts_term(term: Term, parts: bool = True) -> str:
     for index, value in enumerate(term.terms):
         star = "*" if term.prefix and index == len(term.terms) - 1 else ""
         label = f":{star}{weight}" if star or weight else ""  # 'alv':*A - the prefix mark, then the weights
-        lexemes.append(f"'{_quoted(value)}'{label}")
+        lexemes.append(f"'{lexeme_quoted(value)}'{label}")
     return "(" + " <-> ".join(lexemes) + ")"
 
 
@@ -126,6 +97,9 @@ class SearchStatements:
 
     def search_language(self) -> str:
         return _language(self.connection)
+
+    def search_vectors(self) -> bool:
+        return self.connection.dialect.name == "postgresql"
 
     def index_messages(self, message_ids: Iterable[int], known: Mapping[int, IndexedText] | None = None) -> int:
         """(Re)index these stored messages; returns how many. `known`: terms already made for some of them
@@ -169,7 +143,7 @@ class SearchStatements:
                         "INSERT INTO search_messages (message_id, document) VALUES (:id, CAST(:doc AS tsvector)) "
                         "ON CONFLICT (message_id) DO UPDATE SET document = EXCLUDED.document"
                     ),
-                    [{"id": i, "doc": tsvector(x.terms())} for i, x in documents],
+                    [{"id": i, "doc": x.vector if x.vector is not None else tsvector(x.terms())} for i, x in documents],
                 )
             done += len(documents)
         return done
