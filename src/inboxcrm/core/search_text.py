@@ -186,7 +186,7 @@ class IndexedText:
 
     language: str
     parts: tuple[str, str, str, str]
-    vector: str | None = None  # the same as PostgreSQL's tsvector literal, when asked for
+    vector: str | None = None  # the parts as PostgreSQL's tsvector literal, when asked for (made where read)
 
     @staticmethod
     def of(
